@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_COGNITO_H
+#define USERPOOL_COGNITO_H
+
+#include <userpool/signin.h>
+
+UP_BEGIN_DECLS
+
+/* The Cognito user-pool API (DESIGN §3). Every call uses the context's
+ * configuration; tokens passed in are not copied and not freed. */
+
+/* InitiateAuth (USER_SRP_AUTH or USER_PASSWORD_AUTH per auth_flow) and the
+ * challenge loop; the ID token is verified before success is returned. */
+UP_EXPORT up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *password,
+				   const struct up_conv *conv, struct up_auth **ret_auth);
+
+/* REFRESH_TOKEN_AUTH; the new ID token is verified. */
+UP_EXPORT up_err up_cognito_refresh(struct up_ctx *ctx, const char *username,
+				    const char *refresh_token, struct up_auth **ret_auth);
+
+struct up_cognito_user {
+	char *username;
+	char *preferred_mfa;  /* "SOFTWARE_TOKEN_MFA", ... or NULL */
+	char **mfa_settings;  /* NULL-terminated */
+	char **attr_names;    /* NULL-terminated, parallel to attr_values */
+	char **attr_values;
+};
+UP_EXPORT up_err up_cognito_get_user(struct up_ctx *ctx, const char *access_token,
+				     struct up_cognito_user **ret_user);
+UP_EXPORT void up_cognito_user_free(struct up_cognito_user *user);
+
+/* AssociateSoftwareToken with an access token; *ret_secret is base32 (wipe it). */
+UP_EXPORT up_err up_cognito_associate_token(struct up_ctx *ctx, const char *access_token,
+					    char **ret_secret);
+UP_EXPORT up_err up_cognito_verify_token(struct up_ctx *ctx, const char *access_token,
+					 const char *code, const char *device_name);
+UP_EXPORT up_err up_cognito_set_mfa_preference(struct up_ctx *ctx, const char *access_token,
+					       bool enabled, bool preferred);
+UP_EXPORT up_err up_cognito_change_password(struct up_ctx *ctx, const char *access_token,
+					    const char *old_password, const char *new_password);
+UP_EXPORT up_err up_cognito_revoke(struct up_ctx *ctx, const char *refresh_token);
+UP_EXPORT up_err up_cognito_global_signout(struct up_ctx *ctx, const char *access_token);
+
+UP_END_DECLS
+
+#endif

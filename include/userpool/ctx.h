@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_CTX_H
+#define USERPOOL_CTX_H
+
+#include <userpool/common.h>
+#include <userpool/config.h>
+#include <userpool/err.h>
+
+UP_BEGIN_DECLS
+
+/*
+ * The context: configuration, logger, clock, last-error detail and the
+ * network handle reused within one sign-in. One context per thread; no
+ * global mutable state in the library.
+ */
+struct up_ctx;
+
+/* Log priorities are syslog's (LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO,
+ * LOG_DEBUG). The message never holds a secret. */
+typedef void (*up_log_fn)(void *userdata, int priority, const char *msg);
+/* Seconds since the epoch. */
+typedef int64_t (*up_clock_fn)(void *userdata);
+
+UP_EXPORT up_err up_ctx_new(struct up_ctx **ret_ctx);
+UP_EXPORT void up_ctx_free(struct up_ctx *ctx);
+
+/* Without a logger, messages are dropped. Debug messages reach the logger
+ * only when the configuration has `debug`. */
+UP_EXPORT void up_ctx_set_logger(struct up_ctx *ctx, up_log_fn fn, void *userdata);
+UP_EXPORT void up_ctx_set_clock(struct up_ctx *ctx, up_clock_fn fn, void *userdata);
+UP_EXPORT int64_t up_ctx_now(const struct up_ctx *ctx);
+
+/* The detail of the last failure ("" when none); valid until the next call. */
+UP_EXPORT const char *up_ctx_detail(const struct up_ctx *ctx);
+
+/*
+ * Load the configuration: `path` (NULL: UP_DEFAULT_CONFIG, or `config=` in
+ * argv), then the PAM-style arguments `argv` (key=value, config=PATH, debug,
+ * use_first_pass, try_first_pass). `check_owner` demands a root-owned file
+ * that is not writable by others (the PAM and NSS modules pass true; the
+ * tools pass true unless a test build overrides it). A file that holds
+ * client_secret must be root-owned and not readable by others.
+ * On failure the context keeps its previous configuration.
+ */
+UP_EXPORT up_err up_ctx_load_config(struct up_ctx *ctx, const char *path,
+				    int argc, const char *const *argv, bool check_owner);
+/* NULL before a successful load. */
+UP_EXPORT const struct up_config *up_ctx_config(const struct up_ctx *ctx);
+
+/* Every problem in the configuration, one per line, for `userpool status`
+ * (the loader stops at the first hard error; this lists them all).
+ * Returns a malloc'd string ("" when clean) or NULL on ENOMEM. */
+UP_EXPORT char *up_config_check(struct up_ctx *ctx, const char *path, bool check_owner);
+
+UP_END_DECLS
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_SIGNIN_H
+#define USERPOOL_SIGNIN_H
+
+#include <userpool/ctx.h>
+#include <userpool/jwt.h>
+
+UP_BEGIN_DECLS
+
+/*
+ * How the library talks to the person signing in. The PAM module adapts
+ * pam_conv to this; the tools adapt the terminal. Answers are malloc'd; the
+ * library wipes and frees them. Text shown with info() is always followed by
+ * a prompt() (sshd shows info text only together with the next prompt).
+ */
+struct up_conv {
+	/* Ask; echo = false for secrets. */
+	up_err (*prompt)(void *ud, const char *text, bool echo, char **ret_answer);
+	up_err (*info)(void *ud, const char *text);
+	up_err (*error)(void *ud, const char *text);
+	/* Optional: show an authenticator enrolment (MFA_SETUP). When NULL, the
+	 * library sends its own text (QR code, URI, secret in groups of four)
+	 * through info(). Either way the library then prompts for the code. */
+	up_err (*enroll)(void *ud, const char *secret_b32, const char *uri);
+	void *ud;
+	bool echo_code;          /* echo verification codes */
+};
+
+#define UP_PROMPT_CODE "Verification code: "
+#define UP_PROMPT_NEW_PASSWORD "New password: "
+#define UP_PROMPT_RETYPE_PASSWORD "Retype new password: "
+
+/* The outcome of a successful sign-in. Tokens are secrets: up_auth_free()
+ * wipes them. */
+struct up_auth {
+	struct up_claims *claims; /* the verified ID token's claims */
+	char *id_token;
+	char *access_token;       /* NULL for an offline sign-in */
+	char *refresh_token;      /* NULL when the pool sent none */
+	bool mfa;                 /* a second factor was used */
+	bool offline;             /* signed in from the cache */
+};
+UP_EXPORT void up_auth_free(struct up_auth *auth);
+
+/*
+ * Sign in `username` (the pool username, after username_format) with the
+ * configured provider and flow, answering challenges through `conv`. Only a
+ * verified ID token is a success. No cache is read or written.
+ * `password` may be NULL for the OIDC device flow.
+ */
+UP_EXPORT up_err up_signin_online(struct up_ctx *ctx, const char *username, const char *password,
+				  const struct up_conv *conv, struct up_auth **ret_auth);
+
+/*
+ * The whole policy of DESIGN §5: online sign-in; on success the state store
+ * is updated (token, sub, groups, mfa, last_online, offline verifier); when
+ * the pool is unreachable and `offline = yes`, sign-in from the cache; a
+ * definitive refusal purges the entry when the user is disabled or gone;
+ * `mfa = required` refuses a sign-in without a second factor (UP_ENOMFA).
+ */
+UP_EXPORT up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
+			   const struct up_conv *conv, struct up_auth **ret_auth);
+
+/* Map a local login name to the pool username with username_format. */
+UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_username);
+
+/* True when `login` is one of ignore_users. */
+UP_EXPORT bool up_user_ignored(struct up_ctx *ctx, const char *login);
+
+UP_END_DECLS
+
+#endif

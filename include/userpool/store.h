@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_STORE_H
+#define USERPOOL_STORE_H
+
+#include <userpool/ctx.h>
+
+UP_BEGIN_DECLS
+
+/*
+ * The on-disk state store (DESIGN §4): state_dir, root-owned 0700; one file
+ * per user at users/<sha256-hex(issuer "\n" username)>.json. Reads are
+ * checked (O_NOFOLLOW, fstat: regular, root-owned, not group/world
+ * writable, size cap); writes are atomic; read-modify-write holds flock.
+ */
+
+#define UP_STORE_VERSION 1
+
+struct up_stepup {
+	char *service;
+	char *tty;         /* "" when PAM_TTY is unset */
+	int64_t at;        /* time of the MFA sign-in */
+};
+
+struct up_user_record {
+	char *username;     /* pool username */
+	char *issuer;
+	char *client_id;
+	char *sub;
+	char **groups;      /* NULL-terminated */
+	char *id_token;     /* the last verified ID token (secret: wiped) */
+	char *refresh_token;/* only when revoke_on_close needs it; NULL otherwise */
+	char *verifier;     /* offline password verifier; NULL when none */
+	bool mfa;
+	int64_t last_online;
+	int64_t failures;   /* failed offline attempts since last online sign-in */
+	struct up_stepup *stepups;
+	size_t n_stepups;
+};
+
+UP_EXPORT void up_user_record_free(struct up_user_record *rec);
+
+/* UP_ENOENT when there is no (valid) entry: corrupt, truncated, wrong
+ * version and refused files are logged and reported as absent. */
+UP_EXPORT up_err up_store_user_read(struct up_ctx *ctx, const char *username,
+				    struct up_user_record **ret_rec);
+UP_EXPORT up_err up_store_user_write(struct up_ctx *ctx, const struct up_user_record *rec);
+/* Read-modify-write under flock: `fn` gets the current record (NULL when
+ * absent) and returns the record to write through *ret_new (or NULL to leave
+ * the file alone). */
+typedef up_err (*up_store_update_fn)(void *ud, const struct up_user_record *cur,
+				     struct up_user_record **ret_new);
+UP_EXPORT up_err up_store_user_update(struct up_ctx *ctx, const char *username,
+				      up_store_update_fn fn, void *ud);
+UP_EXPORT up_err up_store_user_purge(struct up_ctx *ctx, const char *username);
+/* All records (for `userpool cache list`), NULL-terminated array. */
+UP_EXPORT up_err up_store_user_list(struct up_ctx *ctx, struct up_user_record ***ret_recs);
+UP_EXPORT void up_store_user_list_free(struct up_user_record **recs);
+
+/* Offline password verifier: "scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>". */
+UP_EXPORT up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier);
+/* UP_OK on a match, UP_EDENIED on a mismatch, other codes on a bad verifier. */
+UP_EXPORT up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password);
+
+/* Health of state_dir for `userpool status`: UP_OK or the reason. */
+UP_EXPORT up_err up_store_check(struct up_ctx *ctx);
+
+/* NSS provisioning (DESIGN §7): state_dir/nss/passwd and nss/group. */
+UP_EXPORT up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid);
+UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
+/* Valid local name for an NSS entry (no ':', newline, '/', leading '-' or '.', cap). */
+UP_EXPORT bool up_nss_name_valid(const char *name);
+
+UP_END_DECLS
+
+#endif

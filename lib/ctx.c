@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <time.h>
+
+#include "internal.h"
+
+up_err up_ctx_new(struct up_ctx **ret_ctx)
+{
+	struct up_ctx *ctx;
+
+	if (!ret_ctx)
+		return UP_EINVAL;
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return UP_ENOMEM;
+	*ret_ctx = ctx;
+	return UP_OK;
+}
+
+void up_ctx_free(struct up_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	up_http_free(ctx->http);
+	up_oidc_endpoints_clear(&ctx->oidc);
+	up_config_free(ctx->cfg);
+	up_wipe(ctx->detail, sizeof(ctx->detail));
+	free(ctx);
+}
+
+void up_ctx_set_logger(struct up_ctx *ctx, up_log_fn fn, void *userdata)
+{
+	if (!ctx)
+		return;
+	ctx->log_fn = fn;
+	ctx->log_ud = userdata;
+}
+
+void up_ctx_set_clock(struct up_ctx *ctx, up_clock_fn fn, void *userdata)
+{
+	if (!ctx)
+		return;
+	ctx->clock_fn = fn;
+	ctx->clock_ud = userdata;
+}
+
+int64_t up_ctx_now(const struct up_ctx *ctx)
+{
+	struct timespec ts;
+
+	if (ctx && ctx->clock_fn)
+		return ctx->clock_fn(ctx->clock_ud);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
+const char *up_ctx_detail(const struct up_ctx *ctx)
+{
+	return ctx ? ctx->detail : "";
+}
+
+const struct up_config *up_ctx_config(const struct up_ctx *ctx)
+{
+	return ctx ? ctx->cfg : NULL;
+}

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "config.h"
+#include "internal.h"
+
+/* The system trust store on Debian; set explicitly so that SSL_CERT_FILE,
+ * SSL_CERT_DIR and CURL_CA_BUNDLE in the caller's environment (sudo, su)
+ * never choose the trust anchors. */
+#define UP_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+struct up_http {
+	CURL *curl;
+	long connects;
+};
+
+struct sink {
+	char *buf;
+	size_t len;
+	size_t size;
+	size_t cap;
+	bool over;
+	char *error_type;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+	/* Never paired with curl_global_cleanup(): the module may be unloaded
+	 * while another user of libcurl in the host process still needs it. */
+	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static bool host_is_loopback(const char *host, size_t len)
+{
+	char buf[64];
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, host, len);
+	buf[len] = '\0';
+	if (strcasecmp(buf, "localhost") == 0)
+		return true;
+	if (inet_pton(AF_INET, buf, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (buf[0] == '[' && buf[len - 1] == ']') {
+		buf[len - 1] = '\0';
+		if (inet_pton(AF_INET6, buf + 1, &a6) == 1)
+			return IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	return false;
+}
+
+bool up_url_allowed(const char *url)
+{
+	const char *auth, *end;
+	size_t alen;
+
+	if (!url)
+		return false;
+	for (const char *p = url; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return false;
+	if (strncasecmp(url, "https://", 8) == 0)
+		auth = url + 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		auth = url + 7;
+	else
+		return false;
+	end = auth + strcspn(auth, "/?#");
+	alen = (size_t)(end - auth);
+	if (alen == 0 || memchr(auth, '@', alen))
+		return false;
+	if (auth == url + 8)
+		return true;
+	/* http:// only to a loopback host: strip the port. */
+	if (auth[0] == '[') {
+		const char *rb = memchr(auth, ']', alen);
+		if (!rb)
+			return false;
+		return host_is_loopback(auth, (size_t)(rb - auth) + 1);
+	}
+	{
+		const char *colon = memchr(auth, ':', alen);
+		return host_is_loopback(auth, colon ? (size_t)(colon - auth) : alen);
+	}
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct sink *s = ud;
+	size_t n = size * nmemb;
+
+	if (n > s->cap - s->len) {
+		s->over = true;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (s->len + n + 1 > s->size) {
+		size_t nsize = s->size ? s->size : 16384;
+		char *nbuf;
+		while (nsize < s->len + n + 1)
+			nsize *= 2;
+		if (nsize > s->cap + 1)
+			nsize = s->cap + 1;
+		/* No realloc: it could leave a copy of a token behind unwiped. */
+		nbuf = malloc(nsize);
+		if (!nbuf)
+			return 0;
+		if (s->buf) {
+			memcpy(nbuf, s->buf, s->len);
+			up_free_secret_len(s->buf, s->size);
+		}
+		s->buf = nbuf;
+		s->size = nsize;
+	}
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+	struct sink *s = ud;
+	size_t n = size * nmemb;
+	static const char name[] = "x-amzn-errortype:";
+
+	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		const char *v = data + sizeof(name) - 1;
+		size_t vlen = n - (sizeof(name) - 1);
+		while (vlen && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen > 256)
+			vlen = 256;
+		free(s->error_type);
+		s->error_type = strndup(v, vlen);
+	}
+	return n;
+}
+
+void up_http_resp_clear(struct up_http_resp *resp)
+{
+	if (!resp)
+		return;
+	if (resp->body)
+		up_free_secret_len(resp->body, resp->len + 1);
+	free(resp->error_type);
+	memset(resp, 0, sizeof(*resp));
+}
+
+void up_http_free(struct up_http *http)
+{
+	if (!http)
+		return;
+	if (http->curl)
+		curl_easy_cleanup(http->curl);
+	free(http);
+}
+
+long up_http_connects(struct up_ctx *ctx)
+{
+	return ctx && ctx->http ? ctx->http->connects : 0;
+}
+
+static up_err map_curl(struct up_ctx *ctx, CURLcode rc, const char *errbuf, const char *url)
+{
+	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+		return up_fail(ctx, UP_ETLS, "%s: %s", url, why);
+	case CURLE_UNSUPPORTED_PROTOCOL:
+	case CURLE_URL_MALFORMAT:
+		return up_fail(ctx, UP_ECONFIG, "%s: %s", url, why);
+	case CURLE_OUT_OF_MEMORY:
+		return up_fail(ctx, UP_ENOMEM, "%s: %s", url, why);
+	default:
+		/* DNS, connect, timeout, reset, truncated transfer: unreachable. */
+		return up_fail(ctx, UP_ENET, "%s: %s", url, why);
+	}
+}
+
+static up_err get_handle(struct up_ctx *ctx, CURL **ret)
+{
+	pthread_once(&global_once, global_init);
+	if (global_rc != CURLE_OK)
+		return up_fail(ctx, UP_EINTERNAL, "curl_global_init failed");
+	if (!ctx->http) {
+		ctx->http = calloc(1, sizeof(*ctx->http));
+		if (!ctx->http)
+			return UP_ENOMEM;
+	}
+	if (!ctx->http->curl) {
+		ctx->http->curl = curl_easy_init();
+		if (!ctx->http->curl)
+			return up_fail(ctx, UP_EINTERNAL, "curl_easy_init failed");
+	} else {
+		/* Keeps the live connection for reuse; drops every option. */
+		curl_easy_reset(ctx->http->curl);
+	}
+	*ret = ctx->http->curl;
+	return UP_OK;
+}
+
+#define SETOPT(opt, val)                                                         \
+	do {                                                                     \
+		if (curl_easy_setopt(curl, opt, val) != CURLE_OK) {              \
+			r = up_fail(ctx, UP_EINTERNAL, "curl option %s", #opt); \
+			goto out;                                                \
+		}                                                                \
+	} while (0)
+
+up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_http_resp *resp)
+{
+	const struct up_config *cfg;
+	struct curl_slist *hdrs = NULL, *tmp;
+	struct sink sink = { 0 };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0, connects = 0;
+	int64_t timeout_ms;
+	CURL *curl = NULL;
+	CURLcode rc;
+	up_err r;
+
+	if (!ctx || !req || !req->url || !resp)
+		return UP_EINVAL;
+	cfg = ctx->cfg;
+	if (!cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	memset(resp, 0, sizeof(*resp));
+	if (!up_url_allowed(req->url))
+		return up_fail(ctx, UP_ECONFIG,
+			       "refusing %s: only https://, or http:// to a loopback address",
+			       req->url);
+	r = get_handle(ctx, &curl);
+	if (r)
+		return r;
+
+	sink.cap = req->cap ? req->cap : UP_MAX_RESPONSE;
+	timeout_ms = (cfg->timeout > 0 ? cfg->timeout : 10) * 1000;
+
+	SETOPT(CURLOPT_URL, req->url);
+	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
+	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
+	SETOPT(CURLOPT_MAXREDIRS, 0L);
+	SETOPT(CURLOPT_NOSIGNAL, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
+	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
+	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	SETOPT(CURLOPT_CAINFO, cfg->ca_file ? cfg->ca_file : UP_SYSTEM_CA_FILE);
+	SETOPT(CURLOPT_CAPATH, (char *)NULL);
+	/* An empty string switches proxies off, environment included. */
+	SETOPT(CURLOPT_PROXY, cfg->proxy ? cfg->proxy : "");
+	if (cfg->proxy)
+		SETOPT(CURLOPT_PROXY_CAINFO, cfg->ca_file ? cfg->ca_file : UP_SYSTEM_CA_FILE);
+	SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
+	SETOPT(CURLOPT_USERAGENT, "userpool/" PACKAGE_VERSION);
+	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
+	SETOPT(CURLOPT_WRITEDATA, &sink);
+	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(CURLOPT_HEADERDATA, &sink);
+	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+	if (req->basic_user) {
+		SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SETOPT(CURLOPT_USERNAME, req->basic_user);
+		SETOPT(CURLOPT_PASSWORD, req->basic_pass ? req->basic_pass : "");
+	}
+	if (req->method && strcmp(req->method, "POST") == 0) {
+		SETOPT(CURLOPT_POST, 1L);
+		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
+		SETOPT(CURLOPT_POSTFIELDS, req->body ? req->body : "");
+	} else {
+		SETOPT(CURLOPT_HTTPGET, 1L);
+	}
+	/* No "Expect: 100-continue" round trip. */
+	tmp = curl_slist_append(hdrs, "Expect:");
+	if (!tmp) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	hdrs = tmp;
+	for (const char *const *h = req->headers; h && *h; h++) {
+		tmp = curl_slist_append(hdrs, *h);
+		if (!tmp) {
+			r = UP_ENOMEM;
+			goto out;
+		}
+		hdrs = tmp;
+	}
+	SETOPT(CURLOPT_HTTPHEADER, hdrs);
+
+	rc = curl_easy_perform(curl);
+	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
+		ctx->http->connects += connects;
+	if (rc != CURLE_OK) {
+		if (sink.over)
+			r = up_fail(ctx, UP_EPROTO, "%s: response over the %zu-byte cap", req->url,
+				    sink.cap);
+		else
+			r = map_curl(ctx, rc, errbuf, req->url);
+		goto out;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 500) {
+		r = up_fail(ctx, UP_ESERVER, "%s: HTTP %ld", req->url, status);
+		goto out;
+	}
+	if (status == 429) {
+		r = up_fail(ctx, UP_ERATE, "%s: HTTP 429 (rate limited)", req->url);
+		goto out;
+	}
+	if (status < 200 || (status >= 300 && status < 400)) {
+		r = up_fail(ctx, UP_EHTTP, "%s: HTTP %ld (redirects are not followed)", req->url,
+			    status);
+		goto out;
+	}
+	if (!sink.buf) {
+		sink.buf = calloc(1, 1);
+		sink.size = 1;
+		if (!sink.buf) {
+			r = UP_ENOMEM;
+			goto out;
+		}
+	}
+	resp->status = status;
+	resp->body = sink.buf;
+	resp->len = sink.len;
+	resp->error_type = sink.error_type;
+	sink.buf = NULL;
+	sink.error_type = NULL;
+	r = UP_OK;
+out:
+	if (curl) {
+		/* Drop our pointers from the reused handle before they go away. */
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, (char *)NULL);
+		curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, (char *)NULL);
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
+	}
+	curl_slist_free_all(hdrs);
+	if (sink.buf)
+		up_free_secret_len(sink.buf, sink.size);
+	free(sink.error_type);
+	return r;
+}

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_INTERNAL_H
+#define USERPOOL_INTERNAL_H
+
+/* Private to libuserpool (and its unit tests): never installed. */
+
+#include <stdarg.h>
+#include <syslog.h>
+
+#include <jansson.h>
+
+#include <userpool/userpool.h>
+
+struct up_http; /* lib/http.c */
+
+/* Discovered OIDC endpoints (lib/oidc.c); all NULL until discovery. */
+struct up_oidc_endpoints {
+	char *token_endpoint;
+	char *device_authorization_endpoint;
+	char *jwks_uri;
+	char *userinfo_endpoint;
+	char *revocation_endpoint;
+};
+
+struct up_ctx {
+	struct up_config *cfg;     /* NULL until loaded */
+	up_log_fn log_fn;
+	void *log_ud;
+	up_clock_fn clock_fn;
+	void *clock_ud;
+	char detail[512];
+	struct up_http *http;      /* created on first use, reused within the context */
+	struct up_oidc_endpoints oidc;
+	int64_t jwks_last_refetch; /* in-process memory of the last unknown-kid fetch */
+};
+
+/* --- log.c --- */
+void up_log(struct up_ctx *ctx, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Set the context's detail and return `err`: `return up_fail(ctx, UP_EPROTO, "...")`. */
+up_err up_fail(struct up_ctx *ctx, up_err err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void up_clear_detail(struct up_ctx *ctx);
+
+/* --- secret.c --- */
+void up_wipe(void *p, size_t len);
+/* Wipe a NUL-terminated string and free it; NULL is a no-op. */
+void up_free_secret(char *s);
+/* Wipe `len` bytes and free; NULL is a no-op. */
+void up_free_secret_len(void *p, size_t len);
+/* strdup that returns NULL for NULL. */
+char *up_strdup(const char *s);
+/* Constant-time comparison of equal-length buffers: true when equal. */
+bool up_memeq_ct(const void *a, const void *b, size_t len);
+/* Free a NULL-terminated string array (plain, not secret); NULL is a no-op. */
+void up_strv_free(char **v);
+size_t up_strv_len(char *const *v);
+/* Deep copy; NULL in gives a new empty array. */
+char **up_strv_dup(char *const *v);
+bool up_strv_contains(char *const *v, const char *s);
+
+/* --- num.c --- */
+/* Checked decimal parse of the whole string into [min, max]. */
+up_err up_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret);
+/* Duration: a bare number is seconds; suffixes s, m, h, d. */
+up_err up_parse_duration(const char *s, int64_t *ret);
+
+/* --- codec.c --- */
+/* base64url without padding (JWS); strict decode: no padding, no whitespace, no +/ */
+up_err up_b64url_encode(const uint8_t *data, size_t len, char **ret);
+up_err up_b64url_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_len);
+/* standard base64 with padding (Cognito SRP fields) */
+up_err up_b64_encode(const uint8_t *data, size_t len, char **ret);
+up_err up_b64_decode(const char *s, uint8_t **ret, size_t *ret_len);
+/* lower-case hex */
+up_err up_hex_encode(const uint8_t *data, size_t len, char **ret);
+/* SHA-256 hex of data (state file names) into out[65] */
+up_err up_sha256_hex(const void *data, size_t len, char out[65]);
+/* Parse JSON strictly: duplicate keys rejected, no NUL, size capped, object at top. */
+up_err up_json_parse(struct up_ctx *ctx, const char *text, size_t len, size_t cap, json_t **ret);
+/* Serialise compactly; the result is malloc'd. */
+char *up_json_dump(const json_t *j);
+/* Wipe every string inside a JSON value (before json_decref of secrets). */
+void up_json_wipe(json_t *j);
+/* Percent-encode for application/x-www-form-urlencoded and URIs (unreserved kept). */
+up_err up_url_encode(const char *s, char **ret);
+
+/* --- http.c --- */
+struct up_http_resp {
+	long status;
+	char *body;          /* NUL-terminated, `len` bytes; wiped on clear */
+	size_t len;
+	char *error_type;    /* x-amzn-ErrorType header value, NULL when absent */
+};
+void up_http_resp_clear(struct up_http_resp *resp);
+
+struct up_http_req {
+	const char *url;
+	const char *method;          /* "GET" or "POST" */
+	const char *const *headers;  /* NULL-terminated "Name: value" lines; may be NULL */
+	const char *body;            /* may be NULL; secrets: the caller wipes it */
+	size_t body_len;
+	const char *basic_user;      /* HTTP basic auth; NULL for none */
+	const char *basic_pass;
+	size_t cap;                  /* response size cap; 0: UP_MAX_RESPONSE */
+};
+/*
+ * Perform one request on the context's reused connection. Transport
+ * failures map to UP_ENET/UP_ETLS; any HTTP status is returned in `resp`
+ * (the caller decides), except that a response over the cap is UP_EPROTO.
+ * HTTPS only (http:// only to loopback), peer+host verification on,
+ * ca_file set explicitly, proxy only from the config, no redirects,
+ * deadline from `timeout`.
+ */
+up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_http_resp *resp);
+void up_http_free(struct up_http *http);
+/* Statistics for tests and bench: connections opened by this context. */
+long up_http_connects(struct up_ctx *ctx);
+/* true when `url` is https://, or http:// to a loopback address. */
+bool up_url_allowed(const char *url);
+
+/* --- state.c: checked files under state_dir --- */
+/* Ensure state_dir (and `sub`, when not NULL) exist: root-owned (when we run as
+ * root), 0700, not a symlink. `sub` is one path component ("jwks", "users"). */
+up_err up_state_dir(struct up_ctx *ctx, const char *sub, int *ret_dirfd);
+/* Checked read of `name` in dirfd: O_NOFOLLOW, regular, owner as expected,
+ * not group/world writable, size <= cap. UP_ENOENT when absent. */
+up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
+		     char **ret_data, size_t *ret_len);
+/* Atomic write: temp file O_CREAT|O_EXCL|O_NOFOLLOW `mode`, write, fsync,
+ * rename, fsync(dir). */
+up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const void *data,
+		      size_t len, mode_t mode);
+/* Open `name` for flock() (created 0600 if missing). Returns the fd. */
+up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd);
+/* The uid that must own state files: 0, or the running euid in test builds
+ * where state_dir is owned by the caller (see state.c). */
+uid_t up_state_owner(void);
+
+/* --- jwks.c --- */
+/* The JWKS URI in force (config, or OIDC discovery). */
+up_err up_jwks_uri(struct up_ctx *ctx, const char **ret_uri);
+
+/* --- oidc.c --- */
+up_err up_oidc_discover(struct up_ctx *ctx);
+void up_oidc_endpoints_clear(struct up_oidc_endpoints *e);
+
+/* --- config.c --- */
+void up_config_free(struct up_config *cfg);
+
+#endif

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void up_oidc_endpoints_clear(struct up_oidc_endpoints *e)
+{
+	if (!e)
+		return;
+	free(e->token_endpoint);
+	free(e->device_authorization_endpoint);
+	free(e->jwks_uri);
+	free(e->userinfo_endpoint);
+	free(e->revocation_endpoint);
+	memset(e, 0, sizeof(*e));
+}
