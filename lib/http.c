@@ -7,7 +7,6 @@
 
 #include <curl/curl.h>
 
-#include "config.h"
 #include "internal.h"
 
 /* The system trust store on Debian; set explicitly so that SSL_CERT_FILE,

@@ -1,1 +1,354 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * NSS provisioning (DESIGN §7): state_dir/nss/passwd and nss/group, read by
+ * libnss_userpool.so.2 in any process. Every user gets a private group
+ * (gid = uid). UIDs come from uid_min..uid_max, are never reused (the high
+ * water mark lives in nss/uid_next) and never collide with an account or
+ * group in /etc/passwd or /etc/group. Every change holds nss/.lock and
+ * replaces the files atomically.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define NSS_NAME_MAX 64u
+#define NSS_CAP (4u * 1024u * 1024u)
+
+bool up_nss_name_valid(const char *name)
+{
+	size_t len;
+	bool digits_only = true;
+
+	if (!name)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len > NSS_NAME_MAX || name[0] == '-' || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		/* A conservative portable set, plus '@' for e-mail style names:
+		 * nothing that can split a passwd line (':' '\n' ','), a path
+		 * ('/'), or confuse shells and tools (spaces, quotes, '%'). */
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.' || c == '@'))
+			return false;
+		if (c < '0' || c > '9')
+			digits_only = false;
+	}
+	/* "1000" would be taken for a UID by chown and friends. */
+	return !digits_only;
+}
+
+/* Does a colon file (/etc/passwd, /etc/group) hold `name` in field 0 or
+ * `id` in field 2? */
+static up_err local_taken(struct up_ctx *ctx, const char *path, const char *name, int64_t id,
+			  bool *ret_taken)
+{
+	char line[4096];
+	FILE *f = fopen(path, "re");
+
+	*ret_taken = false;
+	if (!f) {
+		if (errno == ENOENT)
+			return UP_OK;
+		return up_fail(ctx, UP_ESTATE, "%s: %s", path, strerror(errno));
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2, *c3;
+		int64_t v;
+		if (!c1)
+			continue;
+		*c1 = '\0';
+		if (name && strcmp(line, name) == 0) {
+			*ret_taken = true;
+			break;
+		}
+		c2 = strchr(c1 + 1, ':');
+		if (!c2)
+			continue;
+		c3 = strchr(c2 + 1, ':');
+		if (c3)
+			*c3 = '\0';
+		if (id >= 0 && up_parse_int64(c2 + 1, 0, INT64_MAX, &v) == UP_OK && v == id) {
+			*ret_taken = true;
+			break;
+		}
+	}
+	fclose(f);
+	return UP_OK;
+}
+
+struct nss_files {
+	char *passwd;
+	char *group;
+	int64_t next;
+};
+
+static void nss_files_clear(struct nss_files *f)
+{
+	free(f->passwd);
+	free(f->group);
+	memset(f, 0, sizeof(*f));
+}
+
+static up_err read_one(struct up_ctx *ctx, int dirfd, const char *name, char **ret)
+{
+	size_t len;
+	up_err r = up_state_read(ctx, dirfd, name, NSS_CAP, ret, &len);
+
+	if (r == UP_ENOENT) {
+		*ret = strdup("");
+		return *ret ? UP_OK : UP_ENOMEM;
+	}
+	return r;
+}
+
+static up_err read_files(struct up_ctx *ctx, int dirfd, struct nss_files *f)
+{
+	char *next = NULL;
+	up_err r;
+
+	r = read_one(ctx, dirfd, "passwd", &f->passwd);
+	if (!r)
+		r = read_one(ctx, dirfd, "group", &f->group);
+	if (!r)
+		r = read_one(ctx, dirfd, "uid_next", &next);
+	if (r)
+		return r;
+	f->next = 0;
+	if (next[0]) {
+		size_t n = strlen(next);
+		if (next[n - 1] == '\n')
+			next[n - 1] = '\0';
+		if (up_parse_int64(next, 0, INT64_MAX, &f->next)) {
+			free(next);
+			return up_fail(ctx, UP_ESTATE, "nss/uid_next is corrupt");
+		}
+	}
+	free(next);
+	return UP_OK;
+}
+
+/* Find `name` in a passwd-format text; returns its uid or -1. */
+static int64_t find_user(const char *text, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+		if (llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':') {
+			const char *f = p + nlen + 1; /* "x:uid:..." */
+			char num[32];
+			const char *c = strchr(f, ':'), *e;
+			int64_t v;
+			if (c && (e = strchr(c + 1, ':')) && (size_t)(e - c - 1) < sizeof(num)) {
+				memcpy(num, c + 1, (size_t)(e - c - 1));
+				num[e - c - 1] = '\0';
+				if (up_parse_int64(num, 0, INT64_MAX, &v) == UP_OK)
+					return v;
+			}
+			return -1;
+		}
+		p += llen + (eol ? 1 : 0);
+	}
+	return -1;
+}
+
+/* Text without the line that starts with "name:". */
+static char *drop_line(const char *text, const char *name)
+{
+	size_t nlen = strlen(name), o = 0;
+	char *out = malloc(strlen(text) + 1);
+
+	if (!out)
+		return NULL;
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		if (!(llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':')) {
+			memcpy(out + o, p, llen);
+			o += llen;
+		}
+		p += llen;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static char *expand_home(const char *tmpl, const char *name)
+{
+	size_t cap = strlen(tmpl) + 8 * strlen(name) + 1, o = 0;
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	for (const char *p = tmpl; *p && o + 1 < cap; p++) {
+		if (p[0] == '%' && p[1] == 'u') {
+			size_t n = strlen(name);
+			if (o + n + 1 > cap)
+				break;
+			memcpy(out + o, name, n);
+			o += n;
+			p++;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static up_err write_files(struct up_ctx *ctx, int dirfd, const char *passwd, const char *group,
+			  int64_t next)
+{
+	char num[32];
+	up_err r;
+
+	snprintf(num, sizeof(num), "%lld\n", (long long)next);
+	/* uid_next first: a crash after it wastes a UID, never reuses one. */
+	r = up_state_write(ctx, dirfd, "uid_next", num, strlen(num), 0644);
+	if (!r)
+		r = up_state_write(ctx, dirfd, "passwd", passwd, strlen(passwd), 0644);
+	if (!r)
+		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+	return r;
+}
+
+up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
+{
+	const struct up_config *cfg;
+	struct nss_files f = { 0 };
+	char *home = NULL, *passwd = NULL, *group = NULL;
+	int dirfd = -1, lockfd = -1;
+	bool taken;
+	int64_t uid;
+	up_err r;
+
+	if (!ctx || !ctx->cfg)
+		return UP_EINVAL;
+	cfg = ctx->cfg;
+	if (!up_nss_name_valid(name))
+		return up_fail(ctx, UP_EINVAL, "not a valid local user name for an NSS entry");
+	/* A local account of that name wins; nothing to provision. */
+	r = local_taken(ctx, "/etc/passwd", name, -1, &taken);
+	if (r)
+		return r;
+	if (taken)
+		return up_fail(ctx, UP_EINVAL, "%s is a local account in /etc/passwd", name);
+
+	r = up_state_dir(ctx, "nss", &dirfd);
+	if (r)
+		return r;
+	r = up_state_lock(ctx, dirfd, ".lock", &lockfd);
+	if (r)
+		goto out;
+	r = read_files(ctx, dirfd, &f);
+	if (r)
+		goto out;
+	uid = find_user(f.passwd, name);
+	if (uid >= 0) {
+		if (ret_uid)
+			*ret_uid = (uint32_t)uid;
+		r = UP_OK;
+		goto out;
+	}
+	r = local_taken(ctx, "/etc/group", name, -1, &taken);
+	if (r)
+		goto out;
+	if (taken) {
+		r = up_fail(ctx, UP_EINVAL, "%s is a local group in /etc/group", name);
+		goto out;
+	}
+	uid = f.next > cfg->uid_min ? f.next : cfg->uid_min;
+	for (;; uid++) {
+		bool t1, t2;
+		if (uid > cfg->uid_max) {
+			r = up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
+				    (long long)cfg->uid_min, (long long)cfg->uid_max);
+			goto out;
+		}
+		r = local_taken(ctx, "/etc/passwd", NULL, uid, &t1);
+		if (!r)
+			r = local_taken(ctx, "/etc/group", NULL, uid, &t2);
+		if (r)
+			goto out;
+		if (!t1 && !t2)
+			break;
+	}
+	home = expand_home(cfg->home, name);
+	if (!home) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f.passwd, name,
+		     (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
+	    asprintf(&group, "%s%s:x:%lld:\n", f.group, name, (long long)uid) < 0) {
+		passwd = group = NULL;
+		r = UP_ENOMEM;
+		goto out;
+	}
+	r = write_files(ctx, dirfd, passwd, group, uid + 1);
+	if (r)
+		goto out;
+	up_log(ctx, LOG_NOTICE, "provisioned %s with uid %lld", name, (long long)uid);
+	if (ret_uid)
+		*ret_uid = (uint32_t)uid;
+out:
+	free(home);
+	free(passwd);
+	free(group);
+	nss_files_clear(&f);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}
+
+up_err up_nss_user_del(struct up_ctx *ctx, const char *name)
+{
+	struct nss_files f = { 0 };
+	char *passwd = NULL, *group = NULL;
+	int dirfd = -1, lockfd = -1;
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !up_nss_name_valid(name))
+		return UP_EINVAL;
+	r = up_state_dir(ctx, "nss", &dirfd);
+	if (r)
+		return r;
+	r = up_state_lock(ctx, dirfd, ".lock", &lockfd);
+	if (!r)
+		r = read_files(ctx, dirfd, &f);
+	if (r)
+		goto out;
+	if (find_user(f.passwd, name) < 0) {
+		r = up_fail(ctx, UP_ENOENT, "%s has no NSS entry", name);
+		goto out;
+	}
+	passwd = drop_line(f.passwd, name);
+	group = drop_line(f.group, name);
+	if (!passwd || !group) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	/* uid_next stays: the UID is never handed out again. */
+	r = write_files(ctx, dirfd, passwd, group, f.next);
+	if (!r)
+		up_log(ctx, LOG_NOTICE, "removed the NSS entry of %s", name);
+out:
+	free(passwd);
+	free(group);
+	nss_files_clear(&f);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}

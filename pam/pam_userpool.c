@@ -1,1 +1,685 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pam_userpool: adapts PAM to libuserpool (DESIGN §6). Nothing here speaks
+ * a protocol or touches crypto; it gets the user and the password, runs the
+ * library's sign-in policy through a conversation adapter, and maps the one
+ * error enum to PAM codes in one function.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include <userpool/userpool.h>
+
+#define PUBLIC __attribute__((visibility("default")))
+
+#define DATA_AUTH "pam_userpool_auth"
+/* Seconds libpam waits after a failed sign-in (a floor: the largest
+ * delay asked for by any module in the stack wins). */
+#define FAIL_DELAY_USEC 2000000u
+
+/* What the auth phase leaves for the account phase (same process). */
+struct auth_data {
+	char *username;
+	char **groups;
+	bool offline;
+	bool stepup;
+};
+
+static void auth_data_free(pam_handle_t *pamh, void *data, int status)
+{
+	struct auth_data *d = data;
+
+	(void)pamh;
+	(void)status;
+	if (!d)
+		return;
+	free(d->username);
+	if (d->groups) {
+		for (char **g = d->groups; *g; g++)
+			free(*g);
+		free(d->groups);
+	}
+	free(d);
+}
+
+static void log_to_syslog(void *ud, int priority, const char *msg)
+{
+	pam_syslog((pam_handle_t *)ud, priority, "%s", msg);
+}
+
+/* The one mapping from the library's causes to PAM codes. Anything not
+ * named here fails closed. */
+static int pam_code(up_err r)
+{
+	switch (r) {
+	case UP_OK:
+		return PAM_SUCCESS;
+	case UP_ENOMEM:
+		return PAM_BUF_ERR;
+	case UP_ECONV:
+		return PAM_CONV_ERR;
+	case UP_ENOUSER:
+		return PAM_USER_UNKNOWN;
+	case UP_ELOCKED:
+		return PAM_MAXTRIES;
+	case UP_ENET:
+	case UP_ETLS:
+	case UP_ESERVER:
+	case UP_EHTTP:
+	case UP_EPROTO:
+	case UP_ERATE:
+	case UP_EOFFLINE:
+		return PAM_AUTHINFO_UNAVAIL;
+	case UP_ECONFIG:
+	case UP_EINVAL:
+	case UP_EINTERNAL:
+	case UP_ESTATE:
+		return PAM_SERVICE_ERR;
+	case UP_EGROUP:
+		return PAM_PERM_DENIED;
+	case UP_EDENIED:
+	case UP_EDISABLED:
+	case UP_ECODE:
+	case UP_ECODEEXPIRED:
+	case UP_ERESET:
+	case UP_ENOTCONFIRMED:
+	case UP_EPOLICY:
+	case UP_EPARAM:
+	case UP_ENOMFA:
+	case UP_ECHALLENGE:
+	case UP_EJWT:
+	case UP_ESIG:
+	case UP_EEXPIRED:
+	case UP_ENOKEY:
+	case UP_ETIMEOUT:
+	case UP_EACCESSDENIED:
+	case UP_ENOENT:
+	case UP_ERANGE:
+		return PAM_AUTH_ERR;
+	default:
+		return PAM_SERVICE_ERR;
+	}
+}
+
+/* A short message that tells the person what to do, or NULL. */
+static const char *user_message(up_err r)
+{
+	switch (r) {
+	case UP_ECODE:
+		return "Verification code rejected";
+	case UP_ECODEEXPIRED:
+		return "Verification code expired or already used: wait for the next one and try again";
+	case UP_ENOMFA:
+		return "No authenticator enrolled: run userpool-enroll";
+	case UP_EDISABLED:
+		return "Your account is disabled";
+	case UP_ERESET:
+		return "Your password must be reset: contact your administrator";
+	case UP_ENOTCONFIRMED:
+		return "Your account is not confirmed yet";
+	case UP_ELOCKED:
+		return "Offline sign-in is locked after too many failures: sign in while the user pool is reachable";
+	case UP_ENET:
+	case UP_ETLS:
+	case UP_ESERVER:
+	case UP_EOFFLINE:
+		return "The user pool is unreachable and offline sign-in is not possible";
+	case UP_ERATE:
+		return "Too many attempts: try again later";
+	case UP_EACCESSDENIED:
+		return "Sign-in was denied";
+	case UP_ETIMEOUT:
+		return "Sign-in timed out";
+	default:
+		return NULL;
+	}
+}
+
+static up_err conv_prompt(void *ud, const char *text, bool echo, char **ret_answer)
+{
+	pam_handle_t *pamh = ud;
+	char *resp = NULL;
+	int rc;
+
+	rc = pam_prompt(pamh, echo ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF, &resp, "%s", text);
+	if (rc != PAM_SUCCESS || !resp) {
+		if (resp) {
+			explicit_bzero(resp, strlen(resp));
+			free(resp);
+		}
+		return rc == PAM_BUF_ERR ? UP_ENOMEM : UP_ECONV;
+	}
+	*ret_answer = resp;
+	return UP_OK;
+}
+
+static up_err conv_info(void *ud, const char *text)
+{
+	return pam_info((pam_handle_t *)ud, "%s", text) == PAM_SUCCESS ? UP_OK : UP_ECONV;
+}
+
+static up_err conv_error(void *ud, const char *text)
+{
+	return pam_error((pam_handle_t *)ud, "%s", text) == PAM_SUCCESS ? UP_OK : UP_ECONV;
+}
+
+/* Context with the configuration of this stack line; logs through
+ * pam_syslog. On failure, returns the PAM code. */
+static int setup(pam_handle_t *pamh, int argc, const char **argv, struct up_ctx **ret_ctx)
+{
+	struct up_ctx *ctx = NULL;
+	up_err r;
+
+	r = up_ctx_new(&ctx);
+	if (r)
+		return pam_code(r);
+	up_ctx_set_logger(ctx, log_to_syslog, pamh);
+	r = up_ctx_load_config(ctx, NULL, argc, (const char *const *)argv, true);
+	if (r) {
+		pam_syslog(pamh, LOG_ERR, "configuration refused: %s", up_ctx_detail(ctx));
+		up_ctx_free(ctx);
+		return PAM_SERVICE_ERR;
+	}
+	*ret_ctx = ctx;
+	return PAM_SUCCESS;
+}
+
+/* The local login name; PAM_IGNORE for ignore_users. */
+static int get_login(pam_handle_t *pamh, struct up_ctx *ctx, const char **ret_login)
+{
+	const char *login = NULL;
+	int rc;
+
+	rc = pam_get_user(pamh, &login, NULL);
+	if (rc != PAM_SUCCESS)
+		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
+	if (!login || !*login)
+		return PAM_USER_UNKNOWN;
+	if (up_user_ignored(ctx, login))
+		return PAM_IGNORE;
+	*ret_login = login;
+	return PAM_SUCCESS;
+}
+
+static int map_user(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
+		    char **ret_username)
+{
+	up_err r = up_username_map(ctx, login, ret_username);
+
+	if (r) {
+		/* The name goes through the same sanitising logger as the rest. */
+		pam_syslog(pamh, LOG_NOTICE, "refusing user name: %s", up_ctx_detail(ctx));
+		return r == UP_ENOMEM ? PAM_BUF_ERR : PAM_USER_UNKNOWN;
+	}
+	return PAM_SUCCESS;
+}
+
+static void get_service_tty(pam_handle_t *pamh, const char **service, const char **tty)
+{
+	const void *item = NULL;
+
+	*service = "";
+	*tty = "";
+	if (pam_get_item(pamh, PAM_SERVICE, &item) == PAM_SUCCESS && item)
+		*service = item;
+	item = NULL;
+	if (pam_get_item(pamh, PAM_TTY, &item) == PAM_SUCCESS && item)
+		*tty = item;
+}
+
+static char **copy_groups(char *const *groups)
+{
+	size_t n = 0;
+	char **out;
+
+	while (groups && groups[n])
+		n++;
+	out = calloc(n + 1, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = strdup(groups[i]);
+		if (!out[i]) {
+			for (size_t j = 0; j < i; j++)
+				free(out[j]);
+			free(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+static int keep_auth_data(pam_handle_t *pamh, const char *username, char *const *groups,
+			  bool offline, bool stepup)
+{
+	struct auth_data *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return PAM_BUF_ERR;
+	d->username = strdup(username);
+	d->groups = copy_groups(groups);
+	d->offline = offline;
+	d->stepup = stepup;
+	if (!d->username || !d->groups) {
+		auth_data_free(pamh, d, 0);
+		return PAM_BUF_ERR;
+	}
+	if (pam_set_data(pamh, DATA_AUTH, d, auth_data_free) != PAM_SUCCESS) {
+		auth_data_free(pamh, d, 0);
+		return PAM_BUF_ERR;
+	}
+	return PAM_SUCCESS;
+}
+
+/* Within max_auth_age of an MFA sign-in for this user, service and tty:
+ * PAM_SUCCESS without a prompt. Anything else: PAM_IGNORE (run the flow). */
+static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *username)
+{
+	const struct up_config *cfg = up_ctx_config(ctx);
+	struct up_user_record *rec = NULL;
+	const char *service, *tty;
+	bool fresh = false;
+	int rc;
+
+	if (cfg->max_auth_age <= 0)
+		return PAM_IGNORE;
+	get_service_tty(pamh, &service, &tty);
+	if (up_stepup_check(ctx, username, service, tty, &fresh) != UP_OK || !fresh)
+		return PAM_IGNORE;
+	if (up_store_user_read(ctx, username, &rec) != UP_OK)
+		return PAM_IGNORE;
+	rc = keep_auth_data(pamh, username, rec->groups, false, true);
+	up_user_record_free(rec);
+	if (rc == PAM_SUCCESS)
+		pam_syslog(pamh, LOG_INFO, "%s: within max_auth_age of an MFA sign-in on %s; no prompt",
+			   username, service);
+	return rc;
+}
+
+static const char *get_password(pam_handle_t *pamh, struct up_ctx *ctx, int *ret_rc)
+{
+	const char *pw = NULL;
+	int rc;
+
+	(void)ctx;
+	/* pam_get_authtok honours use_first_pass and try_first_pass itself. */
+	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
+	if (rc != PAM_SUCCESS) {
+		*ret_rc = rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
+		return NULL;
+	}
+	if (!pw || !*pw) {
+		*ret_rc = PAM_AUTH_ERR;
+		return NULL;
+	}
+	if (strlen(pw) > UP_MAX_PASSWORD) {
+		pam_syslog(pamh, LOG_NOTICE, "password longer than %u bytes refused", UP_MAX_PASSWORD);
+		*ret_rc = PAM_AUTH_ERR;
+		return NULL;
+	}
+	*ret_rc = PAM_SUCCESS;
+	return pw;
+}
+
+PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const struct up_config *cfg;
+	struct up_ctx *ctx = NULL;
+	struct up_auth *auth = NULL;
+	const char *login = NULL, *pw = NULL, *service, *tty;
+	char *username = NULL;
+	struct up_conv conv;
+	up_err r;
+	int rc;
+
+	(void)flags;
+	pam_fail_delay(pamh, FAIL_DELAY_USEC);
+	rc = setup(pamh, argc, argv, &ctx);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	cfg = up_ctx_config(ctx);
+	rc = get_login(pamh, ctx, &login);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	rc = map_user(pamh, ctx, login, &username);
+	if (rc != PAM_SUCCESS)
+		goto out;
+
+	rc = try_stepup(pamh, ctx, username);
+	if (rc != PAM_IGNORE)
+		goto out;
+
+	if (!(cfg->provider == UP_PROVIDER_OIDC && cfg->auth_flow == UP_FLOW_DEVICE)) {
+		pw = get_password(pamh, ctx, &rc);
+		if (!pw)
+			goto out;
+	}
+
+	memset(&conv, 0, sizeof(conv));
+	conv.prompt = conv_prompt;
+	conv.info = conv_info;
+	conv.error = conv_error;
+	conv.ud = pamh;
+	conv.echo_code = cfg->echo_code;
+
+	r = up_signin(ctx, username, pw, &conv, &auth);
+	rc = pam_code(r);
+	if (r != UP_OK || !auth || !auth->claims) {
+		const char *msg = user_message(r);
+		if (rc == PAM_SUCCESS)
+			rc = PAM_AUTH_ERR; /* never success without a verified result */
+		pam_syslog(pamh, LOG_NOTICE, "sign-in for %s failed: %s%s%s", username,
+			   up_strerror(r), up_ctx_detail(ctx)[0] ? ": " : "", up_ctx_detail(ctx));
+		if (msg)
+			pam_error(pamh, "%s", msg);
+		goto out;
+	}
+
+	rc = keep_auth_data(pamh, username, auth->claims->groups, auth->offline, false);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	get_service_tty(pamh, &service, &tty);
+	if (cfg->max_auth_age > 0 && auth->mfa && up_stepup_record(ctx, username, service, tty))
+		pam_syslog(pamh, LOG_WARNING, "could not record the step-up time: %s",
+			   up_ctx_detail(ctx));
+	if (up_nss_name_valid(login) && up_nss_user_add(ctx, login, NULL) != UP_OK)
+		pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login, up_ctx_detail(ctx));
+	pam_syslog(pamh, LOG_INFO, "%s signed in%s%s (sub %s)", username,
+		   auth->offline ? " offline" : "", auth->mfa ? " with a second factor" : "",
+		   auth->claims->sub ? auth->claims->sub : "?");
+	rc = PAM_SUCCESS;
+out:
+	up_auth_free(auth);
+	free(username);
+	up_ctx_free(ctx);
+	return rc;
+}
+
+PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	/* No credentials beyond the sign-in itself; sshd calls this in another
+	 * process, where auth's PAM data does not exist. */
+	return PAM_SUCCESS;
+}
+
+static bool in_allowed(char *const *allow, char *const *groups)
+{
+	if (!allow || !allow[0])
+		return true;
+	for (char *const *a = allow; *a; a++)
+		for (char *const *g = groups; g && *g; g++)
+			if (strcmp(*a, *g) == 0)
+				return true;
+	return false;
+}
+
+PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const struct up_config *cfg;
+	const struct auth_data *d = NULL;
+	struct up_user_record *rec = NULL;
+	struct up_ctx *ctx = NULL;
+	const char *login = NULL;
+	char *username = NULL;
+	char *const *groups;
+	up_err r;
+	int rc;
+
+	(void)flags;
+	rc = setup(pamh, argc, argv, &ctx);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	cfg = up_ctx_config(ctx);
+	rc = get_login(pamh, ctx, &login);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	rc = map_user(pamh, ctx, login, &username);
+	if (rc != PAM_SUCCESS)
+		goto out;
+
+	if (pam_get_data(pamh, DATA_AUTH, (const void **)&d) == PAM_SUCCESS && d &&
+	    strcmp(d->username, username) == 0) {
+		groups = d->groups;
+	} else {
+		r = up_store_user_read(ctx, username, &rec);
+		if (r == UP_ENOENT) {
+			/* Not ours: let the stack decide ([user_unknown=ignore]). */
+			rc = PAM_USER_UNKNOWN;
+			goto out;
+		}
+		if (r) {
+			pam_syslog(pamh, LOG_ERR, "account %s: %s", username, up_ctx_detail(ctx));
+			rc = pam_code(r) == PAM_SUCCESS ? PAM_SERVICE_ERR : pam_code(r);
+			goto out;
+		}
+		groups = rec->groups;
+	}
+	if (!in_allowed(cfg->allow_groups, groups)) {
+		pam_syslog(pamh, LOG_NOTICE, "%s is in none of allow_groups: refused", username);
+		pam_error(pamh, "You are not allowed to sign in here");
+		rc = PAM_PERM_DENIED;
+		goto out;
+	}
+	rc = PAM_SUCCESS;
+out:
+	up_user_record_free(rec);
+	free(username);
+	up_ctx_free(ctx);
+	return rc;
+}
+
+PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
+
+PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const struct up_config *cfg;
+	struct up_user_record *rec = NULL;
+	struct up_ctx *ctx = NULL;
+	const char *login = NULL;
+	char *username = NULL;
+	up_err r;
+	int rc;
+
+	(void)flags;
+	rc = setup(pamh, argc, argv, &ctx);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	cfg = up_ctx_config(ctx);
+	if (!cfg->revoke_on_close) {
+		rc = PAM_SUCCESS;
+		goto out;
+	}
+	rc = get_login(pamh, ctx, &login);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	rc = map_user(pamh, ctx, login, &username);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	r = up_store_user_read(ctx, username, &rec);
+	if (r == UP_ENOENT || (r == UP_OK && !rec->refresh_token)) {
+		rc = PAM_SUCCESS;
+		goto out;
+	}
+	if (r) {
+		rc = PAM_SESSION_ERR;
+		goto out;
+	}
+	r = cfg->provider == UP_PROVIDER_OIDC ? up_oidc_revoke(ctx, rec->refresh_token)
+					      : up_cognito_revoke(ctx, rec->refresh_token);
+	if (r) {
+		pam_syslog(pamh, LOG_ERR, "could not revoke the refresh token of %s: %s", username,
+			   up_ctx_detail(ctx));
+		rc = PAM_SESSION_ERR;
+		goto out;
+	}
+	explicit_bzero(rec->refresh_token, strlen(rec->refresh_token));
+	free(rec->refresh_token);
+	rec->refresh_token = NULL;
+	if (up_store_user_write(ctx, rec))
+		pam_syslog(pamh, LOG_WARNING, "revoked, but could not update the state of %s: %s",
+			   username, up_ctx_detail(ctx));
+	pam_syslog(pamh, LOG_INFO, "revoked the refresh token of %s at session close", username);
+	rc = PAM_SUCCESS;
+out:
+	up_user_record_free(rec);
+	free(username);
+	up_ctx_free(ctx);
+	return rc;
+}
+
+struct new_verifier {
+	struct up_ctx *ctx;
+	const char *password;
+};
+
+/* After a password change the offline verifier must follow, or the old
+ * password would keep working offline. */
+static up_err update_verifier(void *ud, const struct up_user_record *cur,
+			      struct up_user_record **ret_new)
+{
+	const struct new_verifier *nv = ud;
+	struct up_user_record *rec;
+	up_err r;
+
+	*ret_new = NULL;
+	if (!cur)
+		return UP_OK;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return UP_ENOMEM;
+	*rec = *cur;
+	/* Deep copies: the store frees what it is given. */
+	rec->username = strdup(cur->username);
+	rec->issuer = strdup(cur->issuer);
+	rec->client_id = strdup(cur->client_id);
+	rec->sub = strdup(cur->sub);
+	rec->groups = copy_groups(cur->groups);
+	rec->id_token = cur->id_token ? strdup(cur->id_token) : NULL;
+	rec->refresh_token = cur->refresh_token ? strdup(cur->refresh_token) : NULL;
+	rec->stepups = NULL;
+	rec->n_stepups = 0;
+	rec->verifier = NULL;
+	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups) {
+		up_user_record_free(rec);
+		return UP_ENOMEM;
+	}
+	r = up_verifier_new(nv->ctx, nv->password, &rec->verifier);
+	if (r) {
+		up_user_record_free(rec);
+		return r;
+	}
+	*ret_new = rec;
+	return UP_OK;
+}
+
+PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const struct up_config *cfg;
+	struct up_ctx *ctx = NULL;
+	struct up_auth *auth = NULL;
+	const char *login = NULL, *oldpw = NULL, *newpw = NULL;
+	char *username = NULL;
+	struct up_conv conv;
+	up_err r;
+	int rc;
+
+	rc = setup(pamh, argc, argv, &ctx);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	cfg = up_ctx_config(ctx);
+	rc = get_login(pamh, ctx, &login);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	rc = map_user(pamh, ctx, login, &username);
+	if (rc != PAM_SUCCESS)
+		goto out;
+	if (cfg->provider != UP_PROVIDER_COGNITO) {
+		pam_error(pamh, "Change your password at your identity provider");
+		rc = PAM_AUTHTOK_ERR;
+		goto out;
+	}
+	if (flags & PAM_PRELIM_CHECK) {
+		rc = PAM_SUCCESS;
+		goto out;
+	}
+	if (!(flags & PAM_UPDATE_AUTHTOK)) {
+		rc = PAM_SERVICE_ERR;
+		goto out;
+	}
+	rc = pam_get_authtok(pamh, PAM_OLDAUTHTOK, &oldpw, "Current password: ");
+	if (rc != PAM_SUCCESS || !oldpw || !*oldpw) {
+		rc = rc == PAM_SUCCESS ? PAM_AUTHTOK_RECOVERY_ERR : rc;
+		goto out;
+	}
+	memset(&conv, 0, sizeof(conv));
+	conv.prompt = conv_prompt;
+	conv.info = conv_info;
+	conv.error = conv_error;
+	conv.ud = pamh;
+	conv.echo_code = cfg->echo_code;
+	/* An access token is needed: sign in online with the old password
+	 * (and the code); the cache cannot change a password. */
+	r = up_signin_online(ctx, username, oldpw, &conv, &auth);
+	if (r) {
+		const char *msg = user_message(r);
+		pam_syslog(pamh, LOG_NOTICE, "password change for %s: sign-in failed: %s: %s",
+			   username, up_strerror(r), up_ctx_detail(ctx));
+		if (msg)
+			pam_error(pamh, "%s", msg);
+		rc = r == UP_EDENIED ? PAM_AUTHTOK_RECOVERY_ERR : pam_code(r);
+		if (rc == PAM_SUCCESS || rc == PAM_AUTH_ERR)
+			rc = PAM_AUTHTOK_RECOVERY_ERR;
+		goto out;
+	}
+	/* Asks "New password:" and "Retype new password:" and compares. */
+	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &newpw, NULL);
+	if (rc != PAM_SUCCESS || !newpw || !*newpw) {
+		rc = rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
+		goto out;
+	}
+	r = up_cognito_change_password(ctx, auth->access_token, oldpw, newpw);
+	if (r) {
+		pam_syslog(pamh, LOG_NOTICE, "password change for %s refused: %s: %s", username,
+			   up_strerror(r), up_ctx_detail(ctx));
+		if (r == UP_EPOLICY)
+			pam_error(pamh, "%s", up_ctx_detail(ctx)); /* the pool's policy message */
+		else if (user_message(r))
+			pam_error(pamh, "%s", user_message(r));
+		rc = PAM_AUTHTOK_ERR;
+		goto out;
+	}
+	pam_syslog(pamh, LOG_INFO, "password of %s changed in the user pool", username);
+	{
+		struct new_verifier nv = { ctx, newpw };
+		if (up_store_user_update(ctx, username, update_verifier, &nv))
+			pam_syslog(pamh, LOG_WARNING,
+				   "could not update the offline verifier of %s: %s", username,
+				   up_ctx_detail(ctx));
+	}
+	rc = PAM_SUCCESS;
+out:
+	up_auth_free(auth);
+	free(username);
+	up_ctx_free(ctx);
+	return rc;
+}

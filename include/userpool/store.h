@@ -61,6 +61,14 @@ UP_EXPORT up_err up_verifier_new(struct up_ctx *ctx, const char *password, char 
 /* UP_OK on a match, UP_EDENIED on a mismatch, other codes on a bad verifier. */
 UP_EXPORT up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password);
 
+/* Step-up window (max_auth_age, DESIGN §5): record an MFA sign-in of
+ * `username` on (service, tty) now; check whether one happened within
+ * max_auth_age. `tty` may be "" (PAM_TTY unset). */
+UP_EXPORT up_err up_stepup_record(struct up_ctx *ctx, const char *username, const char *service,
+				  const char *tty);
+UP_EXPORT up_err up_stepup_check(struct up_ctx *ctx, const char *username, const char *service,
+				 const char *tty, bool *ret_fresh);
+
 /* Health of state_dir for `userpool status`: UP_OK or the reason. */
 UP_EXPORT up_err up_store_check(struct up_ctx *ctx);
 
