@@ -4,7 +4,7 @@
  * libnss_userpool.so.2 in any process. Every user gets a private group
  * (gid = uid). UIDs come from uid_min..uid_max, are never reused (the high
  * water mark lives in nss/uid_next) and never collide with an account or
- * group in /etc/passwd or /etc/group. Every change holds nss/.lock and
+ * group in /etc/passwd or /etc/group. Every change holds nss/lock and
  * replaces the files atomically.
  */
 #include <errno.h>
@@ -245,7 +245,7 @@ up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
 	r = up_state_dir(ctx, "nss", &dirfd);
 	if (r)
 		return r;
-	r = up_state_lock(ctx, dirfd, ".lock", &lockfd);
+	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
 	if (r)
 		goto out;
 	r = read_files(ctx, dirfd, &f);
@@ -323,7 +323,7 @@ up_err up_nss_user_del(struct up_ctx *ctx, const char *name)
 	r = up_state_dir(ctx, "nss", &dirfd);
 	if (r)
 		return r;
-	r = up_state_lock(ctx, dirfd, ".lock", &lockfd);
+	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
 	if (!r)
 		r = read_files(ctx, dirfd, &f);
 	if (r)

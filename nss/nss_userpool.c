@@ -2,7 +2,9 @@
 /*
  * libnss_userpool.so.2: passwd and group lookups for pool users (DESIGN §7).
  *
- * Answers only from <localstatedir>/lib/userpool/nss/{passwd,group}, files
+ * Answers only from /var/lib/userpool/nss/{passwd,group} (the nss/ folder
+ * of the default state_dir; it cannot read the configuration to find
+ * another one, since that file may be readable by root only), files
  * in the classic /etc/passwd and /etc/group formats written by the PAM
  * module and `userpool user add`. No network, no configuration file (it may
  * hold a client secret this process must not read), no allocation beyond
@@ -26,10 +28,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-#ifndef LOCALSTATEDIR
-#define LOCALSTATEDIR "/var"
-#endif
-#define NSS_DIR LOCALSTATEDIR "/lib/userpool/nss"
+#define NSS_DIR "/var/lib/userpool/nss"
 #define NSS_FILE_CAP (4u * 1024u * 1024u)
 #define LINE_CAP 1024u
 

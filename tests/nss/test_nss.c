@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * NSS provisioning and lookups through the real glibc. Runs inside a
+ * private mount namespace made by tests/nss/test_nss.sh: /var/lib/userpool
+ * is a test directory, /etc/nsswitch.conf says "passwd: files userpool",
+ * /etc/passwd and /etc/group are test copies, and LD_LIBRARY_PATH finds
+ * the built libnss_userpool.so.2.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static char *confdir;
+
+static struct up_ctx *ctx_range(int64_t min, int64_t max)
+{
+	char conf[512];
+
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\n"
+		 "state_dir = /var/lib/userpool\nuid_min = %lld\nuid_max = %lld\n",
+		 (long long)min, (long long)max);
+	return t_ctx_with_config(confdir, conf, NULL, NULL);
+}
+
+static void test_add_and_lookup(void **state)
+{
+	struct up_ctx *ctx = ctx_range(200000, 200100);
+	struct passwd pw, *res = NULL;
+	struct group gr, *gres = NULL;
+	char buf[1024];
+	uint32_t uid = 0, again = 0;
+
+	(void)state;
+	assert_int_equal(up_nss_user_add(ctx, "alice", &uid), UP_OK);
+	/* /etc/passwd of the test holds uid 200000, /etc/group gid 200001. */
+	assert_int_equal(uid, 200002);
+	assert_int_equal(up_nss_user_add(ctx, "alice", &again), UP_OK);
+	assert_int_equal(again, uid);
+
+	assert_int_equal(getpwnam_r("alice", &pw, buf, sizeof(buf), &res), 0);
+	assert_non_null(res);
+	assert_int_equal(pw.pw_uid, 200002);
+	assert_int_equal(pw.pw_gid, 200002);
+	assert_string_equal(pw.pw_dir, "/home/alice");
+	assert_string_equal(pw.pw_shell, "/bin/bash");
+	assert_int_equal(getpwuid_r(200002, &pw, buf, sizeof(buf), &res), 0);
+	assert_non_null(res);
+	assert_string_equal(pw.pw_name, "alice");
+	assert_int_equal(getgrnam_r("alice", &gr, buf, sizeof(buf), &gres), 0);
+	assert_non_null(gres);
+	assert_int_equal(gr.gr_gid, 200002);
+	assert_int_equal(getgrgid_r(200002, &gr, buf, sizeof(buf), &gres), 0);
+	assert_non_null(gres);
+	/* Local accounts still come from files. */
+	assert_int_equal(getpwnam_r("root", &pw, buf, sizeof(buf), &res), 0);
+	assert_non_null(res);
+	assert_int_equal(pw.pw_uid, 0);
+	/* Unknown names are not found. */
+	assert_int_equal(getpwnam_r("nobody-here", &pw, buf, sizeof(buf), &res), 0);
+	assert_null(res);
+	up_ctx_free(ctx);
+}
+
+/* glibc's own getent, through the same module */
+static void test_getent(void **state)
+{
+	char line[256] = "";
+	FILE *p;
+
+	(void)state;
+	p = popen("getent passwd alice", "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	assert_string_equal(line, "alice:x:200002:200002:userpool user:/home/alice:/bin/bash\n");
+	p = popen("getent group alice", "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	assert_string_equal(line, "alice:x:200002:\n");
+}
+
+static void test_never_reused(void **state)
+{
+	struct up_ctx *ctx = ctx_range(200000, 200100);
+	uint32_t a = 0, b = 0;
+
+	(void)state;
+	assert_int_equal(up_nss_user_add(ctx, "bob", &a), UP_OK);
+	assert_int_equal(up_nss_user_del(ctx, "bob"), UP_OK);
+	assert_int_equal(up_nss_user_del(ctx, "bob"), UP_ENOENT);
+	assert_int_equal(up_nss_user_add(ctx, "bob", &b), UP_OK);
+	assert_true(b > a);
+	assert_null(getpwnam("no-such-bob"));
+	up_ctx_free(ctx);
+}
+
+static void test_hostile_names(void **state)
+{
+	static const char *const bad[] = {
+		"a:b", "a\nb", "a/b", "-rf", ".hidden", "", "a b", "a,b", "1234", "x%n",
+		"a\tb", "../etc", "ab\"c", "aé",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	struct up_ctx *ctx = ctx_range(200000, 200100);
+	struct passwd *pw;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_false(up_nss_name_valid(bad[i]));
+		assert_int_equal(up_nss_user_add(ctx, bad[i], NULL), UP_EINVAL);
+	}
+	assert_true(up_nss_name_valid("carol.smith@example.org"));
+	/* A local account is never shadowed. */
+	assert_int_equal(up_nss_user_add(ctx, "root", NULL), UP_EINVAL);
+	assert_int_equal(up_nss_user_add(ctx, "localgroup", NULL), UP_EINVAL);
+	pw = getpwnam("root");
+	assert_non_null(pw);
+	assert_int_equal(pw->pw_uid, 0);
+	up_ctx_free(ctx);
+}
+
+static void test_erange(void **state)
+{
+	struct up_ctx *ctx = ctx_range(200000, 200100);
+	struct passwd pw, *res = NULL;
+	struct group gr, *gres = NULL;
+	char buf[256];
+	size_t sz;
+	int rc = -1;
+
+	(void)state;
+	assert_int_equal(up_nss_user_add(ctx, "dave", NULL), UP_OK);
+	for (sz = 1; sz < sizeof(buf); sz++) {
+		rc = getpwnam_r("dave", &pw, buf, sz, &res);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, ERANGE);
+		assert_null(res);
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(res);
+	assert_string_equal(pw.pw_name, "dave");
+	assert_true(sz > 10);
+	for (sz = 1; sz < sizeof(buf); sz++) {
+		rc = getgrnam_r("dave", &gr, buf, sz, &gres);
+		if (rc == 0)
+			break;
+		assert_int_equal(rc, ERANGE);
+	}
+	assert_int_equal(rc, 0);
+	assert_non_null(gres);
+	assert_string_equal(gr.gr_name, "dave");
+	/* getpwnam (glibc grows its own buffer on ERANGE) */
+	assert_non_null(getpwnam("dave"));
+	up_ctx_free(ctx);
+}
+
+static void test_enumeration(void **state)
+{
+	struct passwd *pw;
+	int seen = 0;
+
+	(void)state;
+	setpwent();
+	while ((pw = getpwent()))
+		if (strcmp(pw->pw_name, "alice") == 0 || strcmp(pw->pw_name, "dave") == 0)
+			seen++;
+	endpwent();
+	assert_int_equal(seen, 2);
+}
+
+static void test_exhaustion(void **state)
+{
+	struct up_ctx *ctx = ctx_range(250000, 250002);
+	int ok = 0;
+	up_err r = UP_OK;
+	char name[32];
+
+	(void)state;
+	for (int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "ex%d", i);
+		r = up_nss_user_add(ctx, name, NULL);
+		if (r)
+			break;
+		ok++;
+	}
+	/* Range 250000..250002 starts above the high-water mark of earlier
+	 * tests: exactly three fit. */
+	assert_int_equal(ok, 3);
+	assert_int_equal(r, UP_ERANGE);
+	assert_non_null(strstr(up_ctx_detail(ctx), "exhausted"));
+	up_ctx_free(ctx);
+}
+
+struct lookups {
+	int rounds;
+	int errors;
+};
+
+static void *lookup_thread(void *arg)
+{
+	struct lookups *l = arg;
+	struct passwd pw, *res;
+	char buf[512];
+
+	for (int i = 0; i < l->rounds; i++) {
+		res = NULL;
+		if (getpwnam_r("alice", &pw, buf, sizeof(buf), &res) != 0 || !res ||
+		    pw.pw_uid != 200002)
+			l->errors++;
+	}
+	return NULL;
+}
+
+static void test_concurrent(void **state)
+{
+	struct lookups l[4];
+	pthread_t th[4];
+	pid_t pids[4];
+	int status;
+
+	struct up_ctx *wctx = ctx_range(200000, 299999);
+
+	(void)state;
+	/* Writers in other processes (each adds users under the lock) while
+	 * four threads look up an existing user. Each child uses its copy of
+	 * the context loaded here. */
+	for (int p = 0; p < 4; p++) {
+		pids[p] = fork();
+		assert_true(pids[p] >= 0);
+		if (pids[p] == 0) {
+			struct up_ctx *ctx = wctx;
+			char name[32];
+			int bad = 0;
+			for (int i = 0; i < 10; i++) {
+				snprintf(name, sizeof(name), "c%d_%d", p, i);
+				if (up_nss_user_add(ctx, name, NULL))
+					bad++;
+			}
+			up_ctx_free(ctx);
+			_exit(bad ? 1 : 0);
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		l[i].rounds = 300;
+		l[i].errors = 0;
+		assert_int_equal(pthread_create(&th[i], NULL, lookup_thread, &l[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_int_equal(l[i].errors, 0);
+	}
+	for (int p = 0; p < 4; p++) {
+		assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	up_ctx_free(wctx);
+	/* Forty distinct users with forty distinct UIDs. */
+	{
+		uid_t seen[40];
+		int n = 0;
+		char name[32];
+		for (int p = 0; p < 4; p++)
+			for (int i = 0; i < 10; i++) {
+				struct passwd *pw;
+				snprintf(name, sizeof(name), "c%d_%d", p, i);
+				pw = getpwnam(name);
+				assert_non_null(pw);
+				for (int k = 0; k < n; k++)
+					assert_int_not_equal(seen[k], pw->pw_uid);
+				seen[n++] = pw->pw_uid;
+			}
+		assert_int_equal(n, 40);
+	}
+}
+
+static void test_hostile_file(void **state)
+{
+	struct passwd *pw;
+	FILE *f;
+
+	(void)state;
+	/* A group/world-writable passwd file is not trusted at all. */
+	assert_int_equal(chmod("/var/lib/userpool/nss/passwd", 0666), 0);
+	assert_null(getpwnam("alice"));
+	assert_int_equal(chmod("/var/lib/userpool/nss/passwd", 0644), 0);
+	assert_non_null(getpwnam("alice"));
+	/* Malformed lines are skipped, good ones still answer. */
+	f = fopen("/var/lib/userpool/nss/passwd", "a");
+	assert_non_null(f);
+	fputs("evil:x:0:0::/root\nbad:x:notanumber:1::/home/bad:/bin/sh\n", f);
+	fputs("zero:x:0:0::/root:/bin/sh\n", f);
+	fclose(f);
+	assert_null(getpwnam("evil"));
+	assert_null(getpwnam("bad"));
+	/* uid 0 is never answered by this module */
+	assert_null(getpwnam("zero"));
+	pw = getpwnam("alice");
+	assert_non_null(pw);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_and_lookup), cmocka_unit_test(test_getent),
+		cmocka_unit_test(test_never_reused),
+		cmocka_unit_test(test_hostile_names),  cmocka_unit_test(test_erange),
+		cmocka_unit_test(test_enumeration),    cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_concurrent),     cmocka_unit_test(test_hostile_file),
+	};
+	int rc;
+
+	confdir = t_mkdtemp();
+	rc = cmocka_run_group_tests_name("nss", tests, NULL, NULL);
+	t_rmtree(confdir);
+	free(confdir);
+	return rc;
+}
