@@ -157,10 +157,10 @@ up_err up_base32_decode(const char *text, uint8_t **ret_data, size_t *ret_len)
 up_err up_totp(const uint8_t *key, size_t key_len, int64_t t, unsigned step, unsigned digits,
 	       char out[9])
 {
-	static const uint32_t pow10[] = { 1000000u, 10000000u, 100000000u };
+	static const uint32_t pow10[] = {1000000u, 10000000u, 100000000u};
 
-	if (!key || key_len == 0 || key_len > INT_MAX || !out || t < 0 || step == 0 ||
-	    digits < 6 || digits > 8)
+	if (!key || key_len == 0 || key_len > INT_MAX || !out || t < 0 || step == 0 || digits < 6 ||
+	    digits > 8)
 		return UP_EINVAL;
 
 	uint64_t counter = (uint64_t)t / step;
@@ -180,8 +180,8 @@ up_err up_totp(const uint8_t *key, size_t key_len, int64_t t, unsigned step, uns
 
 	char digest[] = "SHA1";
 	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-		OSSL_PARAM_construct_end(),
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_end(),
 	};
 	if (EVP_MAC_init(mctx, key, key_len, params) != 1 ||
 	    EVP_MAC_update(mctx, msg, sizeof(msg)) != 1 ||
@@ -317,8 +317,8 @@ up_err up_otpauth_uri(const char *issuer, const char *account, const char *secre
 	static const char pfx[] = "otpauth://totp/";
 	static const char q1[] = "?secret=";
 	static const char q2[] = "&issuer=";
-	size_t cap = sizeof(pfx) + 3 * ilen + 1 + 3 * alen + sizeof(q1) + slen + sizeof(q2) +
-		     3 * ilen + 1;
+	size_t cap =
+	    sizeof(pfx) + 3 * ilen + 1 + 3 * alen + sizeof(q1) + slen + sizeof(q2) + 3 * ilen + 1;
 	char *uri = malloc(cap);
 	if (!uri) {
 		up_free_secret(secret);

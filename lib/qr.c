@@ -148,7 +148,7 @@ static bool uri_ok(const char *s)
 }
 
 static const char enroll_intro[] =
-	"Scan this QR code with your authenticator app, or enter the key by hand:\n";
+    "Scan this QR code with your authenticator app, or enter the key by hand:\n";
 
 up_err up_enroll_text(const char *uri, const char *secret_b32, enum up_qr_style style,
 		      char **ret_text)
@@ -176,10 +176,10 @@ up_err up_enroll_text(const char *uri, const char *secret_b32, enum up_qr_style 
 		return UP_ENOMEM;
 	}
 	size_t o = 0;
-#define PUT(s, n)                          \
-	do {                               \
-		memcpy(out + o, (s), (n)); \
-		o += (n);                  \
+#define PUT(s, n)                                                                                  \
+	do {                                                                                       \
+		memcpy(out + o, (s), (n));                                                         \
+		o += (n);                                                                          \
 	} while (0)
 	PUT(qr, qlen);
 	PUT("\n", 1);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* lib/otpauth.c: base32, TOTP against the RFC vectors, otpauth:// URIs. */
-#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +23,9 @@ static const struct {
 	const char *b32;
 	const char *padded;
 } rfc4648[] = {
-	{ "f", "MY", "MY======" },
-	{ "fo", "MZXQ", "MZXQ====" },
-	{ "foo", "MZXW6", "MZXW6===" },
-	{ "foob", "MZXW6YQ", "MZXW6YQ=" },
-	{ "fooba", "MZXW6YTB", "MZXW6YTB" },
-	{ "foobar", "MZXW6YTBOI", "MZXW6YTBOI======" },
+    {"f", "MY", "MY======"},	       {"fo", "MZXQ", "MZXQ===="},
+    {"foo", "MZXW6", "MZXW6==="},      {"foob", "MZXW6YQ", "MZXW6YQ="},
+    {"fooba", "MZXW6YTB", "MZXW6YTB"}, {"foobar", "MZXW6YTBOI", "MZXW6YTBOI======"},
 };
 
 static void assert_decodes(const char *text, const void *want, size_t want_len)
@@ -61,7 +57,7 @@ static void test_base32_rfc4648(void **state)
 static void test_base32_tolerant_decode(void **state)
 {
 	(void)state;
-	static const uint8_t hello[] = { 'H', 'e', 'l', 'l', 'o', '!', 0xde, 0xad, 0xbe, 0xef };
+	static const uint8_t hello[] = {'H', 'e', 'l', 'l', 'o', '!', 0xde, 0xad, 0xbe, 0xef};
 	assert_decodes("JBSWY3DPEHPK3PXP", hello, sizeof(hello));
 	assert_decodes("jbswy3dpehpk3pxp", hello, sizeof(hello));
 	assert_decodes("JBSW Y3DP EHPK 3PXP", hello, sizeof(hello));
@@ -74,25 +70,25 @@ static void test_base32_hostile(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"",              /* nothing */
-		"   ",           /* only spaces */
-		"====",          /* only padding */
-		"MZXW6YT!",      /* not in the alphabet */
-		"MZXW0YTB",      /* 0, 1, 8, 9 are not base32 */
-		"MZXW1YTB",
-		"MZXW8YTB",
-		"MZXW9YTB",
-		"MZ=XW",         /* data after padding */
-		"MZXW6===A",
-		"M",             /* impossible final quanta: 1, 3, 6 characters */
-		"MZX",
-		"MZXW6Y",
-		"MZXW6YTBO",
-		"MZXW\n6YTB",    /* control characters */
-		"MZXW\t6YTB",
-		"MZXW\x1b[6YTB",
-		"MZ\xc3\xa9W6YTB", /* non-ASCII */
-		"MZXW-6YTB",
+	    "",		/* nothing */
+	    "   ",	/* only spaces */
+	    "====",	/* only padding */
+	    "MZXW6YT!", /* not in the alphabet */
+	    "MZXW0YTB", /* 0, 1, 8, 9 are not base32 */
+	    "MZXW1YTB",
+	    "MZXW8YTB",
+	    "MZXW9YTB",
+	    "MZ=XW", /* data after padding */
+	    "MZXW6===A",
+	    "M", /* impossible final quanta: 1, 3, 6 characters */
+	    "MZX",
+	    "MZXW6Y",
+	    "MZXW6YTBO",
+	    "MZXW\n6YTB", /* control characters */
+	    "MZXW\t6YTB",
+	    "MZXW\x1b[6YTB",
+	    "MZ\xc3\xa9W6YTB", /* non-ASCII */
+	    "MZXW-6YTB",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t *out = (uint8_t *)sentinel();
@@ -161,9 +157,8 @@ static void test_totp_rfc6238(void **state)
 		int64_t t;
 		const char *code;
 	} v[] = {
-		{ 59, "94287082" },         { 1111111109, "07081804" },
-		{ 1111111111, "14050471" }, { 1234567890, "89005924" },
-		{ 2000000000, "69279037" }, { 20000000000, "65353130" },
+	    {59, "94287082"},	      {1111111109, "07081804"}, {1111111111, "14050471"},
+	    {1234567890, "89005924"}, {2000000000, "69279037"}, {20000000000, "65353130"},
 	};
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		char out[9];
@@ -181,8 +176,8 @@ static void test_totp_rfc4226(void **state)
 {
 	(void)state;
 	/* RFC 4226 Appendix D: HOTP(counter) == TOTP(t = counter * step) */
-	static const char *const hotp[] = { "755224", "287082", "359152", "969429", "338314",
-					     "254676", "287922", "162583", "399871", "520489" };
+	static const char *const hotp[] = {"755224", "287082", "359152", "969429", "338314",
+					   "254676", "287922", "162583", "399871", "520489"};
 	for (unsigned c = 0; c < 10; c++) {
 		char out[9];
 		assert_int_equal(up_totp(rfc_key, 20, (int64_t)c * 30, 30, 6, out), UP_OK);
@@ -255,7 +250,8 @@ static void test_uri_basic(void **state)
 	assert_uri("a-b.c_d~e", "AZaz09-._~", "JBSWY3DPEHPK3PXP",
 		   "otpauth://totp/a-b.c_d~e:AZaz09-._~?secret=JBSWY3DPEHPK3PXP&issuer=a-b.c_d~e");
 	/* the secret is normalised: upper case, no spaces, no padding */
-	assert_uri("X", "y", "jbsw y3dp ehpk 3pxp", "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&issuer=X");
+	assert_uri("X", "y", "jbsw y3dp ehpk 3pxp",
+		   "otpauth://totp/X:y?secret=JBSWY3DPEHPK3PXP&issuer=X");
 	assert_uri("X", "y", "MZXW6===", "otpauth://totp/X:y?secret=MZXW6&issuer=X");
 }
 
@@ -263,8 +259,7 @@ static void test_uri_delimiters(void **state)
 {
 	(void)state;
 	/* everything that could change the URI's structure is encoded */
-	assert_uri("A:B&C#D/E?F=G+H%I", "u:v&w#x/y?z=1+2%3 ;,!*'()[]@$",
-		   "JBSWY3DPEHPK3PXP",
+	assert_uri("A:B&C#D/E?F=G+H%I", "u:v&w#x/y?z=1+2%3 ;,!*'()[]@$", "JBSWY3DPEHPK3PXP",
 		   "otpauth://totp/A%3AB%26C%23D%2FE%3FF%3DG%2BH%25I"
 		   ":u%3Av%26w%23x%2Fy%3Fz%3D1%2B2%253%20%3B%2C%21%2A%27%28%29%5B%5D%40%24"
 		   "?secret=JBSWY3DPEHPK3PXP&issuer=A%3AB%26C%23D%2FE%3FF%3DG%2BH%25I");
@@ -277,25 +272,26 @@ static void test_uri_utf8(void **state)
 		   "otpauth://totp/Zo%C3%AB%20%C3%9Cnal:zo%C3%AB"
 		   "?secret=JBSWY3DPEHPK3PXP&issuer=Zo%C3%AB%20%C3%9Cnal");
 	/* 3- and 4-byte sequences: each byte is encoded, upper-case hex */
-	assert_uri("\xe2\x82\xac", "\xf0\x9f\x94\x91", "JBSWY3DPEHPK3PXP",
-		   "otpauth://totp/%E2%82%AC:%F0%9F%94%91?secret=JBSWY3DPEHPK3PXP&issuer=%E2%82%AC");
+	assert_uri(
+	    "\xe2\x82\xac", "\xf0\x9f\x94\x91", "JBSWY3DPEHPK3PXP",
+	    "otpauth://totp/%E2%82%AC:%F0%9F%94%91?secret=JBSWY3DPEHPK3PXP&issuer=%E2%82%AC");
 }
 
 static void test_uri_rejects(void **state)
 {
 	(void)state;
 	static const char *const bad_label[] = {
-		"",
-		"ali\nce",
-		"ali\rce",
-		"\x1b[31mred",
-		"tab\there",
-		"del\x7f",
-		"c1\xc2\x9b",       /* U+009B, a C1 control (CSI) */
-		"bad\xff",          /* invalid UTF-8 */
-		"over\xc0\xaf",     /* overlong '/' */
-		"trunc\xc3",        /* truncated sequence */
-		"sur\xed\xa0\x80",  /* UTF-16 surrogate */
+	    "",
+	    "ali\nce",
+	    "ali\rce",
+	    "\x1b[31mred",
+	    "tab\there",
+	    "del\x7f",
+	    "c1\xc2\x9b",      /* U+009B, a C1 control (CSI) */
+	    "bad\xff",	       /* invalid UTF-8 */
+	    "over\xc0\xaf",    /* overlong '/' */
+	    "trunc\xc3",       /* truncated sequence */
+	    "sur\xed\xa0\x80", /* UTF-16 surrogate */
 	};
 	for (size_t i = 0; i < sizeof(bad_label) / sizeof(bad_label[0]); i++) {
 		char *uri = sentinel();
@@ -305,11 +301,12 @@ static void test_uri_rejects(void **state)
 				 UP_EINVAL);
 		assert_ptr_equal(uri, sentinel());
 	}
-	static const char *const bad_secret[] = { "", "JBSW&Y3DP", "JBSWY3DP#", "JBSW%20Y3DP",
-						  "JBSWY3DP\n", "M" };
+	static const char *const bad_secret[] = {
+	    "", "JBSW&Y3DP", "JBSWY3DP#", "JBSW%20Y3DP", "JBSWY3DP\n", "M"};
 	for (size_t i = 0; i < sizeof(bad_secret) / sizeof(bad_secret[0]); i++) {
 		char *uri = sentinel();
-		assert_int_equal(up_otpauth_uri("Example", "alice", bad_secret[i], &uri), UP_EINVAL);
+		assert_int_equal(up_otpauth_uri("Example", "alice", bad_secret[i], &uri),
+				 UP_EINVAL);
 		assert_ptr_equal(uri, sentinel());
 	}
 	char *uri = NULL;
@@ -356,19 +353,13 @@ static void test_secret_groups(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_base32_rfc4648),
-		cmocka_unit_test(test_base32_tolerant_decode),
-		cmocka_unit_test(test_base32_hostile),
-		cmocka_unit_test(test_base32_round_trip),
-		cmocka_unit_test(test_totp_rfc6238),
-		cmocka_unit_test(test_totp_rfc4226),
-		cmocka_unit_test(test_totp_from_base32),
-		cmocka_unit_test(test_totp_bad_args),
-		cmocka_unit_test(test_uri_basic),
-		cmocka_unit_test(test_uri_delimiters),
-		cmocka_unit_test(test_uri_utf8),
-		cmocka_unit_test(test_uri_rejects),
-		cmocka_unit_test(test_secret_groups),
+	    cmocka_unit_test(test_base32_rfc4648),   cmocka_unit_test(test_base32_tolerant_decode),
+	    cmocka_unit_test(test_base32_hostile),   cmocka_unit_test(test_base32_round_trip),
+	    cmocka_unit_test(test_totp_rfc6238),     cmocka_unit_test(test_totp_rfc4226),
+	    cmocka_unit_test(test_totp_from_base32), cmocka_unit_test(test_totp_bad_args),
+	    cmocka_unit_test(test_uri_basic),	     cmocka_unit_test(test_uri_delimiters),
+	    cmocka_unit_test(test_uri_utf8),	     cmocka_unit_test(test_uri_rejects),
+	    cmocka_unit_test(test_secret_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
