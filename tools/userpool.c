@@ -1,3 +1,486 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-int main(void);
-int main(void) { return 1; }
+/*
+ * userpool: the administrator's command line (DESIGN §8): status, login,
+ * verify, cache list|show|purge, jwks refresh, user add|del. Never prints a
+ * token, a verifier or a password; --json on read commands for scripts.
+ */
+#include <getopt.h>
+#include <jansson.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "term.h"
+
+static char prog[] = "userpool";
+static bool opt_json;
+static const char *opt_kind;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: userpool [--config PATH] [--json] COMMAND [ARG]...\n\n"
+		"Commands:\n"
+		"  status                 check the configuration, the pool, the JWKS and the state\n"
+		"  login USER             sign in interactively (no PAM) and show the verified claims\n"
+		"  verify [--kind id|access] TOKEN|-   verify a token and show its claims\n"
+		"  cache list             list cached users\n"
+		"  cache show USER        show one cached user\n"
+		"  cache purge [USER]     forget one cached user, or all\n"
+		"  jwks refresh           fetch the pool's signing keys now\n"
+		"  user add NAME          provision a local NSS entry for a pool user\n"
+		"  user del NAME          remove a local NSS entry (its UID is never reused)\n\n"
+		"Options:\n"
+		"  -c, --config PATH      configuration file (default %s)\n"
+		"  -j, --json             machine-readable output for status, login, verify, cache\n"
+		"  -k, --kind KIND        token kind for verify: id, access or any (default)\n"
+		"  -h, --help, -V, --version\n\n"
+		"Exit status: 0 success, 1 failure or refusal, 2 usage or configuration error.\n",
+		UP_DEFAULT_CONFIG);
+}
+
+static void fail(struct up_ctx *ctx, const char *what, up_err r)
+{
+	const char *d = up_ctx_detail(ctx);
+	char *safe = term_safe(d);
+
+	fprintf(stderr, "userpool: %s: %s%s%s\n", what, up_strerror(r), safe && safe[0] ? ": " : "",
+		safe ? safe : "");
+	free(safe);
+}
+
+static void print_time(const char *label, int64_t t)
+{
+	char buf[64] = "never";
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (t > 0 && gmtime_r(&tt, &tm))
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	printf("  %-14s %s\n", label, buf);
+}
+
+static json_t *strv_json(char *const *v)
+{
+	json_t *a = json_array();
+
+	for (; a && v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static void print_strv(const char *label, char *const *v)
+{
+	printf("  %-14s ", label);
+	if (!v || !*v)
+		printf("(none)");
+	for (char *const *p = v; p && *p; p++) {
+		char *s = term_safe(*p);
+		printf("%s%s", p == v ? "" : ", ", s ? s : "?");
+		free(s);
+	}
+	printf("\n");
+}
+
+static int emit_json(json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	json_decref(j);
+	if (!s)
+		return 1;
+	puts(s);
+	free(s);
+	return 0;
+}
+
+static int show_claims(const struct up_claims *c, bool mfa, bool offline, bool have_mfa)
+{
+	if (opt_json) {
+		json_t *j = json_pack("{s:s?, s:s?, s:o, s:s?, s:I, s:I, s:I}", "sub", c->sub,
+				      "username", c->username, "groups", strv_json(c->groups),
+				      "issuer", c->issuer, "auth_time", (json_int_t)c->auth_time,
+				      "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp);
+		if (j && have_mfa) {
+			json_object_set_new(j, "mfa", json_boolean(mfa));
+			json_object_set_new(j, "offline", json_boolean(offline));
+		}
+		return emit_json(j);
+	}
+	{
+		char *sub = term_safe(c->sub), *un = term_safe(c->username), *iss = term_safe(c->issuer);
+		printf("  %-14s %s\n  %-14s %s\n  %-14s %s\n", "sub", sub ? sub : "?", "username",
+		       un && un[0] ? un : "(none)", "issuer", iss ? iss : "?");
+		free(sub);
+		free(un);
+		free(iss);
+	}
+	print_strv("groups", c->groups);
+	print_time("auth_time", c->auth_time);
+	print_time("issued", c->iat);
+	print_time("expires", c->exp);
+	if (have_mfa)
+		printf("  %-14s %s%s\n", "second factor", mfa ? "yes" : "no",
+		       offline ? " (signed in offline)" : "");
+	return 0;
+}
+
+static int cmd_status(struct up_ctx *ctx, const char *config)
+{
+	struct up_jwks_info *info = NULL;
+	char *problems = up_config_check(ctx, config, true);
+	json_t *j = opt_json ? json_object() : NULL;
+	int64_t ms = 0;
+	int rc = 0;
+	up_err r;
+
+	if (!problems)
+		return 1;
+	if (opt_json) {
+		json_object_set_new(j, "config_problems", json_string(problems));
+	} else {
+		printf("Configuration (%s):\n", config ? config : UP_DEFAULT_CONFIG);
+		if (problems[0])
+			printf("%s%s", problems, problems[strlen(problems) - 1] == '\n' ? "" : "\n");
+		else
+			printf("  ok\n");
+	}
+	if (problems[0])
+		rc = 1;
+	free(problems);
+	if (!up_ctx_config(ctx)) {
+		if (opt_json)
+			emit_json(j);
+		return rc ? rc : 1;
+	}
+
+	r = up_pool_ping(ctx, &ms);
+	if (opt_json) {
+		json_object_set_new(j, "pool_reachable", json_boolean(r == UP_OK));
+		json_object_set_new(j, "pool_ms", json_integer(r ? -1 : ms));
+		if (r)
+			json_object_set_new(j, "pool_error", json_string(up_ctx_detail(ctx)));
+	} else if (r) {
+		char *d = term_safe(up_ctx_detail(ctx));
+		printf("User pool: unreachable: %s: %s\n", up_strerror(r), d ? d : "");
+		free(d);
+	} else {
+		printf("User pool: reachable (%lld ms)\n", (long long)ms);
+	}
+	if (r)
+		rc = 1;
+
+	r = up_jwks_info(ctx, &info);
+	if (opt_json) {
+		json_object_set_new(j, "jwks_fetched_at", json_integer(r ? 0 : info->fetched_at));
+		json_object_set_new(j, "jwks_kids", r ? json_array() : strv_json(info->kids));
+	} else if (r || !info->fetched_at) {
+		printf("JWKS: no cached key set%s%s\n", r ? ": " : "", r ? up_ctx_detail(ctx) : "");
+	} else {
+		int64_t age = time(NULL) - info->fetched_at;
+		printf("JWKS: fetched %lld s ago\n", (long long)age);
+		print_strv("key ids", info->kids);
+	}
+	up_jwks_info_free(info);
+
+	r = up_store_check(ctx);
+	if (opt_json) {
+		json_object_set_new(j, "state_ok", json_boolean(r == UP_OK));
+		if (r)
+			json_object_set_new(j, "state_error", json_string(up_ctx_detail(ctx)));
+		emit_json(j);
+	} else if (r) {
+		printf("State directory %s: %s: %s\n", up_ctx_config(ctx)->state_dir, up_strerror(r),
+		       up_ctx_detail(ctx));
+	} else {
+		printf("State directory %s: ok\n", up_ctx_config(ctx)->state_dir);
+	}
+	if (r)
+		rc = 1;
+	return rc;
+}
+
+static int cmd_login(struct up_ctx *ctx, const char *user)
+{
+	struct up_auth *auth = NULL;
+	struct up_conv conv;
+	char *username = NULL, *password = NULL;
+	up_err r;
+	int rc = 1;
+
+	r = up_username_map(ctx, user, &username);
+	if (r) {
+		fail(ctx, "user name", r);
+		return 2;
+	}
+	term_conv(&conv);
+	conv.echo_code = up_ctx_config(ctx)->echo_code;
+	if (!(up_ctx_config(ctx)->provider == UP_PROVIDER_OIDC &&
+	      up_ctx_config(ctx)->auth_flow == UP_FLOW_DEVICE)) {
+		r = term_prompt("Password: ", false, &password);
+		if (r)
+			goto out;
+	}
+	r = up_signin_online(ctx, username, password, &conv, &auth);
+	if (r) {
+		fail(ctx, "sign-in refused", r);
+		goto out;
+	}
+	if (!opt_json)
+		printf("Signed in. Verified claims:\n");
+	rc = show_claims(auth->claims, auth->mfa, auth->offline, true);
+out:
+	term_free_secret(password);
+	up_auth_free(auth);
+	free(username);
+	return rc;
+}
+
+static int cmd_verify(struct up_ctx *ctx, const char *arg)
+{
+	enum up_token_kind kind = UP_TOKEN_ANY;
+	struct up_claims *claims = NULL;
+	char *token = NULL;
+	up_err r;
+	int rc;
+
+	if (opt_kind) {
+		if (strcmp(opt_kind, "id") == 0)
+			kind = UP_TOKEN_ID;
+		else if (strcmp(opt_kind, "access") == 0)
+			kind = UP_TOKEN_ACCESS;
+		else if (strcmp(opt_kind, "any") != 0) {
+			fprintf(stderr, "userpool: --kind must be id, access or any\n");
+			return 2;
+		}
+	}
+	if (strcmp(arg, "-") == 0) {
+		size_t cap = 0;
+		ssize_t n = getline(&token, &cap, stdin);
+		if (n <= 0) {
+			free(token);
+			fprintf(stderr, "userpool: no token on standard input\n");
+			return 2;
+		}
+		while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
+			token[--n] = '\0';
+	} else {
+		token = strdup(arg);
+		if (!token)
+			return 1;
+	}
+	r = up_token_verify(ctx, token, kind, NULL, 0, &claims);
+	term_free_secret(token);
+	if (r) {
+		if (opt_json) {
+			emit_json(json_pack("{s:b, s:s, s:s}", "valid", 0, "error", up_strerror(r),
+					    "reason", up_ctx_detail(ctx)));
+		} else {
+			fail(ctx, "token refused", r);
+		}
+		return 1;
+	}
+	if (!opt_json)
+		printf("Token valid (%s token). Claims:\n",
+		       claims->kind == UP_TOKEN_ACCESS ? "access" : "ID");
+	rc = show_claims(claims, false, false, false);
+	up_claims_free(claims);
+	return rc;
+}
+
+static json_t *record_json(const struct up_user_record *u)
+{
+	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:b}", "username", u->username,
+			 "sub", u->sub, "groups", strv_json(u->groups), "mfa", u->mfa,
+			 "last_online", (json_int_t)u->last_online, "offline_failures",
+			 (json_int_t)u->failures, "offline_verifier", u->verifier != NULL,
+			 "refresh_token_kept", u->refresh_token != NULL);
+}
+
+static void record_text(const struct up_user_record *u)
+{
+	char *un = term_safe(u->username), *sub = term_safe(u->sub);
+
+	printf("%s\n  %-14s %s\n", un ? un : "?", "sub", sub ? sub : "?");
+	free(un);
+	free(sub);
+	print_strv("groups", u->groups);
+	print_time("last online", u->last_online);
+	printf("  %-14s %s\n  %-14s %lld\n  %-14s %s\n", "second factor", u->mfa ? "yes" : "no",
+	       "offline fails", (long long)u->failures, "offline",
+	       u->verifier ? "possible" : "no verifier");
+}
+
+static int cmd_cache(struct up_ctx *ctx, int argc, char **argv)
+{
+	struct up_user_record **recs = NULL, *rec = NULL;
+	up_err r;
+
+	if (argc < 1)
+		return -1;
+	if (strcmp(argv[0], "list") == 0 && argc == 1) {
+		json_t *a = opt_json ? json_array() : NULL;
+		r = up_store_user_list(ctx, &recs);
+		if (r) {
+			fail(ctx, "cache list", r);
+			json_decref(a);
+			return 1;
+		}
+		for (struct up_user_record **p = recs; *p; p++) {
+			if (a) {
+				json_array_append_new(a, record_json(*p));
+			} else {
+				char *un = term_safe((*p)->username);
+				char when[64] = "never";
+				struct tm tm;
+				time_t t = (time_t)(*p)->last_online;
+				if (t > 0 && gmtime_r(&t, &tm))
+					strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
+				printf("%-32s %-17s mfa=%s fails=%lld\n", un ? un : "?", when,
+				       (*p)->mfa ? "yes" : "no", (long long)(*p)->failures);
+				free(un);
+			}
+		}
+		if (!a && !recs[0])
+			printf("(no cached users)\n");
+		up_store_user_list_free(recs);
+		return a ? emit_json(a) : 0;
+	}
+	if (strcmp(argv[0], "show") == 0 && argc == 2) {
+		r = up_store_user_read(ctx, argv[1], &rec);
+		if (r) {
+			fail(ctx, argv[1], r);
+			return 1;
+		}
+		if (opt_json)
+			emit_json(record_json(rec));
+		else
+			record_text(rec);
+		up_user_record_free(rec);
+		return 0;
+	}
+	if (strcmp(argv[0], "purge") == 0 && (argc == 1 || argc == 2)) {
+		if (argc == 2) {
+			r = up_store_user_purge(ctx, argv[1]);
+			if (r) {
+				fail(ctx, argv[1], r);
+				return 1;
+			}
+			printf("Purged %s.\n", argv[1]);
+			return 0;
+		}
+		r = up_store_user_list(ctx, &recs);
+		if (r) {
+			fail(ctx, "cache purge", r);
+			return 1;
+		}
+		int n = 0, bad = 0;
+		for (struct up_user_record **p = recs; *p; p++) {
+			if (up_store_user_purge(ctx, (*p)->username)) {
+				fail(ctx, (*p)->username, UP_ESTATE);
+				bad++;
+			} else {
+				n++;
+			}
+		}
+		up_store_user_list_free(recs);
+		printf("Purged %d cached user%s.\n", n, n == 1 ? "" : "s");
+		return bad ? 1 : 0;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "kind", required_argument, NULL, 'k' },   { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *cmd;
+	struct up_ctx *ctx = NULL;
+	int c, rc = 2;
+	up_err r;
+
+	setlocale(LC_ALL, "");
+	while ((c = getopt_long(argc, argv, "+c:jk:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'j': opt_json = true; break;
+		case 'k': opt_kind = optarg; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("userpool %s\n", PACKAGE_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind++];
+	/* Options may also follow the command (userpool verify --kind id TOKEN). */
+	while ((c = getopt_long(argc, argv, "c:jk:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'j': opt_json = true; break;
+		case 'k': opt_kind = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+
+	if (up_ctx_new(&ctx))
+		return 1;
+	up_ctx_set_logger(ctx, term_log, prog);
+	r = up_ctx_load_config(ctx, config, 0, NULL, true);
+	if (strcmp(cmd, "status") == 0 && argc == 0) {
+		rc = cmd_status(ctx, config);
+		goto out;
+	}
+	if (r) {
+		fail(ctx, "configuration", r);
+		rc = 2;
+		goto out;
+	}
+	rc = -1;
+	if (strcmp(cmd, "login") == 0 && argc == 1)
+		rc = cmd_login(ctx, argv[0]);
+	else if (strcmp(cmd, "verify") == 0 && argc == 1)
+		rc = cmd_verify(ctx, argv[0]);
+	else if (strcmp(cmd, "cache") == 0)
+		rc = cmd_cache(ctx, argc, argv);
+	else if (strcmp(cmd, "jwks") == 0 && argc == 1 && strcmp(argv[0], "refresh") == 0) {
+		r = up_jwks_refresh(ctx);
+		if (r)
+			fail(ctx, "jwks refresh", r);
+		else
+			printf("JWKS refreshed.\n");
+		rc = r ? 1 : 0;
+	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "add") == 0) {
+		uint32_t uid = 0;
+		r = up_nss_user_add(ctx, argv[1], &uid);
+		if (r)
+			fail(ctx, "user add", r);
+		else
+			printf("%s: uid %u\n", argv[1], uid);
+		rc = r ? 1 : 0;
+	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "del") == 0) {
+		r = up_nss_user_del(ctx, argv[1]);
+		if (r)
+			fail(ctx, "user del", r);
+		else
+			printf("Removed %s (its UID is never reused).\n", argv[1]);
+		rc = r ? 1 : 0;
+	}
+	if (rc < 0) {
+		usage(stderr);
+		rc = 2;
+	}
+out:
+	up_ctx_free(ctx);
+	return rc;
+}

@@ -52,6 +52,10 @@ UP_EXPORT const struct up_config *up_ctx_config(const struct up_ctx *ctx);
  * Returns a malloc'd string ("" when clean) or NULL on ENOMEM. */
 UP_EXPORT char *up_config_check(struct up_ctx *ctx, const char *path, bool check_owner);
 
+/* Is the pool reachable? One GET of the JWKS URI (OIDC: the discovery
+ * document), timed; *ret_ms is the round trip in milliseconds. */
+UP_EXPORT up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms);
+
 UP_END_DECLS
 
 #endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_CONFIG_H
+#define USERPOOL_CONFIG_H
+
+#include <userpool/common.h>
+
+UP_BEGIN_DECLS
+
+#define UP_DEFAULT_CONFIG "/etc/userpool/userpool.conf"
+
+enum up_provider { UP_PROVIDER_COGNITO = 0, UP_PROVIDER_OIDC };
+enum up_auth_flow { UP_FLOW_SRP = 0, UP_FLOW_PASSWORD, UP_FLOW_DEVICE };
+enum up_otp_mode { UP_OTP_PROMPT = 0, UP_OTP_APPEND };
+enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
+
+/*
+ * The parsed configuration (DESIGN §2). Owned by the context; read-only for
+ * callers. Strings are NUL-terminated and never NULL unless documented
+ * ("NULL when unset"). Lists are NULL-terminated arrays (never NULL, may be
+ * empty). Durations are seconds.
+ *
+ * Derived values are filled in by the loader in one place: endpoint (Cognito
+ * default from region), issuer (Cognito default from region + pool id),
+ * jwks_uri (Cognito default from issuer; OIDC: NULL until discovery),
+ * pool_name (the part of user_pool_id after '_').
+ */
+struct up_config {
+	char *path;              /* file it was read from; NULL if none */
+
+	enum up_provider provider;
+	char *region;            /* NULL when unset */
+	char *user_pool_id;      /* NULL when unset */
+	char *pool_name;         /* derived: user_pool_id after '_'; NULL when unset */
+	char *client_id;         /* required */
+	char *client_secret;     /* NULL when unset */
+	char *endpoint;          /* Cognito API base URL (derived default); NULL for oidc unless set */
+	char *issuer;            /* required for oidc; derived for cognito */
+	char *jwks_uri;          /* derived for cognito; NULL for oidc unless set */
+	enum up_auth_flow auth_flow;
+	enum up_otp_mode otp_mode;
+	char *otp_param;         /* default "totp" */
+	enum up_client_auth client_auth; /* OIDC token endpoint client auth, default basic */
+	char *scope;             /* OIDC scope, default "openid"; must contain openid */
+	bool mfa_required;       /* mfa = required (default) | optional */
+	bool enroll_on_login;    /* default yes */
+	bool echo_code;          /* echo the verification code (default no) */
+	char *totp_issuer;       /* issuer label in otpauth:// URIs, default "userpool" */
+	char *username_format;   /* default "%u" */
+	char *username_claim;    /* default cognito:username / preferred_username */
+	char *groups_claim;      /* default cognito:groups / groups */
+	char **allow_groups;     /* empty: any pool user */
+	char **ignore_users;     /* default { "root" } */
+	char *state_dir;         /* default /var/lib/userpool */
+	bool offline;            /* default yes */
+	int64_t offline_max_age; /* default 7d */
+	int64_t offline_max_failures; /* default 5 */
+	int64_t max_auth_age;    /* default 0 (off) */
+	int64_t timeout;         /* default 10s */
+	char *ca_file;           /* NULL: the system store */
+	char *proxy;             /* NULL: no proxy */
+	int64_t leeway;          /* default 60s */
+	bool revoke_on_close;    /* default no */
+	int64_t uid_min;         /* default 200000 */
+	int64_t uid_max;         /* default 299999 */
+	char *home;              /* default /home/%u */
+	char *shell;             /* default /bin/bash */
+	bool nss_auto_users;     /* default no (issue 9) */
+
+	/* PAM flags (arguments only, not file keys) */
+	bool debug;
+	bool use_first_pass;
+	bool try_first_pass;
+};
+
+UP_END_DECLS
+
+#endif
