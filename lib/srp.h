@@ -32,10 +32,13 @@ up_err up_srp_answer(struct up_ctx *ctx, struct up_srp *srp, const char *pool_na
 		     const char *srp_b_hex, const char *secret_block_b64, int64_t now,
 		     char **ret_signature_b64, char **ret_timestamp);
 
+/* Exposed for tests: the u == 0 check on the SHA-256 digest u. */
+up_err up_srp_check_u(struct up_ctx *ctx, const uint8_t *u_hash, size_t len);
+
 /* Wipes a, A and every derived value. NULL is a no-op. */
 void up_srp_free(struct up_srp *srp);
 
-/* "Mon Nov 3 09:05:07 UTC 2026" (day not padded, English names, UTC). */
+/* "Tue Nov 3 09:05:07 UTC 2026" (day not padded, English names, UTC). */
 up_err up_srp_timestamp(int64_t now, char *out, size_t out_len);
 
 /* SECRET_HASH = base64(HMAC-SHA256(client_secret, username || client_id)). */

@@ -19,7 +19,19 @@
 const crypto = require('crypto');
 const path = require('path');
 
-const sdk = require(path.join(__dirname, 'node_modules', 'amazon-cognito-identity-js'));
+// tests/sdk/node_modules next to this script (npm ci in tests/sdk), else
+// NODE_PATH (a VPATH or distcheck build, where node_modules is not copied).
+function sdkRequire(sub) {
+	const name = sub ? `amazon-cognito-identity-js/${sub}` : 'amazon-cognito-identity-js';
+	try {
+		return require(path.join(__dirname, 'node_modules', name));
+	} catch (err) {
+		if (err.code !== 'MODULE_NOT_FOUND') throw err;
+		return require(name);
+	}
+}
+
+const sdk = sdkRequire();
 const { AuthenticationHelper, AuthenticationDetails, CognitoUser, CognitoUserPool, DateHelper } =
 	sdk;
 
@@ -260,7 +272,8 @@ function runSrp(v) {
 
 function timestamps() {
 	const epochs = [0, -1, 951782400, 951868799, 1709251199, 1709251200, 4107542399,
-		4107542400, 2147483647, 2147483648, 253402300799, 1793696707];
+		4107542400, 2147483647, 2147483648, 253402300799, 1793696707,
+		-62135596800 /* year 1 */, 8640000000000, -8640000000000 /* Date's limits */];
 	/* Every day of January and of February 2028 (leap) at 09:05:07. */
 	for (let d = 1; d <= 31; d++) epochs.push(RealDate.UTC(2025, 0, d, 9, 5, 7) / 1000);
 	for (let d = 1; d <= 29; d++) epochs.push(RealDate.UTC(2028, 1, d, 23, 0, 9) / 1000);
@@ -286,8 +299,7 @@ async function main() {
 	const srp = [];
 	for (const v of vectors) srp.push(await runSrp(v));
 	const out = {
-		sdk_version: require(path.join(__dirname, 'node_modules', 'amazon-cognito-identity-js',
-			'package.json')).version,
+		sdk_version: sdkRequire('package.json').version,
 		srp,
 		timestamps: timestamps(),
 		secret_hash: [
