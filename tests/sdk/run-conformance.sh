@@ -1,0 +1,66 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Runs AWS's JavaScript SDK (amazon-cognito-identity-js) against the test user
+# pool over HTTPS with a CA the pool generates, and prints TAP.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+pool_py="$here/../pool/pool.py"
+python=${PYTHON:-/usr/bin/python3}
+node=${NODE:-node}
+
+if ! command -v "$node" >/dev/null 2>&1; then
+	echo "1..1"
+	echo "not ok 1 - node is not installed (needed for the SDK conformance test)"
+	exit 1
+fi
+
+if [ ! -d "$here/node_modules/amazon-cognito-identity-js" ]; then
+	echo "# node_modules missing: running npm install in $here" >&2
+	(cd "$here" && npm install --no-audit --no-fund >&2) || {
+		echo "1..1"
+		echo "not ok 1 - npm install of amazon-cognito-identity-js failed"
+		exit 1
+	}
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/up-sdk.XXXXXX") || exit 1
+pool_pid=
+cleanup() {
+	if [ -n "$pool_pid" ]; then
+		kill "$pool_pid" 2>/dev/null
+		wait "$pool_pid" 2>/dev/null
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+"$python" "$pool_py" --port 0 --state "$work/state" --tls "$work/ca" \
+	--ready-file "$work/url" >"$work/pool.out" 2>"$work/pool.err" &
+pool_pid=$!
+
+# wait for READY (bounded: 10 s)
+i=0
+while [ ! -s "$work/url" ]; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$pool_pid" 2>/dev/null; then
+		echo "1..1"
+		echo "not ok 1 - test pool did not start"
+		sed 's/^/# /' "$work/pool.err"
+		exit 1
+	fi
+	sleep 0.1
+done
+url=$(cat "$work/url")
+echo "# pool at $url"
+
+POOL_URL=$url NODE_EXTRA_CA_CERTS="$work/ca/ca.pem" NODE_PATH="$here/node_modules" \
+	timeout 300 "$node" "$here/conformance.js"
+rc=$?
+if [ $rc -ne 0 ]; then
+	echo "# pool stderr:"
+	sed 's/^/# /' "$work/pool.err"
+fi
+exit $rc
