@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds the Debian packages, installs them on this machine, enables the
+# pam-auth-update profile, signs a pool user in through the installed PAM
+# stack (real libpam, /etc/pam.d, the installed module and NSS module), then
+# purges the packages and checks that PAM and nsswitch are back to how they
+# were. Run as root on a disposable machine (CI). Prints TAP.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/userpool-pkg.XXXXXX)
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
+check() { local name=$1; shift; if "$@" >>"$work/log" 2>&1; then ok "$name"; else not_ok "$name"; fi; }
+pool_pid=
+cleanup() {
+	[ -n "$pool_pid" ] && kill "$pool_pid" 2>/dev/null
+	rm -f /etc/pam.d/userpool-pkgtest
+	rm -rf "$work"
+}
+trap cleanup EXIT
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root and a disposable machine"
+	exit 0
+fi
+echo "1..13"
+snapshot() { (cd /etc && sha256sum nsswitch.conf pam.d/* 2>/dev/null | sort) ; }
+snapshot >"$work/before"
+
+# 1. build
+mkdir -p "$work/src/userpool-0.1.0"
+(cd "$top" && git ls-files -co --exclude-standard | grep -v '^tests/sdk/node_modules' |
+	xargs cp --parents -t "$work/src/userpool-0.1.0")
+check "dpkg-buildpackage builds the packages" \
+	sh -c "cd '$work/src/userpool-0.1.0' && dpkg-buildpackage -us -uc -b"
+debs=$(ls "$work"/src/*.deb 2>/dev/null | grep -v dbgsym)
+check "lintian reports no errors" sh -c "! lintian '$work'/src/*.changes 2>/dev/null | grep -E '^E:'"
+
+# 2. install
+check "packages install" apt-get install -y -qq $debs
+check "nsswitch.conf lists userpool for passwd and group" \
+	sh -c "grep -E '^passwd:.*[[:space:]]userpool' /etc/nsswitch.conf && grep -E '^group:.*[[:space:]]userpool' /etc/nsswitch.conf"
+check "pam-auth-update enables the profile" pam-auth-update --enable userpool
+check "common-auth holds pam_userpool" grep -q pam_userpool.so /etc/pam.d/common-auth
+
+# 3. a sign-in through the installed stack
+mkdir -p "$work/pool" "$work/ca"
+/usr/bin/python3 "$top/tests/pool/pool.py" --port 0 --state "$work/pool" --tls "$work/ca" \
+	--ready-file "$work/url" >"$work/pool.out" 2>&1 &
+pool_pid=$!
+for _ in $(seq 1 100); do [ -s "$work/url" ] && break; sleep 0.1; done
+url=$(cat "$work/url" 2>/dev/null)
+admin() { curl -s --cacert "$work/ca/ca.pem" -X POST -H 'Content-Type: application/json' -d "$2" "${url}admin/$1"; }
+admin create_user '{"username":"pkguser","password":"Correct-Horse-1","groups":["staff"]}' >/dev/null
+secret=$(admin enable_totp '{"username":"pkguser"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+cp -a /etc/userpool/userpool.conf "$work/conf.orig"
+cat >/etc/userpool/userpool.conf <<CONF
+user_pool_id = us-east-1_TestPool1
+client_id = userpooltestclient00000001
+endpoint = $url
+issuer = ${url%/}/us-east-1_TestPool1
+ca_file = $work/ca/ca.pem
+auth_flow = srp
+CONF
+chmod 0644 /etc/userpool/userpool.conf
+check "userpool status is clean against the pool" userpool status
+check "userpool user add provisions an NSS entry" userpool user add pkguser
+check "getent resolves the pool user through the installed NSS module" \
+	sh -c "getent passwd pkguser | grep -q '^pkguser:x:2[0-9]*:'"
+printf '@include common-auth\n@include common-account\n@include common-session-noninteractive\n' \
+	>/etc/pam.d/userpool-pkgtest
+code=$(oathtool --totp -b "$secret")
+check "pamtester signs in through the installed common-auth" \
+	sh -c "printf 'Correct-Horse-1\n$code\n' | pamtester userpool-pkgtest pkguser authenticate acct_mgmt"
+code=$(oathtool --totp -b "$secret")
+check "a wrong password is refused" \
+	sh -c "! printf 'wrong-password\n000000\n' | pamtester userpool-pkgtest pkguser authenticate"
+cp -a "$work/conf.orig" /etc/userpool/userpool.conf
+rm -f /etc/pam.d/userpool-pkgtest
+
+# 4. purge
+check "packages purge" apt-get purge -y -qq libpam-userpool libnss-userpool userpool-tools libuserpool-dev libuserpool1
+snapshot >"$work/after"
+check "PAM and nsswitch are back to how they were" diff "$work/before" "$work/after"
+if [ "$failed" -ne 0 ]; then
+	echo "# log:"; tail -80 "$work/log" | sed 's/^/# /'
+fi
+exit $((failed > 0))
