@@ -1,0 +1,310 @@
+# SPDX-License-Identifier: Apache-2.0
+"""userpool-enroll and the userpool CLI, driven like a person would: in a
+pseudo-terminal (pexpect), against the test user pool over HTTPS.
+
+The QR code printed in the terminal is cut out of the captured screen,
+turned into an image and decoded with zbarimg (tests/unit/qr_decode.py);
+the code computed from the decoded URI completes the enrolment, and a
+following PAM sign-in (pamtester + pam_wrapper, the real module) asks for
+that code. Prints TAP.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pexpect
+
+TOP = os.environ.get("top_srcdir") or os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+BUILD = os.environ.get("top_builddir") or TOP
+PY = os.environ.get("PYTHON3", "/usr/bin/python3")
+ENROLL = os.path.join(BUILD, "tools", "userpool-enroll")
+CLI = os.path.join(BUILD, "tools", "userpool")
+MODULE = os.path.join(BUILD, "pam", ".libs", "pam_userpool.so")
+POOL_ID = "us-east-1_TestPool1"
+CLIENT = "userpooltestclient00000001"
+PASSWORD = "Enrol-Me-2026"
+
+results = []
+
+
+def tap(ok, name, why=""):
+    results.append(ok)
+    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name), flush=True)
+    if not ok and why:
+        for line in str(why).splitlines()[-25:]:
+            print("# " + line, flush=True)
+
+
+class Pool:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.state = os.path.join(tmp, "pool")
+        self.ca = os.path.join(tmp, "ca")
+        os.makedirs(self.state, exist_ok=True)
+        self.proc = None
+        self.url = None
+        self.start()
+
+    def start(self):
+        ready = os.path.join(self.tmp, "ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        self.proc = subprocess.Popen(
+            [PY, os.path.join(TOP, "tests", "pool", "pool.py"), "--port", str(self.port()) if self.url else "0",
+             "--state", self.state, "--tls", self.ca, "--ready-file", ready],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while time.time() < deadline and not (os.path.exists(ready) and os.path.getsize(ready)):
+            time.sleep(0.05)
+        with open(ready) as f:
+            self.url = f.read().strip()
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.ca, "ca.pem"))
+
+    def port(self):
+        return int(self.url.rsplit(":", 1)[1].strip("/"))
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def admin(self, op, **body):
+        req = urllib.request.Request(self.url + "admin/" + op, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            return json.loads(r.read())
+
+
+def totp(secret):
+    return subprocess.check_output(["oathtool", "--totp", "-b", secret], text=True).strip()
+
+
+def next_code(secret, used):
+    """A code of a 30 s step the pool has not seen yet."""
+    for _ in range(70):
+        c = totp(secret)
+        if c not in used:
+            used.add(c)
+            return c
+        time.sleep(1)
+    raise RuntimeError("no fresh TOTP step within 70 s")
+
+
+def write_conf(tmp, pool, extra=""):
+    path = os.path.join(tmp, "userpool.conf")
+    with open(path, "w") as f:
+        f.write("user_pool_id = %s\nclient_id = %s\nendpoint = %s\nissuer = %s/%s\n"
+                "ca_file = %s\nstate_dir = %s\nauth_flow = srp\ntimeout = 5s\n%s"
+                % (POOL_ID, CLIENT, pool.url, pool.url.rstrip("/"), POOL_ID,
+                   os.path.join(pool.ca, "ca.pem"), os.path.join(tmp, "state"), extra))
+    os.chmod(path, 0o644)
+    return path
+
+
+def spawn(args, cols=120, rows=60, env=None):
+    e = dict(os.environ)
+    e.update({"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"})
+    if env:
+        e.update(env)
+    return pexpect.spawn(args[0], args[1:], dimensions=(rows, cols), env=e, encoding="utf-8",
+                         timeout=30)
+
+
+def decode_qr(tmp, text):
+    path = os.path.join(tmp, "qr.txt")
+    with open(path, "w") as f:
+        f.write(text)
+    return subprocess.run([PY, os.path.join(TOP, "tests", "unit", "qr_decode.py"), path],
+                          capture_output=True, text=True, timeout=30)
+
+
+def enroll_via_qr(tmp, pool, conf, user, ascii=False):
+    """Run userpool-enroll, decode its QR, answer with the code. Returns
+    (exit status, decoded uri, printed uri, output)."""
+    args = [ENROLL, "--config", conf, "--user", user, "--device-name", "test-phone"]
+    if ascii:
+        args.append("--ascii")
+    p = spawn(args)
+    p.expect("Password: ")
+    p.sendline(PASSWORD)
+    p.expect("Scan this QR code with your authenticator app:\r\n\r\n")
+    p.expect("\r\nOr enter this key by hand:")
+    qr = p.before.replace("\r\n", "\n")
+    p.expect(r"URI: (otpauth://\S+)")
+    printed = p.match.group(1)
+    dec = decode_qr(tmp, qr)
+    uri = dec.stdout
+    secret = re.search(r"secret=([A-Z2-7]+)", uri or printed).group(1)
+    p.expect("Verification code: ")
+    p.sendline(totp(secret))
+    p.expect(pexpect.EOF)
+    p.close()
+    return p.exitstatus, uri, printed, p.before, dec.stderr
+
+
+def pam_signin(tmp, conf, user, answers):
+    svc = os.path.join(tmp, "pamsvc")
+    os.makedirs(svc, exist_ok=True)
+    with open(os.path.join(svc, "upt"), "w") as f:
+        f.write("auth required %s config=%s\naccount required %s config=%s\n"
+                % (MODULE, conf, MODULE, conf))
+    env = dict(os.environ)
+    env.update({"LD_PRELOAD": "libpam_wrapper.so", "PAM_WRAPPER": "1",
+                "PAM_WRAPPER_SERVICE_DIR": svc})
+    return subprocess.run(["pamtester", "-v", "upt", user, "authenticate"], input="\n".join(answers) + "\n",
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def main():
+    print("1..16", flush=True)
+    tmp = tempfile.mkdtemp(prefix="uptools.")
+    os.chmod(tmp, 0o755)
+    pool = Pool(tmp)
+    try:
+        run(tmp, pool)
+    finally:
+        pool.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if all(results) and len(results) == 16 else 1
+
+
+def run(tmp, pool):
+    pool.admin("set_pool_mfa", mfa="OPTIONAL")
+    conf = write_conf(tmp, pool)
+    used = set()
+
+    # 1-3: UTF-8 QR, decoded, enrolment completes, PAM then asks for the code
+    pool.admin("create_user", username="erin", password=PASSWORD)
+    st, uri, printed, out, err = enroll_via_qr(tmp, pool, conf, "erin")
+    secret = pool.admin("get_totp_secret", username="erin").get("secret")
+    expect = "otpauth://totp/userpool:erin?secret=%s&issuer=userpool" % secret
+    tap(uri == expect and printed == expect, "UTF-8 QR decodes to exactly the URI the pool's secret implies",
+        "decoded=%r printed=%r expected=%r %s" % (uri, printed, expect, err))
+    tap(st == 0 and "enrolled" in out, "enrolment completes with the code computed from the QR", out)
+    used.add(totp(secret))
+    r = pam_signin(tmp, conf, "erin", [PASSWORD, next_code(secret, used)])
+    tap(r.returncode == 0 and "Verification code" in (r.stdout + r.stderr),
+        "a following PAM sign-in asks for that code and succeeds", r.stdout + r.stderr)
+
+    # 4: ASCII mode
+    pool.admin("create_user", username="ascii", password=PASSWORD)
+    st, uri, printed, out, err = enroll_via_qr(tmp, pool, conf, "ascii", ascii=True)
+    tap(st == 0 and uri == printed and uri.startswith("otpauth://totp/userpool:ascii?"),
+        "--ascii QR decodes and enrolment completes", out + err)
+
+    # 5: narrow terminal: no QR, key in groups of four and URI
+    pool.admin("create_user", username="narrow", password=PASSWORD)
+    p = spawn([ENROLL, "--config", conf, "--user", "narrow"], cols=40)
+    p.expect("Password: ")
+    p.sendline(PASSWORD)
+    p.expect("Verification code: ")
+    text = p.before
+    p.sendcontrol("c")
+    p.close()
+    tap("too narrow" in text and re.search(r"  ([A-Z2-7]{4} ){7}[A-Z2-7]{4}", text) and "URI: otpauth://" in text
+        and "\u2588" not in text, "a narrow terminal gets no QR but the key in groups of four and the URI", text)
+
+    # 6: not a terminal
+    pool.admin("create_user", username="pipe", password=PASSWORD)
+    r = subprocess.run([ENROLL, "--config", conf, "--user", "pipe"], input=PASSWORD + "\n000000\n000000\n000000\n",
+                       capture_output=True, text=True, timeout=60)
+    tap("Scan this QR" not in r.stdout and "URI: otpauth://" in r.stdout and "\u2588" not in r.stdout,
+        "stdout that is not a terminal gets no QR", r.stdout + r.stderr)
+
+    # 7-8: wrong code three times → exit 4, secret not enrolled
+    pool.admin("create_user", username="wrong", password=PASSWORD)
+    p = spawn([ENROLL, "--config", conf, "--user", "wrong"])
+    p.expect("Password: ")
+    p.sendline(PASSWORD)
+    n = 0
+    for _ in range(3):
+        p.expect("Verification code: ")
+        p.sendline("000000")
+        n += 1
+    p.expect(pexpect.EOF)
+    p.close()
+    tap(p.exitstatus == 4 and p.before.count("rejected") >= 2, "three wrong codes: exit status 4", p.before)
+    info = pool.admin("get_totp_secret", username="wrong")
+    tap(not info.get("enabled"), "after three wrong codes no authenticator is enrolled", json.dumps(info))
+
+    # 9: pool down mid-enrolment → exit 5
+    pool.admin("create_user", username="down", password=PASSWORD)
+    p = spawn([ENROLL, "--config", conf, "--user", "down"])
+    p.expect("Password: ")
+    p.sendline(PASSWORD)
+    p.expect("Verification code: ")
+    pool.stop()
+    p.sendline("123456")
+    p.expect(pexpect.EOF)
+    p.close()
+    tap(p.exitstatus == 5 and "unreachable" in p.before, "the pool going down mid-enrolment: exit status 5", p.before)
+    pool.start()
+
+    # 10: the secret never reaches a log or the state directory
+    leaked = False
+    for root, _, files in os.walk(os.path.join(tmp, "state")):
+        for fn in files:
+            with open(os.path.join(root, fn), "rb") as f:
+                if secret.encode() in f.read():
+                    leaked = True
+    tap(not leaked, "the TOTP secret is not written to the state directory")
+
+    # 11-16: the admin CLI
+    r = subprocess.run([CLI, "--config", conf, "status"], capture_output=True, text=True, timeout=60)
+    tap(r.returncode == 0 and "reachable" in r.stdout and "State directory" in r.stdout,
+        "userpool status: clean config, pool reachable, state ok", r.stdout + r.stderr)
+    bad = os.path.join(tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("client_id = x\nendpoint = http://example.com/\ntimeout = forever\nbogus = 1\n")
+    r = subprocess.run([CLI, "--config", bad, "status"], capture_output=True, text=True, timeout=60)
+    tap(r.returncode != 0 and "timeout" in r.stdout and "endpoint" in r.stdout,
+        "userpool status lists every problem of a broken config", r.stdout + r.stderr)
+    p = spawn([CLI, "--config", conf, "login", "erin"])
+    p.expect("Password: ")
+    p.sendline(PASSWORD)
+    p.expect("Verification code: ")
+    p.sendline(next_code(secret, used))
+    p.expect(pexpect.EOF)
+    p.close()
+    tap(p.exitstatus == 0 and "sub" in p.before and "eyJ" not in p.before,
+        "userpool login prints the verified claims and never a token", p.before)
+    tok = pool.admin("issue_tokens", username="erin")
+    idt = tok.get("IdToken") or tok.get("id_token") or tok.get("AuthenticationResult", {}).get("IdToken")
+    r = subprocess.run([CLI, "--config", conf, "verify", "-"], input=idt + "\n", capture_output=True, text=True,
+                       timeout=60)
+    forged = pool.admin("forge", kind="wrong_iss")["token"]
+    r2 = subprocess.run([CLI, "--config", conf, "--json", "verify", forged], capture_output=True, text=True,
+                        timeout=60)
+    tap(r.returncode == 0 and "erin" in r.stdout and r2.returncode == 1 and "iss" in r2.stdout,
+        "userpool verify: a good token's claims, a forged token's exact reason", r.stdout + r.stderr + r2.stdout)
+    r = subprocess.run([CLI, "--config", conf, "--json", "cache", "list"], capture_output=True, text=True, timeout=60)
+    ok_list = r.returncode == 0 and any(u.get("username") == "erin" for u in json.loads(r.stdout or "[]"))
+    r2 = subprocess.run([CLI, "--config", conf, "cache", "purge", "erin"], capture_output=True, text=True, timeout=60)
+    r3 = subprocess.run([CLI, "--config", conf, "cache", "show", "erin"], capture_output=True, text=True, timeout=60)
+    tap(ok_list and r2.returncode == 0 and r3.returncode == 1, "userpool cache list / purge / show",
+        r.stdout + r.stderr + r2.stderr + r3.stderr)
+    r = subprocess.run([CLI, "--config", conf, "jwks", "refresh"], capture_output=True, text=True, timeout=60)
+    r2 = subprocess.run([CLI, "--config", conf, "user", "add", "bad:name"], capture_output=True, text=True,
+                        timeout=60)
+    tap(r.returncode == 0 and r2.returncode == 1, "userpool jwks refresh; user add refuses a hostile name",
+        r.stdout + r.stderr + r2.stderr)
+
+
+if __name__ == "__main__":
+    if os.geteuid() != 0:
+        print("1..0 # SKIP needs root (root-owned configuration and state)")
+        sys.exit(0)
+    sys.exit(main())
