@@ -1,1 +1,1186 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Cognito user-pool API (DESIGN §3): InitiateAuth with USER_SRP_AUTH or
+ * USER_PASSWORD_AUTH, the challenge loop, and the account calls the tools
+ * need. Every request is a JSON POST on the context's reused connection;
+ * every body is wiped after use because most carry a password, a code, a
+ * token or an SRP value.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "srp.h"
+
+/* Challenges answered in one sign-in; a pool that keeps asking is refused. */
+#define MAX_STEPS 8
+/* New-password and enrolment-code attempts inside one sign-in. */
+#define MAX_ATTEMPTS 3
+/* Caps on small values from the pool. */
+#define MAX_SESSION 8192u
+#define MAX_PARAM 4096u
+
+#define TARGET_PREFIX "X-Amz-Target: AWSCognitoIdentityProviderService."
+
+
+/* ---------------------------------------------------------------------- */
+/* helpers */
+
+static void json_put_secret(json_t *j)
+{
+	if (!j)
+		return;
+	up_json_wipe(j);
+	json_decref(j);
+}
+
+/* The value of a string member, or NULL when absent or not a string. */
+static const char *jstr(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* A required non-empty string member of at most `cap` bytes. */
+static up_err jstr_req(struct up_ctx *ctx, const char *action, const json_t *obj, const char *key,
+		       size_t cap, const char **ret)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!json_is_string(v) || json_string_length(v) == 0)
+		return up_fail(ctx, UP_EPROTO, "%s: response without %s", action, key);
+	if (json_string_length(v) > cap || strlen(json_string_value(v)) != json_string_length(v))
+		return up_fail(ctx, UP_EPROTO, "%s: %s is too long or malformed", action, key);
+	*ret = json_string_value(v);
+	return UP_OK;
+}
+
+/* Adds a string member; a NULL value is skipped. */
+static up_err jset(json_t *obj, const char *key, const char *value)
+{
+	if (!value)
+		return UP_OK;
+	return json_object_set_new(obj, key, json_string(value)) == 0 ? UP_OK : UP_ENOMEM;
+}
+
+/* The name part of "namespace#Name:extra". */
+static void error_name(const char *raw, char *out, size_t out_len)
+{
+	const char *p, *hash;
+	size_t n;
+
+	out[0] = '\0';
+	if (!raw)
+		return;
+	p = raw;
+	hash = strrchr(p, '#');
+	if (hash)
+		p = hash + 1;
+	n = strcspn(p, ":");
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	if (n >= out_len)
+		n = out_len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status, const char *type,
+			    const char *message)
+{
+	static const struct {
+		const char *name;
+		up_err err;
+	} table[] = {
+		{ "NotAuthorizedException", UP_EDENIED },
+		{ "UserNotFoundException", UP_ENOUSER },
+		{ "CodeMismatchException", UP_ECODE },
+		{ "ExpiredCodeException", UP_ECODEEXPIRED },
+		{ "PasswordResetRequiredException", UP_ERESET },
+		{ "UserNotConfirmedException", UP_ENOTCONFIRMED },
+		{ "TooManyRequestsException", UP_ERATE },
+		{ "LimitExceededException", UP_ERATE },
+		{ "TooManyFailedAttemptsException", UP_ERATE },
+		{ "InvalidPasswordException", UP_EPOLICY },
+		{ "InvalidParameterException", UP_EPARAM },
+		{ "SoftwareTokenMFANotFoundException", UP_ENOMFA },
+		{ "EnableSoftwareTokenMFAException", UP_ECODE },
+		{ "InternalErrorException", UP_ESERVER },
+	};
+	char name[128];
+	const char *msg = message ? message : "";
+	up_err err = UP_EPROTO;
+
+	error_name(type, name, sizeof(name));
+	if (!name[0])
+		return up_fail(ctx, UP_EHTTP, "%s: HTTP %ld without an error name", action, status);
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if (strcmp(name, table[i].name) == 0) {
+			err = table[i].err;
+			break;
+		}
+	}
+	if (err == UP_EDENIED) {
+		/* Cognito tells these apart only by the message. */
+		if (strcmp(msg, "User is disabled.") == 0)
+			err = UP_EDISABLED;
+		else if (strncmp(msg, "Invalid session", 15) == 0)
+			err = UP_ECODEEXPIRED; /* "... session is expired." */
+		else if (strcmp(msg, "Password attempts exceeded") == 0)
+			err = UP_ERATE;
+	}
+	if (err == UP_EPROTO)
+		return up_fail(ctx, UP_EPROTO, "%s: unexpected error %s: %s", action, name, msg);
+	return up_fail(ctx, err, "%s: %s: %s", action, name, msg);
+}
+
+/*
+ * One API call. `body` is consumed (wiped and released). On success
+ * *ret_json is the parsed response: release it with json_put_secret().
+ */
+static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t **ret_json)
+{
+	char target[128];
+	const char *headers[3];
+	struct up_http_req req = { 0 };
+	struct up_http_resp resp = { 0 };
+	char *text = NULL;
+	size_t text_len = 0;
+	json_t *j = NULL;
+	up_err r;
+
+	if (!body)
+		return UP_ENOMEM;
+	if (!ctx->cfg || !ctx->cfg->endpoint) {
+		json_put_secret(body);
+		return up_fail(ctx, UP_ECONFIG, "no Cognito endpoint configured");
+	}
+	text = up_json_dump(body);
+	json_put_secret(body);
+	if (!text)
+		return UP_ENOMEM;
+	text_len = strlen(text);
+	snprintf(target, sizeof(target), "%s%s", TARGET_PREFIX, action);
+	headers[0] = "Content-Type: application/x-amz-json-1.1";
+	headers[1] = target;
+	headers[2] = NULL;
+	req.url = ctx->cfg->endpoint;
+	req.method = "POST";
+	req.headers = headers;
+	req.body = text;
+	req.body_len = text_len;
+	req.cap = UP_MAX_RESPONSE;
+	up_log(ctx, LOG_DEBUG, "cognito: %s", action);
+	r = up_http_do(ctx, &req, &resp);
+	up_free_secret_len(text, text_len + 1);
+	if (r)
+		return r;
+
+	if (resp.status >= 200 && resp.status < 300) {
+		if (resp.len == 0)
+			j = json_object(); /* a bare 200: nothing to read */
+		else if (up_json_parse(ctx, resp.body, resp.len, UP_MAX_RESPONSE, &j) != UP_OK)
+			j = NULL;
+		if (!j)
+			r = up_fail(ctx, UP_EPROTO, "%s: HTTP %ld with a body that is not a JSON object",
+				    action, resp.status);
+		else
+			*ret_json = j;
+		up_http_resp_clear(&resp);
+		return r;
+	}
+
+	/* An error: the name from __type, else from the x-amzn-ErrorType header. */
+	{
+		const char *type = NULL, *msg = NULL;
+
+		if (resp.len && up_json_parse(NULL, resp.body, resp.len, UP_MAX_RESPONSE, &j) == UP_OK) {
+			type = jstr(j, "__type");
+			msg = jstr(j, "message");
+			if (!msg)
+				msg = jstr(j, "Message");
+		}
+		if (!type || !*type)
+			type = resp.error_type;
+		if (!type || !*type) {
+			r = up_fail(ctx, UP_EHTTP, "%s: HTTP %ld", action, resp.status);
+		} else {
+			r = up_cognito_map_error(ctx, action, resp.status, type, msg);
+		}
+		json_put_secret(j);
+	}
+	up_http_resp_clear(&resp);
+	return r;
+}
+
+static json_t *new_body(struct up_ctx *ctx)
+{
+	json_t *b = json_object();
+
+	if (b && json_object_set_new(b, "ClientId", json_string(ctx->cfg->client_id)) != 0) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+static up_err add_secret_hash(struct up_ctx *ctx, json_t *params, const char *username)
+{
+	char *hash = NULL;
+	up_err r;
+
+	if (!ctx->cfg->client_secret)
+		return UP_OK;
+	r = up_secret_hash(username, ctx->cfg->client_id, ctx->cfg->client_secret, &hash);
+	if (r)
+		return up_fail(ctx, r, "SECRET_HASH failed");
+	r = jset(params, "SECRET_HASH", hash);
+	free(hash);
+	return r;
+}
+
+static bool valid_text(const char *s, size_t cap)
+{
+	return s && *s && strlen(s) <= cap;
+}
+
+static up_err check_ctx(struct up_ctx *ctx)
+{
+	if (!ctx)
+		return UP_EINVAL;
+	up_clear_detail(ctx);
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	if (ctx->cfg->provider != UP_PROVIDER_COGNITO)
+		return up_fail(ctx, UP_ECONFIG, "provider is not cognito");
+	if (!ctx->cfg->client_id || !ctx->cfg->endpoint)
+		return up_fail(ctx, UP_ECONFIG, "client_id or endpoint missing");
+	return UP_OK;
+}
+
+/* A call whose answer we do not need beyond success. */
+static up_err call_simple(struct up_ctx *ctx, const char *action, json_t *body)
+{
+	json_t *resp = NULL;
+	up_err r = call(ctx, action, body, &resp);
+
+	json_put_secret(resp);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* results */
+
+void up_auth_free(struct up_auth *auth)
+{
+	if (!auth)
+		return;
+	up_claims_free(auth->claims);
+	up_free_secret(auth->id_token);
+	up_free_secret(auth->access_token);
+	up_free_secret(auth->refresh_token);
+	up_wipe(auth, sizeof(*auth));
+	free(auth);
+}
+
+/*
+ * AuthenticationResult → verified struct up_auth. The ID token must name
+ * `expected_username` (the user the pool says signed in); the access token
+ * must verify too and belong to the same subject.
+ */
+static up_err finish(struct up_ctx *ctx, const char *action, const json_t *resp,
+		     const char *expected_username, bool mfa, struct up_auth **ret_auth)
+{
+	const json_t *res = json_object_get(resp, "AuthenticationResult");
+	const char *id = NULL, *access = NULL, *refresh = NULL;
+	struct up_claims *id_claims = NULL, *ac_claims = NULL;
+	struct up_auth *auth = NULL;
+	up_err r;
+
+	if (!json_is_object(res))
+		return up_fail(ctx, UP_EPROTO, "%s: no AuthenticationResult", action);
+	if ((r = jstr_req(ctx, action, res, "IdToken", UP_MAX_TOKEN, &id)) ||
+	    (r = jstr_req(ctx, action, res, "AccessToken", UP_MAX_TOKEN, &access)))
+		return r;
+	if (json_object_get(res, "RefreshToken") &&
+	    (r = jstr_req(ctx, action, res, "RefreshToken", UP_MAX_TOKEN, &refresh)))
+		return r;
+
+	r = up_token_verify(ctx, id, UP_TOKEN_ID, expected_username, 0, &id_claims);
+	if (r) {
+		up_log(ctx, LOG_WARNING, "%s: ID token refused: %s", action, up_ctx_detail(ctx));
+		goto out;
+	}
+	r = up_token_verify(ctx, access, UP_TOKEN_ACCESS, NULL, 0, &ac_claims);
+	if (r) {
+		up_log(ctx, LOG_WARNING, "%s: access token refused: %s", action,
+		       up_ctx_detail(ctx));
+		goto out;
+	}
+	if (!id_claims->sub || !ac_claims->sub || strcmp(id_claims->sub, ac_claims->sub) != 0) {
+		r = up_fail(ctx, UP_EJWT, "%s: ID and access tokens name different subjects",
+			    action);
+		goto out;
+	}
+	auth = calloc(1, sizeof(*auth));
+	if (!auth) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	auth->id_token = strdup(id);
+	auth->access_token = strdup(access);
+	auth->refresh_token = refresh ? strdup(refresh) : NULL;
+	if (!auth->id_token || !auth->access_token || (refresh && !auth->refresh_token)) {
+		up_auth_free(auth);
+		auth = NULL;
+		r = UP_ENOMEM;
+		goto out;
+	}
+	auth->claims = id_claims;
+	id_claims = NULL;
+	auth->mfa = mfa;
+	*ret_auth = auth;
+	r = UP_OK;
+out:
+	up_claims_free(id_claims);
+	up_claims_free(ac_claims);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* sign-in */
+
+struct signin {
+	struct up_ctx *ctx;
+	const struct up_conv *conv;
+	const char *username;  /* as given */
+	char *user_id;         /* the pool's name for the user (USER_ID_FOR_SRP) */
+	char *session;         /* the Session of the last response */
+	bool mfa;
+};
+
+static up_err conv_prompt(struct signin *s, const char *text, bool echo, char **ret)
+{
+	char *ans = NULL;
+	up_err r;
+
+	if (!s->conv || !s->conv->prompt)
+		return up_fail(s->ctx, UP_ECONV, "the pool asks a question and there is no conversation");
+	r = s->conv->prompt(s->conv->ud, text, echo, &ans);
+	if (r || !ans) {
+		up_free_secret(ans);
+		return up_fail(s->ctx, UP_ECONV, "conversation failed at \"%s\"", text);
+	}
+	if (strlen(ans) > UP_MAX_PASSWORD) {
+		up_free_secret(ans);
+		return up_fail(s->ctx, UP_ECONV, "answer too long");
+	}
+	*ret = ans;
+	return UP_OK;
+}
+
+static up_err conv_text(struct signin *s, bool error, const char *text)
+{
+	up_err (*fn)(void *, const char *);
+
+	if (!s->conv)
+		return up_fail(s->ctx, UP_ECONV, "no conversation");
+	fn = error ? s->conv->error : s->conv->info;
+	if (!fn)
+		return UP_OK; /* optional callback */
+	if (fn(s->conv->ud, text) != UP_OK)
+		return up_fail(s->ctx, UP_ECONV, "conversation failed");
+	return UP_OK;
+}
+
+static up_err set_session(struct signin *s, const char *action, const json_t *resp)
+{
+	const json_t *v = json_object_get(resp, "Session");
+	char *dup;
+
+	if (!v || json_is_null(v)) {
+		/* Each step uses the Session of the previous one: none now. */
+		up_free_secret(s->session);
+		s->session = NULL;
+		return UP_OK;
+	}
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > MAX_SESSION)
+		return up_fail(s->ctx, UP_EPROTO, "%s: malformed Session", action);
+	dup = strdup(json_string_value(v));
+	if (!dup)
+		return UP_ENOMEM;
+	up_free_secret(s->session);
+	s->session = dup;
+	return UP_OK;
+}
+
+static up_err set_user_id(struct signin *s, const char *id)
+{
+	char *dup;
+
+	if (!id || !*id)
+		return UP_OK;
+	if (strlen(id) > UP_MAX_USERNAME)
+		return up_fail(s->ctx, UP_EPROTO, "USER_ID_FOR_SRP too long");
+	dup = strdup(id);
+	if (!dup)
+		return UP_ENOMEM;
+	free(s->user_id);
+	s->user_id = dup;
+	return UP_OK;
+}
+
+/* RespondToAuthChallenge with `responses` (consumed; USERNAME and
+ * SECRET_HASH are added here). */
+static up_err respond(struct signin *s, const char *challenge, json_t *responses,
+		      json_t **ret_resp)
+{
+	json_t *body = new_body(s->ctx);
+	up_err r = UP_ENOMEM;
+
+	if (!body || !responses)
+		goto fail;
+	if ((r = jset(responses, "USERNAME", s->user_id)) ||
+	    (r = add_secret_hash(s->ctx, responses, s->user_id)))
+		goto fail;
+	if ((r = jset(body, "ChallengeName", challenge)) || (r = jset(body, "Session", s->session)))
+		goto fail;
+	/* The body takes the responses over: wiped with it in call(). */
+	if (json_object_set_new(body, "ChallengeResponses", responses) != 0) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	return call(s->ctx, "RespondToAuthChallenge", body, ret_resp);
+fail:
+	json_put_secret(responses);
+	json_put_secret(body);
+	return r;
+}
+
+static up_err initiate(struct signin *s, const char *flow, json_t *params, json_t **ret_resp)
+{
+	json_t *body = new_body(s->ctx);
+
+	if (!body || !params || jset(body, "AuthFlow", flow)) {
+		json_put_secret(params);
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	/* json_object_set_new releases `params` even when it fails. */
+	if (json_object_set_new(body, "AuthParameters", params) != 0) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	return call(s->ctx, "InitiateAuth", body, ret_resp);
+}
+
+/* USER_SRP_AUTH: InitiateAuth and the PASSWORD_VERIFIER answer. */
+static up_err srp_start(struct signin *s, const char *password, json_t **ret_resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	struct up_srp *srp = NULL;
+	char *a_hex = NULL, *sig = NULL, *ts = NULL;
+	const char *salt, *b, *block, *uid, *name;
+	json_t *params = NULL, *resp = NULL, *cp, *ans = NULL;
+	up_err r;
+
+	if (!ctx->cfg->pool_name)
+		return up_fail(ctx, UP_ECONFIG, "SRP needs user_pool_id");
+	if ((r = up_srp_new(ctx, &srp)) || (r = up_srp_public_hex(ctx, srp, &a_hex)))
+		goto out;
+	params = json_object();
+	if (!params || jset(params, "USERNAME", s->username) || jset(params, "SRP_A", a_hex) ||
+	    (r = add_secret_hash(ctx, params, s->username))) {
+		json_put_secret(params);
+		r = r ? r : UP_ENOMEM;
+		goto out;
+	}
+	r = initiate(s, "USER_SRP_AUTH", params, &resp);
+	if (r)
+		goto out;
+	name = jstr(resp, "ChallengeName");
+	if (!name || strcmp(name, "PASSWORD_VERIFIER") != 0) {
+		r = up_fail(ctx, UP_EPROTO, "USER_SRP_AUTH: expected PASSWORD_VERIFIER, got %s",
+			    name ? name : "no challenge");
+		goto out;
+	}
+	cp = json_object_get(resp, "ChallengeParameters");
+	if (!json_is_object(cp)) {
+		r = up_fail(ctx, UP_EPROTO, "PASSWORD_VERIFIER without ChallengeParameters");
+		goto out;
+	}
+	if ((r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SALT", MAX_PARAM, &salt)) ||
+	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SRP_B", MAX_PARAM, &b)) ||
+	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SECRET_BLOCK", MAX_SESSION, &block)) ||
+	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "USER_ID_FOR_SRP", UP_MAX_USERNAME, &uid)))
+		goto out;
+	/* As the SDK does: from now on the user is USER_ID_FOR_SRP (the pool's
+	 * own name when the person signed in with an alias). */
+	if ((r = set_user_id(s, uid)) || (r = set_session(s, "InitiateAuth", resp)))
+		goto out;
+	r = up_srp_answer(ctx, srp, ctx->cfg->pool_name, s->user_id, password, salt, b, block,
+			  up_ctx_now(ctx), &sig, &ts);
+	if (r)
+		goto out;
+	ans = json_object();
+	if (!ans || jset(ans, "PASSWORD_CLAIM_SECRET_BLOCK", block) ||
+	    jset(ans, "PASSWORD_CLAIM_SIGNATURE", sig) || jset(ans, "TIMESTAMP", ts)) {
+		json_put_secret(ans);
+		r = UP_ENOMEM;
+		goto out;
+	}
+	json_put_secret(resp);
+	resp = NULL;
+	r = respond(s, "PASSWORD_VERIFIER", ans, &resp);
+	if (r)
+		goto out;
+	*ret_resp = resp;
+	resp = NULL;
+out:
+	json_put_secret(resp);
+	up_srp_free(srp);
+	up_free_secret(a_hex);
+	up_free_secret(sig);
+	free(ts);
+	return r;
+}
+
+static up_err password_start(struct signin *s, const char *password, json_t **ret_resp)
+{
+	json_t *params = json_object();
+	up_err r = UP_ENOMEM;
+
+	if (!params || jset(params, "USERNAME", s->username) || jset(params, "PASSWORD", password) ||
+	    (r = add_secret_hash(s->ctx, params, s->username))) {
+		json_put_secret(params);
+		return r ? r : UP_ENOMEM;
+	}
+	return initiate(s, "USER_PASSWORD_AUTH", params, ret_resp);
+}
+
+/* A JSON-encoded list of names inside a challenge parameter
+ * ("[\"SMS_MFA\",\"SOFTWARE_TOKEN_MFA\"]"): does it hold `want`? */
+static up_err list_param_has(struct up_ctx *ctx, const json_t *cp, const char *key,
+			     const char *want, bool *ret)
+{
+	const char *text = jstr(cp, key);
+	json_error_t jerr;
+	json_t *list, *v;
+	size_t i;
+
+	*ret = false;
+	if (!text)
+		return up_fail(ctx, UP_EPROTO, "challenge without %s", key);
+	if (strlen(text) > MAX_PARAM)
+		return up_fail(ctx, UP_EPROTO, "%s too long", key);
+	list = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_array(list)) {
+		json_decref(list);
+		return up_fail(ctx, UP_EPROTO, "%s is not a JSON list", key);
+	}
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+			*ret = true;
+	json_decref(list);
+	return UP_OK;
+}
+
+static up_err answer_totp(struct signin *s, json_t **io_resp)
+{
+	char *code = NULL;
+	json_t *ans;
+	up_err r;
+
+	r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code);
+	if (r)
+		return r;
+	ans = json_object();
+	if (!ans || jset(ans, "SOFTWARE_TOKEN_MFA_CODE", code)) {
+		json_put_secret(ans);
+		up_free_secret(code);
+		return UP_ENOMEM;
+	}
+	up_free_secret(code);
+	json_put_secret(*io_resp);
+	*io_resp = NULL;
+	r = respond(s, "SOFTWARE_TOKEN_MFA", ans, io_resp);
+	if (r == UP_OK)
+		s->mfa = true;
+	return r;
+}
+
+static up_err answer_select(struct signin *s, const json_t *cp, json_t **io_resp)
+{
+	json_t *ans;
+	bool ok = false;
+	up_err r;
+
+	r = list_param_has(s->ctx, cp, "MFAS_CAN_CHOOSE", "SOFTWARE_TOKEN_MFA", &ok);
+	if (r)
+		return r;
+	if (!ok)
+		return up_fail(s->ctx, UP_ECHALLENGE,
+			       "SELECT_MFA_TYPE does not offer SOFTWARE_TOKEN_MFA (%s)",
+			       jstr(cp, "MFAS_CAN_CHOOSE"));
+	ans = json_object();
+	if (!ans || jset(ans, "ANSWER", "SOFTWARE_TOKEN_MFA")) {
+		json_put_secret(ans);
+		return UP_ENOMEM;
+	}
+	json_put_secret(*io_resp);
+	*io_resp = NULL;
+	return respond(s, "SELECT_MFA_TYPE", ans, io_resp);
+}
+
+static up_err answer_new_password(struct signin *s, const json_t *cp, json_t **io_resp)
+{
+	const char *req_attrs = jstr(cp, "requiredAttributes");
+	json_t *resp = NULL;
+	up_err r;
+
+	if (req_attrs && strcmp(req_attrs, "[]") != 0)
+		return up_fail(s->ctx, UP_ECHALLENGE,
+			       "NEW_PASSWORD_REQUIRED asks for attributes %s; set them in the pool",
+			       req_attrs);
+	r = conv_text(s, false, "You must choose a new password.");
+	if (r)
+		return r;
+	for (int attempt = 1;; attempt++) {
+		char *pw1 = NULL, *pw2 = NULL;
+		json_t *ans;
+		bool same;
+
+		if ((r = conv_prompt(s, UP_PROMPT_NEW_PASSWORD, false, &pw1)))
+			return r;
+		if ((r = conv_prompt(s, UP_PROMPT_RETYPE_PASSWORD, false, &pw2))) {
+			up_free_secret(pw1);
+			return r;
+		}
+		same = strlen(pw1) == strlen(pw2) && up_memeq_ct(pw1, pw2, strlen(pw1));
+		up_free_secret(pw2);
+		if (!same || !*pw1) {
+			up_free_secret(pw1);
+			if (attempt >= MAX_ATTEMPTS)
+				return up_fail(s->ctx, UP_ECONV, "new passwords did not match");
+			if ((r = conv_text(s, true, same ? "Password must not be empty"
+							  : "Passwords do not match")))
+				return r;
+			continue;
+		}
+		ans = json_object();
+		if (!ans || jset(ans, "NEW_PASSWORD", pw1)) {
+			json_put_secret(ans);
+			up_free_secret(pw1);
+			return UP_ENOMEM;
+		}
+		up_free_secret(pw1);
+		/* The same Session serves a retry after a policy failure. */
+		r = respond(s, "NEW_PASSWORD_REQUIRED", ans, &resp);
+		if (r == UP_EPOLICY && attempt < MAX_ATTEMPTS) {
+			/* The pool's policy message is what the user needs. */
+			const char *msg = strstr(up_ctx_detail(s->ctx), "Exception: ");
+			if ((r = conv_text(s, true, msg && msg[11] ? msg + 11
+						 : "Password does not meet the policy")))
+				return r;
+			continue;
+		}
+		if (r)
+			return r;
+		json_put_secret(*io_resp);
+		*io_resp = resp;
+		return UP_OK;
+	}
+}
+
+static up_err show_enrolment(struct signin *s, const char *secret)
+{
+	const struct up_config *cfg = s->ctx->cfg;
+	char *uri = NULL, *text = NULL;
+	up_err r;
+
+	r = up_otpauth_uri(cfg->totp_issuer ? cfg->totp_issuer : "userpool", s->username, secret,
+			   &uri);
+	if (r)
+		return up_fail(s->ctx, r, "cannot build the otpauth URI");
+	if (s->conv->enroll) {
+		if (s->conv->enroll(s->conv->ud, secret, uri) != UP_OK)
+			r = up_fail(s->ctx, UP_ECONV, "conversation failed (enrolment)");
+	} else {
+		r = up_enroll_text(uri, secret, UP_QR_UTF8, &text);
+		if (r)
+			r = up_fail(s->ctx, r, "cannot render the enrolment text");
+		else
+			r = conv_text(s, false, text);
+	}
+	up_free_secret(text);
+	up_free_secret(uri);
+	return r;
+}
+
+static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	char host[256] = "";
+	char *secret = NULL;
+	json_t *body, *resp = NULL, *ans;
+	const char *v;
+	bool offered = true;
+	up_err r;
+
+	if (!ctx->cfg->enroll_on_login)
+		return up_fail(ctx, UP_ENOMFA, "No authenticator enrolled: run userpool-enroll");
+	if (jstr(cp, "MFAS_CAN_SETUP")) {
+		r = list_param_has(ctx, cp, "MFAS_CAN_SETUP", "SOFTWARE_TOKEN_MFA", &offered);
+		if (r)
+			return r;
+		if (!offered)
+			return up_fail(ctx, UP_ECHALLENGE,
+				       "MFA_SETUP does not offer SOFTWARE_TOKEN_MFA");
+	}
+	if (!s->session)
+		return up_fail(ctx, UP_EPROTO, "MFA_SETUP without a Session");
+
+	body = json_object();
+	if (!body || jset(body, "Session", s->session)) {
+		json_decref(body);
+		return UP_ENOMEM;
+	}
+	r = call(ctx, "AssociateSoftwareToken", body, &resp);
+	if (r)
+		return r;
+	if ((r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v)))
+		goto out;
+	secret = strdup(v);
+	if (!secret) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	if ((r = set_session(s, "AssociateSoftwareToken", resp)))
+		goto out;
+	json_put_secret(resp);
+	resp = NULL;
+
+	if ((r = show_enrolment(s, secret)))
+		goto out;
+	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+		snprintf(host, sizeof(host), "userpool");
+	host[sizeof(host) - 1] = '\0';
+
+	for (int attempt = 1;; attempt++) {
+		char *code = NULL;
+
+		if ((r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code)))
+			goto out;
+		body = json_object();
+		if (!body || jset(body, "Session", s->session) || jset(body, "UserCode", code) ||
+		    jset(body, "FriendlyDeviceName", host)) {
+			json_put_secret(body);
+			up_free_secret(code);
+			r = UP_ENOMEM;
+			goto out;
+		}
+		up_free_secret(code);
+		r = call(ctx, "VerifySoftwareToken", body, &resp);
+		if (r == UP_ECODE && attempt < MAX_ATTEMPTS) {
+			/* The session from AssociateSoftwareToken still stands. */
+			if ((r = conv_text(s, true, "Verification code rejected")))
+				goto out;
+			continue;
+		}
+		if (r)
+			goto out;
+		break;
+	}
+	v = jstr(resp, "Status");
+	if (!v || strcmp(v, "SUCCESS") != 0) {
+		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s", v ? v : "missing");
+		goto out;
+	}
+	if ((r = set_session(s, "VerifySoftwareToken", resp)))
+		goto out;
+	json_put_secret(resp);
+	resp = NULL;
+
+	ans = json_object();
+	if (!ans) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	r = respond(s, "MFA_SETUP", ans, &resp);
+	if (r)
+		goto out;
+	s->mfa = true;
+	json_put_secret(*io_resp);
+	*io_resp = resp;
+	resp = NULL;
+out:
+	json_put_secret(resp);
+	up_free_secret(secret);
+	return r;
+}
+
+up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *password,
+			 const struct up_conv *conv, struct up_auth **ret_auth)
+{
+	struct signin s = { .ctx = ctx, .conv = conv, .username = username };
+	json_t *resp = NULL;
+	up_err r;
+	int step;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!ret_auth || !valid_text(username, UP_MAX_USERNAME) || !password ||
+	    strlen(password) > UP_MAX_PASSWORD)
+		return up_fail(ctx, UP_EINVAL, "bad user name or password argument");
+	s.user_id = strdup(username);
+	if (!s.user_id)
+		return UP_ENOMEM;
+
+	switch (ctx->cfg->auth_flow) {
+	case UP_FLOW_SRP:
+		r = srp_start(&s, password, &resp);
+		break;
+	case UP_FLOW_PASSWORD:
+		r = password_start(&s, password, &resp);
+		break;
+	default:
+		r = up_fail(ctx, UP_ECONFIG, "auth_flow must be srp or password for cognito");
+		break;
+	}
+	if (r)
+		goto out;
+
+	for (step = 0;; step++) {
+		const char *name = jstr(resp, "ChallengeName");
+		const json_t *cp;
+
+		if (json_object_get(resp, "AuthenticationResult")) {
+			/* Every response with a challenge is not a sign-in. */
+			if (json_object_get(resp, "ChallengeName") &&
+			    !json_is_null(json_object_get(resp, "ChallengeName"))) {
+				r = up_fail(ctx, UP_EPROTO,
+					    "response holds both a challenge and tokens");
+				goto out;
+			}
+			break;
+		}
+		if (!name || !*name) {
+			r = up_fail(ctx, UP_EPROTO, "response holds neither tokens nor a challenge");
+			goto out;
+		}
+		if (step >= MAX_STEPS) {
+			r = up_fail(ctx, UP_ECHALLENGE, "too many challenges (last %s)", name);
+			goto out;
+		}
+		cp = json_object_get(resp, "ChallengeParameters");
+		if (cp && !json_is_object(cp)) {
+			r = up_fail(ctx, UP_EPROTO, "%s: malformed ChallengeParameters", name);
+			goto out;
+		}
+		if ((r = set_session(&s, name, resp)) ||
+		    (r = set_user_id(&s, jstr(cp, "USER_ID_FOR_SRP"))))
+			goto out;
+		up_log(ctx, LOG_INFO, "user %s: challenge %s", username, name);
+		if (strcmp(name, "SOFTWARE_TOKEN_MFA") == 0) {
+			r = conv ? answer_totp(&s, &resp) : up_fail(ctx, UP_ECONV, "no conversation");
+		} else if (strcmp(name, "SELECT_MFA_TYPE") == 0) {
+			r = answer_select(&s, cp, &resp);
+		} else if (strcmp(name, "NEW_PASSWORD_REQUIRED") == 0) {
+			r = conv ? answer_new_password(&s, cp, &resp)
+				 : up_fail(ctx, UP_ECONV, "no conversation");
+		} else if (strcmp(name, "MFA_SETUP") == 0) {
+			r = conv ? answer_mfa_setup(&s, cp, &resp)
+				 : up_fail(ctx, UP_ECONV, "no conversation");
+		} else {
+			r = up_fail(ctx, UP_ECHALLENGE, "the pool asks for %s, which is not supported",
+				    name);
+		}
+		if (r)
+			goto out;
+	}
+	/*
+	 * The ID token must name the user the pool says signed in: the name
+	 * given, or USER_ID_FOR_SRP when the pool reported one (sign-in with an
+	 * alias, or a case-insensitive pool that stores another case).
+	 */
+	r = finish(ctx, "sign-in", resp, s.user_id, s.mfa, ret_auth);
+	if (r == UP_OK)
+		up_log(ctx, LOG_INFO, "user %s: signed in to the pool%s", username,
+		       s.mfa ? " with a second factor" : "");
+out:
+	json_put_secret(resp);
+	free(s.user_id);
+	up_free_secret(s.session);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* other calls */
+
+up_err up_cognito_refresh(struct up_ctx *ctx, const char *username, const char *refresh_token,
+			  struct up_auth **ret_auth)
+{
+	json_t *params, *body, *resp = NULL;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!ret_auth || !valid_text(refresh_token, UP_MAX_TOKEN) ||
+	    (username && strlen(username) > UP_MAX_USERNAME) ||
+	    (ctx->cfg->client_secret && !valid_text(username, UP_MAX_USERNAME)))
+		return up_fail(ctx, UP_EINVAL, "bad refresh arguments");
+	params = json_object();
+	body = new_body(ctx);
+	if (!params || !body || jset(params, "REFRESH_TOKEN", refresh_token) ||
+	    (r = add_secret_hash(ctx, params, username)) ||
+	    jset(body, "AuthFlow", "REFRESH_TOKEN_AUTH")) {
+		json_put_secret(params);
+		json_put_secret(body);
+		return r ? r : UP_ENOMEM;
+	}
+	if (json_object_set_new(body, "AuthParameters", params) != 0) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	r = call(ctx, "InitiateAuth", body, &resp);
+	if (r)
+		return r;
+	if (jstr(resp, "ChallengeName"))
+		r = up_fail(ctx, UP_ECHALLENGE, "REFRESH_TOKEN_AUTH answered with challenge %s",
+			    jstr(resp, "ChallengeName"));
+	else
+		r = finish(ctx, "REFRESH_TOKEN_AUTH", resp, username, false, ret_auth);
+	json_put_secret(resp);
+	return r;
+}
+
+static json_t *access_body(const char *access_token)
+{
+	json_t *b = json_object();
+
+	if (b && jset(b, "AccessToken", access_token)) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+void up_cognito_user_free(struct up_cognito_user *user)
+{
+	if (!user)
+		return;
+	free(user->username);
+	free(user->preferred_mfa);
+	up_strv_free(user->mfa_settings);
+	up_strv_free(user->attr_names);
+	up_strv_free(user->attr_values);
+	free(user);
+}
+
+static char **strv_new(size_t n)
+{
+	return calloc(n + 1, sizeof(char *));
+}
+
+up_err up_cognito_get_user(struct up_ctx *ctx, const char *access_token,
+			   struct up_cognito_user **ret_user)
+{
+	struct up_cognito_user *u = NULL;
+	const json_t *attrs, *mfa, *v;
+	json_t *resp = NULL;
+	const char *name;
+	size_t i, n = 0;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!ret_user || !valid_text(access_token, UP_MAX_TOKEN))
+		return up_fail(ctx, UP_EINVAL, "bad GetUser arguments");
+	r = call(ctx, "GetUser", access_body(access_token), &resp);
+	if (r)
+		return r;
+	if ((r = jstr_req(ctx, "GetUser", resp, "Username", UP_MAX_USERNAME, &name)))
+		goto out;
+	attrs = json_object_get(resp, "UserAttributes");
+	mfa = json_object_get(resp, "UserMFASettingList");
+	if ((attrs && !json_is_array(attrs)) || (mfa && !json_is_array(mfa)) ||
+	    json_array_size(attrs) > 256 || json_array_size(mfa) > 16) {
+		r = up_fail(ctx, UP_EPROTO, "GetUser: malformed attribute or MFA lists");
+		goto out;
+	}
+	u = calloc(1, sizeof(*u));
+	if (!u || !(u->username = strdup(name)) || !(u->attr_names = strv_new(json_array_size(attrs))) ||
+	    !(u->attr_values = strv_new(json_array_size(attrs))) ||
+	    !(u->mfa_settings = strv_new(json_array_size(mfa)))) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	if (jstr(resp, "PreferredMfaSetting") &&
+	    !(u->preferred_mfa = strdup(jstr(resp, "PreferredMfaSetting")))) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	json_array_foreach(attrs, i, v) {
+		const char *an = jstr(v, "Name"), *av = jstr(v, "Value");
+		if (!an) {
+			r = up_fail(ctx, UP_EPROTO, "GetUser: attribute without a name");
+			goto out;
+		}
+		u->attr_names[n] = strdup(an);
+		u->attr_values[n] = strdup(av ? av : "");
+		n++; /* both freed by up_strv_free even when one failed */
+		if (!u->attr_names[n - 1] || !u->attr_values[n - 1]) {
+			r = UP_ENOMEM;
+			goto out;
+		}
+	}
+	n = 0;
+	json_array_foreach(mfa, i, v) {
+		if (!json_is_string(v))
+			continue;
+		if (!(u->mfa_settings[n++] = strdup(json_string_value(v)))) {
+			r = UP_ENOMEM;
+			goto out;
+		}
+	}
+	*ret_user = u;
+	u = NULL;
+out:
+	/* A failed pair leaves at most the last slot of one array set;
+	 * each array stays NULL-terminated, so up_strv_free frees all. */
+	up_cognito_user_free(u);
+	json_put_secret(resp);
+	return r;
+}
+
+up_err up_cognito_associate_token(struct up_ctx *ctx, const char *access_token, char **ret_secret)
+{
+	json_t *resp = NULL;
+	const char *v;
+	char *dup;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!ret_secret || !valid_text(access_token, UP_MAX_TOKEN))
+		return up_fail(ctx, UP_EINVAL, "bad AssociateSoftwareToken arguments");
+	r = call(ctx, "AssociateSoftwareToken", access_body(access_token), &resp);
+	if (r)
+		return r;
+	r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v);
+	if (r == UP_OK) {
+		dup = strdup(v);
+		if (dup)
+			*ret_secret = dup;
+		else
+			r = UP_ENOMEM;
+	}
+	json_put_secret(resp);
+	return r;
+}
+
+up_err up_cognito_verify_token(struct up_ctx *ctx, const char *access_token, const char *code,
+			       const char *device_name)
+{
+	json_t *body, *resp = NULL;
+	const char *status;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!valid_text(access_token, UP_MAX_TOKEN) || !valid_text(code, 64) ||
+	    (device_name && strlen(device_name) > 256))
+		return up_fail(ctx, UP_EINVAL, "bad VerifySoftwareToken arguments");
+	body = access_body(access_token);
+	if (body && (jset(body, "UserCode", code) ||
+		     (device_name && *device_name && jset(body, "FriendlyDeviceName", device_name)))) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	r = call(ctx, "VerifySoftwareToken", body, &resp);
+	if (r)
+		return r;
+	status = jstr(resp, "Status");
+	if (!status || strcmp(status, "SUCCESS") != 0)
+		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s",
+			    status ? status : "missing");
+	json_put_secret(resp);
+	return r;
+}
+
+up_err up_cognito_set_mfa_preference(struct up_ctx *ctx, const char *access_token, bool enabled,
+				     bool preferred)
+{
+	json_t *body, *st;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!valid_text(access_token, UP_MAX_TOKEN))
+		return up_fail(ctx, UP_EINVAL, "bad SetUserMFAPreference arguments");
+	body = access_body(access_token);
+	st = json_pack("{s:b, s:b}", "Enabled", enabled, "PreferredMfa", preferred);
+	if (!body || !st || json_object_set_new(body, "SoftwareTokenMfaSettings", st) != 0) {
+		json_decref(st);
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	return call_simple(ctx, "SetUserMFAPreference", body);
+}
+
+up_err up_cognito_change_password(struct up_ctx *ctx, const char *access_token,
+				  const char *old_password, const char *new_password)
+{
+	json_t *body;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!valid_text(access_token, UP_MAX_TOKEN) || !old_password ||
+	    strlen(old_password) > UP_MAX_PASSWORD || !valid_text(new_password, UP_MAX_PASSWORD))
+		return up_fail(ctx, UP_EINVAL, "bad ChangePassword arguments");
+	body = access_body(access_token);
+	if (body && (jset(body, "PreviousPassword", old_password) ||
+		     jset(body, "ProposedPassword", new_password))) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	return call_simple(ctx, "ChangePassword", body);
+}
+
+up_err up_cognito_revoke(struct up_ctx *ctx, const char *refresh_token)
+{
+	json_t *body;
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!valid_text(refresh_token, UP_MAX_TOKEN))
+		return up_fail(ctx, UP_EINVAL, "bad RevokeToken arguments");
+	body = new_body(ctx);
+	if (body && (jset(body, "Token", refresh_token) ||
+		     jset(body, "ClientSecret", ctx->cfg->client_secret))) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	return call_simple(ctx, "RevokeToken", body);
+}
+
+up_err up_cognito_global_signout(struct up_ctx *ctx, const char *access_token)
+{
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (!valid_text(access_token, UP_MAX_TOKEN))
+		return up_fail(ctx, UP_EINVAL, "bad GlobalSignOut arguments");
+	return call_simple(ctx, "GlobalSignOut", access_body(access_token));
+}

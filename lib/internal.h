@@ -141,6 +141,12 @@ uid_t up_state_owner(void);
 /* The JWKS URI in force (config, or OIDC discovery). */
 up_err up_jwks_uri(struct up_ctx *ctx, const char **ret_uri);
 
+/* --- cognito.c --- */
+/* The one mapping of the pool's error names (__type / x-amzn-ErrorType,
+ * prefix and suffix stripped) to causes; the message becomes the detail. */
+up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status, const char *type,
+			    const char *message);
+
 /* --- oidc.c --- */
 up_err up_oidc_discover(struct up_ctx *ctx);
 void up_oidc_endpoints_clear(struct up_oidc_endpoints *e);
