@@ -9,6 +9,7 @@ following PAM sign-in (pamtester + pam_wrapper, the real module) asks for
 that code. Prints TAP.
 """
 
+import io
 import json
 import os
 import re
@@ -169,7 +170,7 @@ def pam_signin(tmp, conf, user, answers):
 
 
 def main():
-    print("1..16", flush=True)
+    print("1..17", flush=True)
     tmp = tempfile.mkdtemp(prefix="uptools.")
     os.chmod(tmp, 0o755)
     pool = Pool(tmp)
@@ -178,7 +179,7 @@ def main():
     finally:
         pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if all(results) and len(results) == 16 else 1
+    return 0 if all(results) and len(results) == 17 else 1
 
 
 def run(tmp, pool):
@@ -227,6 +228,8 @@ def run(tmp, pool):
     # 7-8: wrong code three times → exit 4, secret not enrolled
     pool.admin("create_user", username="wrong", password=PASSWORD)
     p = spawn([ENROLL, "--config", conf, "--user", "wrong"])
+    seen = io.StringIO()
+    p.logfile_read = seen
     p.expect("Password: ")
     p.sendline(PASSWORD)
     n = 0
@@ -236,7 +239,8 @@ def run(tmp, pool):
         n += 1
     p.expect(pexpect.EOF)
     p.close()
-    tap(p.exitstatus == 4 and p.before.count("rejected") >= 2, "three wrong codes: exit status 4", p.before)
+    tap(p.exitstatus == 4 and seen.getvalue().count("rejected") == 3, "three wrong codes: exit status 4",
+        seen.getvalue())
     info = pool.admin("get_totp_secret", username="wrong")
     tap(not info.get("enabled"), "after three wrong codes no authenticator is enrolled", json.dumps(info))
 
@@ -262,7 +266,24 @@ def run(tmp, pool):
                     leaked = True
     tap(not leaked, "the TOTP secret is not written to the state directory")
 
-    # 11-16: the admin CLI
+    # 11: runs as the user: no root, and root's cache is left alone
+    pool.admin("create_user", username="plain", password=PASSWORD)
+    before = sorted(os.listdir(os.path.join(tmp, "state", "jwks")))
+    p = pexpect.spawn(ENROLL, ["--config", conf, "--user", "plain"], dimensions=(60, 120), encoding="utf-8",
+                      timeout=30, env={"LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"},
+                      preexec_fn=lambda: (os.setgroups([]), os.setgid(65534), os.setuid(65534)))
+    p.expect("Password: ")
+    p.sendline(PASSWORD)
+    p.expect(r"URI: otpauth://\S+secret=([A-Z2-7]+)")
+    psecret = p.match.group(1)
+    p.expect("Verification code: ")
+    p.sendline(totp(psecret))
+    p.expect(pexpect.EOF)
+    p.close()
+    after = sorted(os.listdir(os.path.join(tmp, "state", "jwks")))
+    tap(p.exitstatus == 0 and before == after, "userpool-enroll runs as an unprivileged user", p.before)
+
+    # 12-17: the admin CLI
     r = subprocess.run([CLI, "--config", conf, "status"], capture_output=True, text=True, timeout=60)
     tap(r.returncode == 0 and "reachable" in r.stdout and "State directory" in r.stdout,
         "userpool status: clean config, pool reachable, state ok", r.stdout + r.stderr)

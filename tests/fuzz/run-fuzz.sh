@@ -1,0 +1,104 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# Build the libFuzzer targets of lib/jwt.c and lib/jwks.c with clang
+# (-fsanitize=fuzzer,address,undefined) and run each for a bounded time on a
+# seed corpus made here. Not part of `make check`; `make fuzz
+# FUZZ_SECONDS=60` calls it.
+#
+# Usage: tests/fuzz/run-fuzz.sh [SECONDS]     (default 60 per target)
+# Environment: CLANG (default clang), SRCDIR (source tree), BUILDDIR (where
+# fuzz-build/ goes, default .), CONFIG_H (the configured config.h, if any).
+set -eu
+
+secs=${1:-60}
+srcdir=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+builddir=${BUILDDIR:-.}
+out=$builddir/fuzz-build
+clang=${CLANG:-clang}
+python=${PYTHON3:-/usr/bin/python3}
+
+if ! command -v "$clang" >/dev/null 2>&1; then
+	echo "run-fuzz: $clang not found: fuzz targets not built" >&2
+	exit 0
+fi
+case $secs in *[!0-9]* | '') echo "run-fuzz: SECONDS must be a number" >&2; exit 2 ;; esac
+
+mkdir -p "$out/obj" "$out/artifacts"
+if [ -n "${CONFIG_H:-}" ] && [ -f "$CONFIG_H" ]; then
+	inc="-include $CONFIG_H"
+else
+	inc="-D_GNU_SOURCE -DPACKAGE_VERSION=\"fuzz\""
+fi
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+cflags="-g -O1 -std=gnu11 $san -I$srcdir/include -I$srcdir/lib"
+
+# Every library source, as an archive: the linker takes only the objects
+# the parsers reach.
+rm -f "$out/libfuzzup.a" "$out"/obj/*.o
+for src in "$srcdir"/lib/*.c; do
+	f=$(basename "$src" .c)
+	# shellcheck disable=SC2086
+	"$clang" $inc $cflags -fsanitize=fuzzer-no-link -c "$src" -o "$out/obj/$f.o"
+done
+ar rcs "$out/libfuzzup.a" "$out"/obj/*.o
+libs=$(pkg-config --libs jansson libcrypto libcurl libqrencode 2>/dev/null ||
+	echo "-ljansson -lcrypto -lcurl -lqrencode")
+
+for t in jws jwks; do
+	# shellcheck disable=SC2086
+	"$clang" $inc $cflags -fsanitize=fuzzer "$srcdir/tests/fuzz/fuzz_$t.c" "$out/libfuzzup.a" \
+		-o "$out/fuzz_$t" $libs -lpthread
+done
+
+# Seeds: well-formed and near-miss tokens and key sets (stdlib only).
+"$python" - "$out/seeds" <<'PY'
+import base64, json, os, random, sys
+d = sys.argv[1]
+for t in ("jws", "jwks"):
+    os.makedirs(os.path.join(d, t), exist_ok=True)
+def b64(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+def put(t, name, data):
+    with open(os.path.join(d, t, name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+rnd = random.Random(4)
+payload = json.dumps({"sub": "s", "iss": "https://issuer", "aud": "c", "exp": 1700000000,
+                      "token_use": "id", "cognito:groups": ["a", "b"]}).encode()
+for i, (alg, kid, n) in enumerate([("RS256", "rsa", 256), ("PS256", "rsa", 256),
+                                    ("ES256", "ec", 64), ("ES384", "ec", 96),
+                                    ("RS512", "x", 256), ("none", "rsa", 0),
+                                    ("HS256", "rsa", 32)]):
+    hdr = json.dumps({"alg": alg, "kid": kid, "typ": "JWT"}).encode()
+    sig = bytes(rnd.randrange(256) for _ in range(n))
+    put("jws", "tok%d" % i, "%s.%s.%s" % (b64(hdr), b64(payload), b64(sig)))
+put("jws", "crit", "%s.%s.AAAA" % (b64(b'{"alg":"RS256","kid":"a","crit":["x"]}'), b64(payload)))
+put("jws", "dup", "%s.%s.AAAA" % (b64(b'{"alg":"RS256","alg":"none","kid":"a"}'), b64(payload)))
+ec = {"kty": "EC", "kid": "ec", "crv": "P-256", "use": "sig", "alg": "ES256",
+      "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+      "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}
+nint = rnd.getrandbits(2048) | (1 << 2047) | 1
+rsa = {"kty": "RSA", "kid": "rsa", "alg": "RS256", "use": "sig",
+       "n": b64(nint.to_bytes(256, "big")), "e": "AQAB"}
+put("jwks", "both", json.dumps({"keys": [rsa, ec]}))
+put("jwks", "dupkid", json.dumps({"keys": [rsa, dict(rsa), ec]}))
+put("jwks", "p384", json.dumps({"keys": [dict(ec, crv="P-384")]}))
+put("jwks", "notarray", '{"keys":{}}')
+PY
+
+status=0
+for t in jws jwks; do
+	mkdir -p "$out/corpus_$t"
+	echo "run-fuzz: fuzz_$t for ${secs}s"
+	if ! "$out/fuzz_$t" -max_total_time="$secs" -max_len=70000 -timeout=10 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$out/artifacts/${t}-" \
+		"$out/corpus_$t" "$out/seeds/$t" >"$out/fuzz_$t.log" 2>&1; then
+		echo "run-fuzz: fuzz_$t FAILED (see $out/fuzz_$t.log and $out/artifacts/)" >&2
+		tail -n 40 "$out/fuzz_$t.log" >&2
+		status=1
+	else
+		grep -E '^stat::number_of_executed_runs|^Done' "$out/fuzz_$t.log" || true
+	fi
+done
+exit $status
