@@ -139,6 +139,8 @@ static const char *user_message(up_err r)
 		return "Sign-in was denied";
 	case UP_ETIMEOUT:
 		return "Sign-in timed out";
+	case UP_ECHALLENGE:
+		return "The user pool asks for a sign-in step this machine does not support: contact your administrator";
 	default:
 		return NULL;
 	}
@@ -280,6 +282,18 @@ static int keep_auth_data(pam_handle_t *pamh, const char *username, char *const 
 	return PAM_SUCCESS;
 }
 
+/*
+ * The step-up window is keyed by (service, tty). Only a tty that names a
+ * terminal device ties it to the person's session: with sshd's "ssh", or no
+ * tty at all, any client that can reach the service and knows the user name
+ * would be signed in without a prompt. Such services always run the flow.
+ */
+static bool stepup_tty_ok(const char *tty)
+{
+	return strncmp(tty, "/dev/", 5) == 0 || strncmp(tty, "tty", 3) == 0 ||
+	       strncmp(tty, "pts/", 4) == 0;
+}
+
 /* Within max_auth_age of an MFA sign-in for this user, service and tty:
  * PAM_SUCCESS without a prompt. Anything else: PAM_IGNORE (run the flow). */
 static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *username)
@@ -293,6 +307,8 @@ static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *userna
 	if (cfg->max_auth_age <= 0)
 		return PAM_IGNORE;
 	get_service_tty(pamh, &service, &tty);
+	if (!stepup_tty_ok(tty))
+		return PAM_IGNORE;
 	if (up_stepup_check(ctx, username, service, tty, &fresh) != UP_OK || !fresh)
 		return PAM_IGNORE;
 	if (up_store_user_read(ctx, username, &rec) != UP_OK)
@@ -314,7 +330,11 @@ static const char *get_password(pam_handle_t *pamh, struct up_ctx *ctx, int *ret
 	/* pam_get_authtok honours use_first_pass and try_first_pass itself. */
 	rc = pam_get_authtok(pamh, PAM_AUTHTOK, &pw, NULL);
 	if (rc != PAM_SUCCESS) {
-		*ret_rc = rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
+		/* libpam reports a conversation that failed or gave no answer
+		 * as PAM_AUTHTOK_ERR, which is not an auth-phase code. */
+		*ret_rc = rc == PAM_CONV_AGAIN	 ? PAM_INCOMPLETE
+			  : rc == PAM_AUTHTOK_ERR ? PAM_CONV_ERR
+						  : rc;
 		return NULL;
 	}
 	if (!pw || !*pw) {
@@ -388,7 +408,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	if (rc != PAM_SUCCESS)
 		goto out;
 	get_service_tty(pamh, &service, &tty);
-	if (cfg->max_auth_age > 0 && auth->mfa && up_stepup_record(ctx, username, service, tty))
+	if (cfg->max_auth_age > 0 && auth->mfa && stepup_tty_ok(tty) &&
+	    up_stepup_record(ctx, username, service, tty))
 		pam_syslog(pamh, LOG_WARNING, "could not record the step-up time: %s",
 			   up_ctx_detail(ctx));
 	if (up_nss_name_valid(login) && up_nss_user_add(ctx, login, NULL) != UP_OK)

@@ -1,0 +1,400 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# PAM-level tests (issue 6): the built pam_userpool.so loaded by the real
+# libpam, through pamdrive (pam_start_confdir, scripted conversation, syslog
+# capture) and pamtester under pam_wrapper, against the test user pool over
+# HTTPS. Prints TAP. Needs root (the configuration and state must be
+# root-owned), pamtester, libpam-wrapper, oathtool, zbarimg, curl.
+
+set -u
+export LC_ALL=C.UTF-8
+T=$(mktemp -d /tmp/userpool-pam.XXXXXX)
+chmod 0711 "$T"
+. "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	pool_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+if [ "$(id -u)" != 0 ]; then
+	echo "1..0 # SKIP needs root (root-owned configuration and state)"
+	exit 0
+fi
+for tool in pamtester oathtool zbarimg curl; do
+	if ! command -v $tool >/dev/null; then
+		echo "1..0 # SKIP $tool missing"
+		exit 0
+	fi
+done
+if [ ! -e "$PWRAP_DIR/pam_set_items.so" ]; then
+	echo "1..0 # SKIP libpam-wrapper missing"
+	exit 0
+fi
+if [ ! -x "$PAMDRIVE" ] || [ ! -e "$UP_PAM_MODULE" ]; then
+	echo "1..0 # SKIP build first: $PAMDRIVE / $UP_PAM_MODULE"
+	exit 0
+fi
+
+
+mkdir -p "$T/secrets" "$T/logs" "$T/svc"
+: >"$T/passwords"
+: >"$T/totp_secrets"
+: >"$T/codes"
+write_code_sh
+if ! pool_start; then
+	echo "Bail out! the test pool did not start"
+	exit 1
+fi
+SVC=$T/svc
+LOGN=0
+
+# drive [pamdrive options and ops]: one process; the transcript and results
+# land in $OUT, the module's syslog in $T/logs/N (all checked for secrets
+# at the end).
+drive() {
+	LOGN=$((LOGN + 1))
+	LOG=$T/logs/$LOGN
+	OUT=$T/out.$LOGN
+	"$PAMDRIVE" -d "$SVC" -D -l "$LOG" "$@" >"$OUT" 2>"$OUT.err"
+	RC=$?
+	return 0
+}
+result() { # result OP -> the PAM code of OP in $OUT
+	sed -n "s/^RESULT $1 //p" "$OUT" | tail -n1
+}
+expect() { # expect OP CODE NAME
+	local got
+	got=$(result "$1")
+	[ "$got" = "$2" ] && [ "$RC" -lt 2 ]
+	local st=$?
+	ok $st "$3"
+	[ $st -eq 0 ] || diag "expected $1 $2, got '${got}' (driver exit $RC)" "$(cat "$OUT" "$OUT.err" | head -n 40)"
+}
+has() { grep -qF -- "$1" "$OUT"; }
+hasnt() { ! grep -qF -- "$1" "$OUT"; }
+stat_of() { # stat_of TARGET -> how many requests the pool saw for it
+	admin stats '{}' | json_get "targets.$1" | sed 's/^$/0/'
+}
+
+PW=Passw0rd-test1
+PW2=NewPassw0rd-2
+
+# --- users ------------------------------------------------------------------
+for u in alice bob carol dave erin frank kate lena mia ned t1 t2 t3 t4 pat; do
+	s=$(new_secret)
+	case $u in
+	frank) s= ;; # no authenticator: MFA_SETUP on login
+	esac
+	groups='["staff"]'
+	[ "$u" = bob ] && groups='[]'
+	create_user "$u" "$PW" "$s" "$groups" || echo "Bail out! cannot create $u"
+done
+create_user gina "$PW" "" '["staff"]'
+create_user hank "$PW" "$(new_secret)" '["staff"]' FORCE_CHANGE_PASSWORD
+create_user ivy "$PW" "$(new_secret)" '["staff"]'
+create_user jack "$PW" "$(new_secret)" '["staff"]'
+
+conf main "max_auth_age = 0"
+service "$SVC" main main
+
+# --- PAM_SUCCESS through pamtester under pam_wrapper -------------------
+code=$("$T/code.sh" alice 0 "$T/codes")
+out=$(printf '%s\n%s\n' "$PW" "$code" | LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 \
+	PAM_WRAPPER_SERVICE_DIR="$SVC" pamtester main alice authenticate acct_mgmt 2>&1)
+st=$?
+ok $st "pamtester (pam_wrapper): alice signs in with password + TOTP, account ok"
+[ $st -eq 0 ] || diag "$out"
+echo "$out" | grep -q "successfully authenticated"
+ok $? "pamtester reports the authentication"
+echo "$out" | grep -q "Verification code"
+ok $? "pamtester showed the Verification code prompt"
+
+# --- PAM_SUCCESS through pamdrive, transcript order --------------------
+drive -s main -u erin -a "$PW" -a "$(code_for erin)" auth acct
+expect auth PAM_SUCCESS "password + TOTP: PAM_SUCCESS"
+expect acct PAM_SUCCESS "account phase after auth in one process: PAM_SUCCESS"
+[ "$(grep -c '^PROMPT' "$OUT")" = 2 ] && sed -n 1p "$OUT" | grep -q '^PROMPT_ECHO_OFF: Password: $' &&
+	sed -n 2p "$OUT" | grep -q '^PROMPT_ECHO_OFF: Verification code: $'
+ok $? "prompts: Password: then Verification code: (both echo off)"
+
+# --- PAM_AUTH_ERR ------------------------------------------------------
+drive -s main -u carol -a "wrong-$PW" auth
+expect auth PAM_AUTH_ERR "wrong password: PAM_AUTH_ERR"
+hasnt "Verification code"
+ok $? "wrong password: no code prompt"
+d=$(sed -n 's/^DELAY //p' "$OUT")
+[ -n "$d" ] && [ "$d" -ge 1000000 ]
+ok $? "a failure asks libpam for a fail delay (got ${d:-none} us)"
+
+right=$(oathtool --totp -b "$(cat "$T/secrets/dave")")
+bad=$(printf '%06d' $(((10#$right + 1) % 1000000)))
+drive -s main -u dave -a "$PW" -a "$bad" auth
+expect auth PAM_AUTH_ERR "wrong TOTP code: PAM_AUTH_ERR"
+has "ERROR: Verification code rejected"
+ok $? "wrong code: the person is told 'Verification code rejected'"
+
+# --- PAM_USER_UNKNOWN -----------------------------------------------------
+drive -s main -u nosuchuser -a "$PW" auth
+expect auth PAM_USER_UNKNOWN "pool says no such user: PAM_USER_UNKNOWN"
+
+# --- PAM_IGNORE for ignore_users ---------------------------------------------
+# A stack whose only module ignores the user fails as a whole (libpam's
+# PAM_PERM_DENIED), so PAM_IGNORE is made visible by the stack: the module's
+# PAM_IGNORE skips pam_deny and reaches pam_permit; any other result of the
+# module (success included) ends the stack in a failure.
+SECDIR=/lib/x86_64-linux-gnu/security
+{
+	echo "auth [ignore=1 default=die] $UP_PAM_MODULE config=$T/conf/main.conf debug"
+	echo "auth required $SECDIR/pam_deny.so"
+	echo "auth required $SECDIR/pam_permit.so"
+	echo "account [ignore=1 default=die] $UP_PAM_MODULE config=$T/conf/main.conf debug"
+	echo "account required $SECDIR/pam_deny.so"
+	echo "account required $SECDIR/pam_permit.so"
+} >"$SVC/ignore"
+drive -s ignore -u root -a "$PW" auth acct
+expect auth PAM_SUCCESS "root (ignore_users default): the module returns PAM_IGNORE in auth"
+expect acct PAM_SUCCESS "root: the module returns PAM_IGNORE in account"
+! grep -q '^PROMPT' "$OUT"
+ok $? "ignored user: no prompt at all"
+drive -s ignore -u carol -a "wrong-$PW" auth
+r=$(result auth)
+[ -n "$r" ] && [ "$r" != PAM_SUCCESS ]
+ok $? "control: the same stack fails for a user the module does not ignore ($r)"
+conf ignore2 "ignore_users = root carol"
+sed "s#conf/main.conf#conf/ignore2.conf#" "$SVC/ignore" >"$SVC/ignore2"
+drive -s ignore2 -u carol -a "wrong-$PW" auth
+expect auth PAM_SUCCESS "ignore_users = root carol: carol is ignored too"
+
+# --- PAM_SERVICE_ERR for bad configuration ---------------------------
+svc_err() { # svc_err NAME DESCRIPTION: config $T/conf/NAME.conf must be refused
+	service "$SVC" "$1" "$1"
+	drive -s "$1" -u alice -a "$PW" auth
+	expect auth PAM_SERVICE_ERR "$2: PAM_SERVICE_ERR"
+}
+conf httpfar "endpoint = http://192.0.2.10/"
+# conf writes endpoint first; a duplicate security key is itself an error,
+# so build this one by hand.
+sed -i '/^endpoint = https/d' "$T/conf/httpfar.conf"
+svc_err httpfar "http:// endpoint on a non-loopback host"
+conf notroot
+chown 65534 "$T/conf/notroot.conf"
+svc_err notroot "configuration file not owned by root"
+conf gwrite
+chmod 0620 "$T/conf/gwrite.conf"
+svc_err gwrite "configuration file group-writable"
+conf secret "client_secret = s3cr3t-client-secret"
+chmod 0644 "$T/conf/secret.conf"
+svc_err secret "client_secret in a world-readable file"
+conf badmfa "mfa = maybe"
+svc_err badmfa "bad value of a security setting (mfa = maybe)"
+hasnt "PROMPT"
+ok $? "configuration refused before any prompt"
+
+# --- failing conversations -------------------------------------------
+before=$(stat_of InitiateAuth)
+drive -s main -u alice -f conv_err:1 auth
+expect auth PAM_CONV_ERR "conversation returns PAM_CONV_ERR at the password: PAM_CONV_ERR"
+drive -s main -u alice -f null_reply:1 auth
+expect auth PAM_CONV_ERR "conversation returns no reply array: PAM_CONV_ERR"
+drive -s main -u alice -f null_resp:1 auth
+r=$(result auth)
+[ -n "$r" ] && [ "$r" != PAM_SUCCESS ] && [ $RC -lt 2 ]
+ok $? "conversation reply with a NULL resp: refused cleanly ($r)"
+drive -s main -u alice -a "" auth
+expect auth PAM_AUTH_ERR "empty password: PAM_AUTH_ERR"
+drive -s main -u alice -a "@rep:65536:x" auth
+expect auth PAM_AUTH_ERR "64 KB password: PAM_AUTH_ERR"
+[ "$(stat_of InitiateAuth)" = "$before" ]
+ok $? "none of these reached the pool (InitiateAuth count unchanged)"
+drive -s main -u mia -a "$PW" -f conv_err:2 auth
+expect auth PAM_CONV_ERR "conversation fails at the code prompt: PAM_CONV_ERR"
+
+# --- hostile user names ------------------------------------------------
+hostile() { # hostile HEX DESCRIPTION
+	drive -s main -U "$1" -a "$PW" -a 123456 auth acct
+	local r
+	r=$(result auth)
+	[ -n "$r" ] && [ "$r" != PAM_SUCCESS ] && [ $RC -lt 2 ]
+	ok $? "hostile user name $2: refused cleanly ($r)"
+}
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+hostile "$(hex /)" "'/'"
+hostile "$(hex ..)" "'..'"
+hostile "$(hex ../../etc/passwd)" "'../../etc/passwd'"
+hostile "$(hex a:b)" "'a:b'"
+hostile "$(hex %n%n%s%s)" "'%n%n%s%s'"
+hostile "$(hex alice)0a$(hex root)" "'alice\\nroot'"
+hostile "$(printf 'a%.0s' $(seq 1 300) | od -An -v -tx1 | tr -d ' \n')" "300 characters"
+hostile "$(hex ALICE)" "'ALICE' (case variant of a pool user)"
+hostile "$(hex ' alice')" "' alice' (leading blank)"
+hostile "$(hex -alice)" "'-alice'"
+! (ls "$T/state/users" | grep -qv '^[0-9a-f]\{64\}\.\(json\|lock\)$')
+ok $? "state_dir holds only hash-named user files"
+
+# --- account phase ---------------------------------------------------
+conf groups "allow_groups = admins staff"
+service "$SVC" groups groups
+drive -s groups -u bob -a "$PW" -a "$(code_for bob)" auth acct
+expect acct PAM_PERM_DENIED "allow_groups: user in none of them: acct PAM_PERM_DENIED"
+has "ERROR: You are not allowed to sign in here"
+ok $? "allow_groups refusal tells the person"
+drive -s groups -u alice acct
+expect acct PAM_SUCCESS "account phase in a new process, from the cache (alice in staff): PAM_SUCCESS"
+drive -s main -u neverseen acct
+expect acct PAM_USER_UNKNOWN "account phase for a user the module never saw: PAM_USER_UNKNOWN"
+
+# --- use_first_pass / try_first_pass ---------------------------------
+conf main2
+{
+	echo "auth required $PWRAP_DIR/pam_set_items.so"
+	echo "auth required $UP_PAM_MODULE config=$T/conf/main2.conf debug use_first_pass"
+	echo "account required $UP_PAM_MODULE config=$T/conf/main2.conf debug"
+} >"$SVC/ufp"
+{
+	echo "auth required $PWRAP_DIR/pam_set_items.so"
+	echo "auth required $UP_PAM_MODULE config=$T/conf/main2.conf debug try_first_pass"
+} >"$SVC/tfp"
+PAM_AUTHTOK=$PW drive -s ufp -u kate -a "$(code_for kate)" auth acct
+expect auth PAM_SUCCESS "use_first_pass with the stacked token: PAM_SUCCESS"
+! grep -q '^PROMPT_ECHO_OFF: Password' "$OUT"
+ok $? "use_first_pass: no password prompt, only the code"
+drive -s ufp -u kate -a "$PW" auth
+r=$(result auth)
+[ -n "$r" ] && [ "$r" != PAM_SUCCESS ] && ! grep -q '^PROMPT' "$OUT"
+ok $? "use_first_pass without a stacked token: refused without prompting ($r)"
+drive -s tfp -u lena -a "$PW" -a "$(code_for lena)" auth
+expect auth PAM_SUCCESS "try_first_pass without a stacked token: prompts and succeeds"
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT"
+ok $? "try_first_pass without a token asked for the password"
+
+# --- MFA_SETUP inside the conversation -------------------------------
+conf enroll "enroll_on_login = yes"
+service "$SVC" enroll enroll
+drive -s enroll -u frank -a "$PW" -a "!$PYTHON3 $top_srcdir/tests/pam/enroll_code.py %i $T/frank.uri" auth acct
+expect auth PAM_SUCCESS "MFA_SETUP: QR decoded with zbarimg, code from the secret, sign-in completes"
+# The info message with the QR code is immediately followed by the prompt.
+[ "$(grep -c '^INFO: ' "$OUT")" = 1 ] && grep -q 'Scan this QR code' "$OUT" &&
+	[ "$(awk '/^INFO: /{i=1; next} i && /^(PROMPT|ERROR|INFO|RESULT|CONV|NO_ANSWER)/{print; exit}' "$OUT")" = "PROMPT_ECHO_OFF: Verification code: " ]
+ok $? "MFA_SETUP: the QR text is immediately followed by 'Verification code: '"
+grep -q "^otpauth://totp/.*secret=" "$T/frank.uri" 2>/dev/null
+ok $? "MFA_SETUP: the QR code holds an otpauth://totp URI"
+[ "$(admin get_user '{"username":"frank"}' | json_get totp_enabled)" = True ]
+ok $? "MFA_SETUP: the pool now has frank's authenticator"
+sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$T/frank.uri" >>"$T/totp_secrets"
+
+# --- mfa = required refuses a sign-in without a second factor --------
+admin set_pool_mfa '{"mfa":"OPTIONAL"}' >/dev/null
+drive -s main -u gina -a "$PW" auth
+expect auth PAM_AUTH_ERR "mfa = required, user without TOTP (pool MFA OPTIONAL): refused"
+has "ERROR: No authenticator enrolled: run userpool-enroll"
+ok $? "the refusal says 'No authenticator enrolled: run userpool-enroll'"
+admin set_pool_mfa '{"mfa":"ON"}' >/dev/null
+
+# --- NEW_PASSWORD_REQUIRED -------------------------------------------
+drive -s main -u hank -a "$PW" -a short -a short -a "$PW2" -a "$PW2" -a "$(code_for hank)" auth
+expect auth PAM_SUCCESS "NEW_PASSWORD_REQUIRED: new password set, sign-in completes"
+grep -q '^PROMPT_ECHO_OFF: New password: $' "$OUT" && grep -q '^PROMPT_ECHO_OFF: Retype new password: $' "$OUT"
+ok $? "NEW_PASSWORD_REQUIRED: asks New password / Retype new password"
+grep -q '^ERROR: .*Password not long enough' "$OUT"
+ok $? "NEW_PASSWORD_REQUIRED: the pool's policy message reaches the person"
+printf '%s\n' "$PW2" >>"$T/passwords"
+
+# --- password change (chauthtok) -------------------------------------
+drive -s main -u ivy -a "$PW" -a "$(code_for ivy)" -a short1 -a short1 chauthtok
+expect chauthtok PAM_AUTHTOK_ERR "chauthtok with a too short password: PAM_AUTHTOK_ERR"
+grep -q '^ERROR: .*Password not long enough' "$OUT"
+ok $? "chauthtok: the pool's policy message reaches the person"
+drive -s main -u ivy -a "$PW" -a "$(code_for ivy 30)" -a "$PW2" -a "$PW2" chauthtok
+expect chauthtok PAM_SUCCESS "chauthtok through ChangePassword: PAM_SUCCESS"
+resp=$(curl -sS --cacert "$T/ca/ca.pem" -H 'Content-Type: application/x-amz-json-1.1' \
+	-H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' \
+	-d "{\"AuthFlow\":\"USER_PASSWORD_AUTH\",\"ClientId\":\"$CLIENT_ID\",\"AuthParameters\":{\"USERNAME\":\"ivy\",\"PASSWORD\":\"$PW2\"}}" "$POOL_URL")
+echo "$resp" | grep -q SOFTWARE_TOKEN_MFA
+ok $? "chauthtok: the pool accepts the new password"
+
+# --- revoke_on_close -------------------------------------------------
+conf revoke "revoke_on_close = yes"
+service "$SVC" revoke revoke
+drive -s revoke -u jack -a "$PW" -a "$(code_for jack)" auth acct
+expect auth PAM_SUCCESS "revoke_on_close: sign-in"
+revoked_before=$(json_get revoked_origins <"$T/pool/pool.json")
+grep -l '"refresh_token"' "$T"/state/users/*.json >/dev/null 2>&1
+have_rt=$?
+rt_before=$(stat_of RevokeToken)
+drive -s revoke -u jack open close
+expect close PAM_SUCCESS "revoke_on_close: session open/close in another process: PAM_SUCCESS"
+revoked_after=$(json_get revoked_origins <"$T/pool/pool.json")
+[ $have_rt -eq 0 ] && [ "$(stat_of RevokeToken)" -gt "$rt_before" ] && [ "$revoked_after" != "$revoked_before" ] &&
+	! grep -l '"refresh_token"' "$T"/state/users/*.json >/dev/null 2>&1
+ok $? "revoke_on_close: the pool revoked the refresh token; the state no longer holds it"
+
+# --- max_auth_age step-up --------------------------------------------
+conf stepup "max_auth_age = 300"
+service "$SVC" stepup stepup
+drive -s stepup -u pat -t pts/7 -a "$PW" -a "$(code_for pat)" auth
+expect auth PAM_SUCCESS "step-up: first sign-in with password + code"
+drive -s stepup -u pat -t pts/7 auth acct
+r=$(result auth)
+[ "$r" = PAM_SUCCESS ] && [ "$(result acct)" = PAM_SUCCESS ] && ! grep -q '^PROMPT' "$OUT"
+ok $? "step-up: second sign-in within max_auth_age, same tty: no prompt, PAM_SUCCESS"
+drive -s stepup -u pat -t pts/8 -a "wrong-$PW" auth
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
+ok $? "step-up: another tty gets the full flow"
+mkdir -p "$T/svc-short"
+conf stepup_short "max_auth_age = 2"
+service "$T/svc-short" stepup stepup_short
+sleep 3
+SVC_SAVE=$SVC
+SVC=$T/svc-short
+drive -s stepup -u pat -t pts/7 -a "wrong-$PW" auth
+SVC=$SVC_SAVE
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
+ok $? "step-up: outside the window the full flow runs again"
+
+# --- threads and file descriptors ------------------------------------
+drive -s main -T 4 -u t1 -u t2 -u t3 -u t4 -a "$PW" -a "!$T/code.sh %u 0 $T/codes" -F auth acct
+[ $RC -eq 0 ] && [ "$(grep -c 'RESULT auth PAM_SUCCESS' "$OUT")" = 4 ]
+ok $? "4 threads, one handle each, sign in at once: all PAM_SUCCESS"
+grep -q '^FDS ' "$OUT" && ! grep -q 'FD LEFT OPEN' "$OUT"
+ok $? "no file descriptor left open after pam_end ($(grep '^FDS' "$OUT"))"
+[ $RC -eq 0 ] || diag "$(cat "$OUT" | head -n 30)"
+
+# --- offline ---------------------------------------------------------
+pool_stop
+drive -s main -u alice -a "$PW" auth acct
+expect auth PAM_SUCCESS "pool stopped: alice signs in offline with her password"
+has "INFO: Signed in offline — the user pool is unreachable" && hasnt "Verification code"
+ok $? "offline: 'Signed in offline — the user pool is unreachable', no code prompt"
+drive -s main -u mia -a "$PW" auth
+expect auth PAM_AUTHINFO_UNAVAIL "pool stopped, no cached entry: PAM_AUTHINFO_UNAVAIL"
+conf lockout "offline_max_failures = 3"
+service "$SVC" lockout lockout
+for i in 1 2 3; do
+	drive -s lockout -u erin -a "wrong-$PW" auth
+done
+drive -s lockout -u erin -a "$PW" auth
+expect auth PAM_MAXTRIES "offline: after offline_max_failures wrong passwords: PAM_MAXTRIES"
+
+# --- debug logs hold no secrets -----------------------------------------------
+cat "$T"/logs/* >"$T/all.log"
+leak=
+while read -r s; do
+	[ -n "$s" ] || continue
+	grep -qF -- "$s" "$T/all.log" && leak="$leak password/secret"
+	grouped=$(printf '%s' "$s" | sed 's/\(....\)/\1 /g; s/ $//')
+	grep -qF -- "$grouped" "$T/all.log" && leak="$leak grouped-secret"
+done < <(cat "$T/passwords" "$T/totp_secrets")
+while read -r c; do
+	[ -n "$c" ] && grep -qE -- "(^|[^0-9A-Za-z])$c([^0-9A-Za-z]|$)" "$T/all.log" && leak="$leak code:$c"
+done <"$T/codes"
+grep -q 'eyJ' "$T/all.log" && leak="$leak token"
+[ -z "$leak" ] && [ "$(grep -c '^7 ' "$T/all.log")" -gt 10 ]
+ok $? "debug logs ($(wc -l <"$T/all.log") lines) hold no password, code, TOTP secret or token${leak:+ — found:$leak}"
+[ -z "$leak" ] || grep -n -F -f <(cat "$T/passwords" "$T/totp_secrets") "$T/all.log" | head -n 5 | sed 's/^/# /'
+
+echo "1..$tap_n"
+echo "# $tap_failed of $tap_n failed"
+exit 0
