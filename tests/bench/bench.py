@@ -1,0 +1,776 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""make bench (issue 12): userpool's figures, measured in one run.
+
+Starts the test user pool (tests/pool/pool.py) over HTTPS on 127.0.0.1 and
+measures, each several times with the median reported:
+
+  1. RS256 ID-token verification against the bare EVP_DigestVerify;
+  2. online sign-in (password + TOTP) through pamtester + pam_wrapper +
+     pam_userpool.so, auth_flow = password and srp, against the same HTTP
+     exchanges made by a bare libcurl program (bench_floor);
+  3. the same sign-in with AWS's JavaScript SDK run by pam_exec;
+  4. cold JWKS (first sign-in) against warm;
+  5. offline sign-in and the share of its KDF (scrypt);
+  6. 64 concurrent sign-ins: throughput, p99, errors, JWKS fetches;
+  7. peak RSS of a pamtester sign-in; bytes leaked per 1000 sign-ins
+     (valgrind, one process running many sign-ins).
+
+It only reports: nothing here passes or fails on a time. It exits non-zero
+only when a measurement could not be made (a sign-in failed, a tool is
+missing), since a figure from failed sign-ins would be meaningless. The table
+goes to stdout and to --out. Needs root (the PAM module wants a root-owned
+configuration), pamtester, libpam_wrapper, node with tests/sdk/node_modules,
+valgrind. Every server it starts listens on 127.0.0.1 and is stopped at exit.
+"""
+
+import argparse
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+import math
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import ssl
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+import urllib.request
+
+POOL_ID = "us-east-1_TestPool1"
+CLIENT_ID = "userpooltestclient00000001"
+PYTHON = "/usr/bin/python3"
+NODE = "/usr/bin/node"
+
+
+class BenchError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# small helpers
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def p99(xs):
+    """Nearest-rank 99th percentile."""
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    return s[max(0, math.ceil(0.99 * len(s)) - 1)]
+
+
+def totp(secret_b32, t=None):
+    """RFC 6238, HMAC-SHA1, 30 s, 6 digits: what an authenticator app shows."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    counter = int((time.time() if t is None else t) // 30)
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def free_port():
+    """A loopback port nothing listens on (bound, read back, closed)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def fmt_ms(x):
+    return "%.1f ms" % x if x < 100 else "%.0f ms" % x
+
+
+def fmt_ratio(a, b):
+    return "%.2fx" % (a / b) if b else "n/a"
+
+
+# ---------------------------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.src = os.path.abspath(args.srcdir)
+        self.build = os.path.abspath(args.builddir)
+        self.bindir = os.path.abspath(args.bindir or os.path.join(self.build, "tests", "bench"))
+        self.module = os.path.abspath(args.module or os.path.join(self.build, "pam", ".libs",
+                                                                  "pam_userpool.so"))
+        self.quick = args.quick
+        self.T = tempfile.mkdtemp(prefix="userpool-bench.")
+        os.chmod(self.T, 0o711)
+        self.pool = None
+        self.url = None
+        self.ca = os.path.join(self.T, "ca", "ca.pem")
+        self.user_seq = 0
+        self.rows = []      # table lines
+        self.notes = []
+        self.pwrap = self.find_pam_wrapper()
+        self.pamtester = shutil.which("pamtester")
+        self.pam_exec = self.find_pam_module("pam_exec.so")
+        self.pam_permit = self.find_pam_module("pam_permit.so")
+        self.svcdir = os.path.join(self.T, "svc")
+        os.makedirs(self.svcdir)
+        self.codes = os.path.join(self.T, "codes")
+        os.makedirs(self.codes, mode=0o700)
+        self.closed_port = None
+
+    # --- environment -------------------------------------------------------
+
+    @staticmethod
+    def find_pam_wrapper():
+        for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib"):
+            p = os.path.join(d, "libpam_wrapper.so")
+            if os.path.exists(p):
+                return p
+        out = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout
+        m = re.search(r"=> (\S*libpam_wrapper\.so)\s*$", out, re.M)
+        return m.group(1) if m else None
+
+    @staticmethod
+    def find_pam_module(name):
+        for d in ("/usr/lib/x86_64-linux-gnu/security", "/lib/x86_64-linux-gnu/security",
+                  "/usr/lib64/security", "/usr/lib/security", "/lib/security"):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                return p
+        return None
+
+    def check_env(self):
+        missing = []
+        if os.geteuid() != 0:
+            raise BenchError("run as root: pam_userpool.so wants a root-owned configuration")
+        for what, p in (("pamtester", self.pamtester), ("libpam_wrapper.so", self.pwrap),
+                        ("pam_exec.so", self.pam_exec), ("pam_permit.so", self.pam_permit),
+                        ("pam_userpool.so (build first)", self.module
+                         if os.path.exists(self.module) else None)):
+            if not p:
+                missing.append(what)
+        for prog in ("bench_lib", "bench_floor", "bench_pamloop"):
+            if not os.access(os.path.join(self.bindir, prog), os.X_OK):
+                missing.append(os.path.join(self.bindir, prog))
+        if missing:
+            raise BenchError("missing: " + ", ".join(missing))
+        self.have_node = os.access(NODE, os.X_OK) and os.path.isdir(
+            os.path.join(self.src, "tests", "sdk", "node_modules", "amazon-cognito-identity-js"))
+        self.have_valgrind = shutil.which("valgrind") is not None
+
+    # --- the pool ------------------------------------------------------------
+
+    def pool_start(self):
+        ready = os.path.join(self.T, "pool.ready")
+        self.pool_err = open(os.path.join(self.T, "pool.err"), "wb")
+        self.pool = subprocess.Popen(
+            [PYTHON, os.path.join(self.src, "tests", "pool", "pool.py"), "--port", "0",
+             "--state", os.path.join(self.T, "pool"), "--tls", os.path.join(self.T, "ca"),
+             "--key-cache", os.path.join(self.T, "keys"), "--pool-id", POOL_ID,
+             "--client-id", CLIENT_ID, "--ready-file", ready],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.pool_err)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if os.path.exists(ready) and os.path.getsize(ready) > 0:
+                with open(ready) as f:
+                    self.url = f.readline().strip()
+                break
+            if self.pool.poll() is not None:
+                break
+            time.sleep(0.05)
+        if not self.url:
+            raise BenchError("the test pool did not start (see its stderr)")
+        self.ssl = ssl.create_default_context(cafile=self.ca)
+        self.issuer = self.url.rstrip("/") + "/" + POOL_ID
+        self.jwks_path = "/%s/.well-known/jwks.json" % POOL_ID
+
+    def pool_cpu(self):
+        """CPU seconds the pool process has used (utime + stime)."""
+        with open("/proc/%d/stat" % self.pool.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def pool_stop(self):
+        if self.pool and self.pool.poll() is None:
+            self.pool.send_signal(signal.SIGTERM)
+            try:
+                self.pool.wait(10)
+            except subprocess.TimeoutExpired:
+                self.pool.kill()
+                self.pool.wait()
+
+    def admin(self, op, body=None):
+        req = urllib.request.Request(self.url + "admin/" + op,
+                                     data=json.dumps(body or {}).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ssl, timeout=30) as r:
+            return json.loads(r.read())
+
+    def stats(self):
+        """(non-admin requests, JWKS GETs, connections) since reset_stats."""
+        s = self.admin("stats")
+        reqs = sum(s.get("requests", {}).values())
+        jwks = s.get("paths", {}).get(self.jwks_path, 0)
+        return reqs, jwks, s.get("connections", 0)
+
+    def users(self, n, tag):
+        """n new users, each with its own TOTP secret (a code is single-use
+        per user and 30 s step, so every sign-in gets a user of its own)."""
+        out = []
+        for _ in range(n):
+            self.user_seq += 1
+            name = "%s%04d" % (tag, self.user_seq)
+            pw = "Bench-%s-9" % os.urandom(6).hex()
+            secret = base64.b32encode(os.urandom(20)).decode()
+            self.admin("create_user", {"username": name, "password": pw,
+                                       "totp_secret": secret})
+            out.append((name, pw, secret))
+        return out
+
+    # --- configuration and PAM services ---------------------------------------
+
+    def conf(self, name, state, flow="password", offline=False, endpoint=None):
+        os.makedirs(state, mode=0o700, exist_ok=True)
+        path = os.path.join(self.T, name + ".conf")
+        lines = ["# make bench: %s" % name,
+                 "region = us-east-1",
+                 "user_pool_id = " + POOL_ID,
+                 "client_id = " + CLIENT_ID,
+                 "endpoint = " + (endpoint or self.url),
+                 "issuer = " + self.issuer,
+                 "ca_file = " + self.ca,
+                 "state_dir = " + state,
+                 "auth_flow = " + flow,
+                 "offline = " + ("yes" if offline else "no"),
+                 "timeout = 30s"]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def service(self, name, line, confdir=None):
+        d = confdir or self.svcdir
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, name), "w") as f:
+            f.write(line + "\n")
+        return name
+
+    def ours_service(self, name, state=None, **kw):
+        conf = self.conf(name, state or os.path.join(self.T, "state-" + name), **kw)
+        return self.service(name, "auth required %s config=%s" % (self.module, conf))
+
+    def pam_env(self):
+        env = dict(os.environ)
+        env.update({"LD_PRELOAD": self.pwrap, "PAM_WRAPPER": "1",
+                    "PAM_WRAPPER_SERVICE_DIR": self.svcdir, "LC_ALL": "C"})
+        return env
+
+    def pam(self, service, user, answers, rss=False, prefix=None):
+        """One pamtester sign-in. Returns (ok, wall ms, peak RSS kB or None,
+        output, CPU ms of the child: user + system, from getrusage of the
+        reaped children, so only meaningful when one sign-in runs at a time). With rss, pamtester runs under `bench_lib rss` (a small
+        process: a child forked from this Python would carry Python's RSS
+        high-water mark across execve) and the figure is pamtester's
+        ru_maxrss from wait4(), what /usr/bin/time -v prints as "Maximum
+        resident set size". `prefix` runs it under another wrapper."""
+        rss_file = os.path.join(self.T, "rss.out")
+        cmd = [self.pamtester, "-v", service, user, "authenticate"]
+        if rss:
+            cmd = [os.path.join(self.bindir, "bench_lib"), "rss", rss_file] + cmd
+        if prefix:
+            cmd = prefix + cmd
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, input=("".join(a + "\n" for a in answers)).encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           env=self.pam_env(), timeout=120)
+        ms = (time.perf_counter() - t0) * 1000.0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = ((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)) * 1000.0
+        out = p.stdout.decode(errors="replace")
+        ok = p.returncode == 0 and "successfully authenticated" in out
+        kb = None
+        if rss:
+            with open(rss_file) as f:
+                kb = int(f.read().split()[0])
+        return ok, ms, kb, out, cpu
+
+    def pam_ok(self, service, user, answers, what, **kw):
+        """(wall ms, peak RSS kB or None, CPU ms) of a sign-in that must succeed."""
+        ok, ms, rss, out, cpu = self.pam(service, user, answers, **kw)
+        if not ok:
+            raise BenchError("%s: sign-in of %s failed:\n%s" % (what, user, out[-2000:]))
+        return ms, rss, cpu
+
+    def ours(self, service, u, **kw):
+        """Our sign-in: password, then the code computed now (as typed)."""
+        return self.pam_ok(service, u[0], [u[1], totp(u[2])], service, **kw)
+
+    def node(self, service, u):
+        with open(os.path.join(self.codes, u[0]), "w") as f:
+            f.write(totp(u[2]) + "\n")
+        return self.pam_ok(service, u[0], [u[1]], service)
+
+    def floor(self, flow, us):
+        path = os.path.join(self.T, "floor-users")
+        with open(path, "w") as f:
+            for u in us:
+                f.write("%s %s %s\n" % u)
+        r = subprocess.run([os.path.join(self.bindir, "bench_floor"), self.url, self.ca,
+                            CLIENT_ID, POOL_ID, flow, path], capture_output=True, text=True,
+                           timeout=120)
+        os.unlink(path)
+        if r.returncode != 0:
+            raise BenchError("bench_floor %s failed: %s" % (flow, r.stderr[-2000:]))
+        lines = [l.split() for l in r.stdout.splitlines()]
+        ms = [float(f[1]) for f in lines if f[0] == "floor_ms"]
+        cpu = [float(f[2]) for f in lines if f[0] == "floor_ms"]
+        reqs = [int(f[1]) for f in lines if f[0] == "requests"]
+        return ms, cpu, (reqs[0] // max(1, len(ms)) if reqs else 0)
+
+    # --- output ----------------------------------------------------------------
+
+    def section(self, title):
+        self.rows.append("")
+        self.rows.extend(textwrap.wrap(title, 100, subsequent_indent="   "))
+        print("bench: %s" % title.split(" (")[0], file=sys.stderr, flush=True)
+
+    def row(self, label, value, extra=""):
+        self.rows.append(("    %-56s %16s  %s" % (label, value, extra)).rstrip())
+
+    def n(self, normal, quick):
+        return quick if self.quick else normal
+
+    # --- figures -----------------------------------------------------------------
+
+    def fig1_verify(self):
+        self.section("1. Token verification: one RS256 ID token (CPU time per token, "
+                     "median of rounds; wall in brackets)")
+        u = self.users(1, "v")[0]
+        tok = self.admin("issue_tokens", {"username": u[0], "client_id": CLIENT_ID})
+        tfile = os.path.join(self.T, "token")
+        jfile = os.path.join(self.T, "jwks.json")
+        with open(tfile, "w") as f:
+            f.write(tok["IdToken"])
+        with urllib.request.urlopen(self.url.rstrip("/") + self.jwks_path, context=self.ssl,
+                                    timeout=30) as r, open(jfile, "wb") as f:
+            f.write(r.read())
+        rounds = self.n(7, 3)
+        conf = self.conf("verify", os.path.join(self.T, "state-verify"))
+        r = subprocess.run([os.path.join(self.bindir, "bench_lib"), "verify", conf, tfile,
+                            jfile, u[0], str(rounds)], capture_output=True, text=True,
+                           timeout=180)
+        if r.returncode != 0:
+            raise BenchError("bench_lib verify failed: " + r.stderr[-2000:])
+        wall, cpu = {}, {}
+        for line in r.stdout.splitlines():
+            f = line.split()
+            if len(f) == 4 and f[0] == "verify":
+                wall.setdefault(f[1], []).append(float(f[2]))
+                cpu.setdefault(f[1], []).append(float(f[3]))
+        m = {k: median(v) for k, v in cpu.items()}
+        mw = {k: median(v) for k, v in wall.items()}
+
+        def us(k):
+            return "%.1f us" % (m[k] / 1000.0), "[%.1f us wall]" % (mw[k] / 1000.0)
+
+        self.row("up_token_verify: parse, JWKS from cache, sig, claims", *us("full"))
+        self.row("  of which: key set parse (JSON + RSA keys), every verify", *us("jwks"))
+        self.row("up_jws_parse + signature (key in memory)", *us("jws"))
+        self.row("bare EVP_DigestVerify, same key (floor)", *us("bare"))
+        self.row("ratio up_token_verify / bare", fmt_ratio(m["full"], m["bare"]))
+        self.row("ratio (parse + signature) / bare", fmt_ratio(m["jws"], m["bare"]))
+
+    def fig23_online(self):
+        n = self.n(25, 6)
+        self.section("2./3. Online sign-in, password + TOTP, through pamtester + pam_wrapper "
+                     "(JWKS cached; offline = no; %d sign-ins each, interleaved)" % n)
+        permit = self.service("bench-permit", "auth required %s" % self.pam_permit)
+        base = [self.pam_ok(permit, "nobody", [], "pam_permit")[0]
+                for _ in range(self.n(5, 2))]
+        for flow in ("password", "srp"):
+            svc = self.ours_service("online-" + flow, flow=flow)
+            nsvc = None
+            if self.have_node:
+                settings = os.path.join(self.T, "node-%s.json" % flow)
+                with open(settings, "w") as f:
+                    json.dump({"url": self.url, "pool_id": POOL_ID, "client_id": CLIENT_ID,
+                               "flow": flow, "codes_dir": self.codes}, f)
+                nsvc = self.service(
+                    "node-" + flow,
+                    "auth required %s expose_authtok /usr/bin/env NODE_EXTRA_CA_CERTS=%s "
+                    "%s %s %s" % (self.pam_exec, self.ca, NODE,
+                                  os.path.join(self.src, "tests", "bench", "node_signin.js"),
+                                  settings))
+            # Warm-up (not timed): fills the JWKS cache, loads the files.
+            warm = self.users(3, "w")
+            self.ours(svc, warm[0])
+            self.floor(flow, [warm[1]])
+            if nsvc:
+                self.node(nsvc, warm[2])
+            # What one sign-in sends (warm cache): ours against the floor.
+            u = self.users(1, "q")
+            self.admin("reset_stats")
+            self.ours(svc, u[0])
+            ours_reqs, ours_jwks, ours_conns = self.stats()
+            ours_ms, ours_cpu, floor_ms, floor_cpu, node_ms = [], [], [], [], []
+            floor_reqs = 0
+            for _ in range(n):
+                us = self.users(3, flow[0])
+                ms, _, cpu = self.ours(svc, us[0])
+                ours_ms.append(ms)
+                ours_cpu.append(cpu)
+                fm, fc, floor_reqs = self.floor(flow, [us[1]])
+                floor_ms.extend(fm)
+                floor_cpu.extend(fc)
+                if nsvc:
+                    node_ms.append(self.node(nsvc, us[2])[0])
+            self.svcs[flow] = svc
+            om, fmed = median(ours_ms), median(floor_ms)
+            self.row("%s: ours median / p99" % flow,
+                     "%s / %s" % (fmt_ms(om), fmt_ms(p99(ours_ms))),
+                     "(%d requests on %d connection(s) per sign-in)" % (ours_reqs, ours_conns))
+            self.row("%s: bare libcurl floor median / p99" % flow,
+                     "%s / %s" % (fmt_ms(fmed), fmt_ms(p99(floor_ms))),
+                     "(%d requests, one new connection)" % floor_reqs)
+            self.row("%s: ratio ours / floor (medians)" % flow, fmt_ratio(om, fmed))
+            self.row("%s: CPU per sign-in, ours / floor (medians)" % flow,
+                     "%s / %s" % (fmt_ms(median(ours_cpu)), fmt_ms(median(floor_cpu))),
+                     "(ours: the whole pamtester process)")
+            if nsvc:
+                nm = median(node_ms)
+                self.row("%s: AWS JS SDK via pam_exec median / p99" % flow,
+                         "%s / %s" % (fmt_ms(nm), fmt_ms(p99(node_ms))),
+                         "(node start included; the SDK does not verify the ID token)")
+                self.row("%s: ratio ours / theirs (medians)" % flow, fmt_ratio(om, nm))
+            else:
+                self.row("%s: AWS JS SDK via pam_exec" % flow, "not measured",
+                         "(node or tests/sdk/node_modules missing)")
+        self.row("pamtester + pam_wrapper + pam_permit alone (median)", fmt_ms(median(base)),
+                 "(process and PAM start, in every figure above)")
+        # The shipped defaults (srp, offline = yes) add the scrypt verifier
+        # written on every online sign-in.
+        nd = self.n(5, 2)
+        svc = self.ours_service("online-default", flow="srp", offline=True)
+        self.ours(svc, self.users(1, "w")[0])
+        d_ms = [self.ours(svc, u)[0] for u in self.users(nd, "d")]
+        self.svcs["default"] = svc
+        self.svcs["permit"] = permit
+        self.row("srp, offline = yes (defaults: + scrypt verifier) median",
+                 fmt_ms(median(d_ms)), "(%d sign-ins)" % nd)
+
+    def fig4_cold(self):
+        n = self.n(10, 3)
+        self.section("4. Cold JWKS (first sign-in: the key set is fetched) vs warm "
+                     "(password flow, offline = no, %d each, interleaved)" % n)
+        svc = self.ours_service("cold")
+        state = os.path.join(self.T, "state-cold")
+        self.ours(svc, self.users(1, "w")[0])
+        cold, warm = [], []
+        self.admin("reset_stats")
+        for i in range(n):
+            us = self.users(2, "c")
+            # alternate the order, so that drift in machine load does not
+            # land on one side
+            for j in ((0, 1) if i % 2 == 0 else (1, 0)):
+                if j == 0:
+                    shutil.rmtree(os.path.join(state, "jwks"), ignore_errors=True)
+                    cold.append(self.ours(svc, us[0])[0])
+                else:
+                    warm.append(self.ours(svc, us[1])[0])
+        _, jwks, _ = self.stats()
+        self.row("cold median", fmt_ms(median(cold)),
+                 "(%d JWKS GETs for %d cold sign-ins)" % (jwks, n))
+        self.row("warm median", fmt_ms(median(warm)))
+        self.row("cold - warm (median of differences)",
+                 fmt_ms(median([c - w for c, w in zip(cold, warm)])),
+                 "ratio cold/warm %s" % fmt_ratio(median(cold), median(warm)))
+        conf = self.conf("jwks", os.path.join(self.T, "state-jwks"))
+        r = subprocess.run([os.path.join(self.bindir, "bench_lib"), "jwks", conf,
+                            str(self.n(15, 3))], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise BenchError("bench_lib jwks failed: " + r.stderr[-2000:])
+        jw = [float(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("jwks_ms")]
+        self.row("in-process: JWKS GET + parse + cache write (fsync)", fmt_ms(median(jw)),
+                 "(up_jwks_refresh on an open connection; what a cold sign-in adds)")
+
+    def fig5_offline(self):
+        n = self.n(6, 2)
+        self.section("5. Offline sign-in (pool unreachable: connection refused; password "
+                     "only; %d sign-ins)" % n)
+        state = os.path.join(self.T, "state-offline")
+        on = self.ours_service("offline-prime", state=state, offline=True)
+        if self.closed_port is None:
+            self.closed_port = free_port()
+        conf = self.conf("offline", state, offline=True,
+                         endpoint="https://127.0.0.1:%d/" % self.closed_port)
+        off = self.service("offline", "auth required %s config=%s" % (self.module, conf))
+        # prime: one online sign-in per user writes the cache entry
+        us = self.users(n + 1, "o")
+        for u in us:
+            self.ours(on, u)
+        self.pam_ok(off, us[0][0], [us[0][1]], "offline warm-up")
+        ms, cpu = [], []
+        for u in us[1:]:
+            t, _, c = self.pam_ok(off, u[0], [u[1]], "offline")
+            ms.append(t)
+            cpu.append(c)
+        r = subprocess.run([os.path.join(self.bindir, "bench_lib"), "kdf", conf,
+                            str(self.n(5, 2))], capture_output=True, text=True, timeout=180)
+        if r.returncode != 0:
+            raise BenchError("bench_lib kdf failed: " + r.stderr[-2000:])
+        kw = [float(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("kdf_ms")]
+        kc = [float(l.split()[2]) for l in r.stdout.splitlines() if l.startswith("kdf_ms")]
+        tot, tot_cpu = median(ms), median(cpu)
+        self.row("offline sign-in, median", fmt_ms(tot), "[%s CPU, whole pamtester process]"
+                 % fmt_ms(tot_cpu))
+        self.row("scrypt check alone (N=2^17, r=8, p=1), median", fmt_ms(median(kw)),
+                 "[%s CPU]" % fmt_ms(median(kc)))
+        self.row("KDF share of the offline sign-in (CPU)", "%.0f %%"
+                 % (100.0 * median(kc) / tot_cpu), "(wall: %.0f %%)" % (100.0 * median(kw) / tot))
+
+    def fig6_concurrent(self):
+        n = 64
+        rounds = self.n(3, 1)
+        self.section("6. %d concurrent sign-ins: %d processes, each pam_start_confdir + "
+                     "pam_authenticate (bench_pamloop; pam_wrapper allows at most 62 at once);"
+                     " password flow, offline = no, cold JWKS cache each round; %d rounds"
+                     % (n, n, rounds))
+        tput, p99s, errors, fetches, spans, pool_cpu, kids_cpu = [], [], 0, [], [], [], []
+        confdir = os.path.join(self.T, "svc-conc")
+        loop = os.path.join(self.bindir, "bench_pamloop")
+        for r in range(rounds):
+            conf = self.conf("conc%d" % r, os.path.join(self.T, "state-conc%d" % r))
+            self.service("conc", "auth required %s config=%s" % (self.module, conf), confdir)
+            files = []
+            for i, u in enumerate(self.users(n, "p")):
+                files.append(os.path.join(self.T, "conc-%d" % i))
+                with open(files[-1], "w") as f:
+                    f.write("%s %s %s\n" % u)
+            results = [None] * n
+            barrier = threading.Barrier(n)
+
+            def one(i):
+                barrier.wait()
+                t0 = time.perf_counter()
+                try:
+                    p = subprocess.run([loop, confdir, "conc", files[i]], capture_output=True,
+                                       text=True, timeout=120)
+                    ok = p.returncode == 0 and "signins 1" in p.stdout
+                    out = p.stderr
+                except subprocess.TimeoutExpired:
+                    ok, out = False, "timeout"
+                t1 = time.perf_counter()
+                results[i] = (ok, t0, t1, (t1 - t0) * 1000.0, out)
+
+            self.admin("reset_stats")
+            pool0 = self.pool_cpu()
+            kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(300)
+            kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            pool_cpu.append(self.pool_cpu() - pool0)
+            kids_cpu.append((kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime))
+            done = [x for x in results if x]
+            bad = [x for x in done if not x[0]]
+            errors += len(bad) + (n - len(done))
+            if bad:
+                self.notes.append("6: a failed concurrent sign-in said: "
+                                  + bad[0][4].strip().replace("\n", " | ")[-300:])
+            span = max(x[2] for x in done) - min(x[1] for x in done)
+            spans.append(span)
+            tput.append(n / span)
+            p99s.append(p99([x[3] for x in done]))
+            fetches.append(self.stats()[1])
+        self.row("throughput, median of rounds", "%.1f /s" % median(tput),
+                 "(rounds: %s)" % ", ".join("%.1f" % t for t in tput))
+        self.row("p99 latency, median of rounds", fmt_ms(median(p99s)))
+        self.row("errors (must be 0)", str(errors), "(of %d sign-ins)" % (n * rounds))
+        self.row("JWKS fetches per round (must be <= 1)", str(max(fetches)),
+                 "(per round: %s)" % ", ".join(map(str, fetches)))
+        self.row("CPU per round: the pool / the 64 sign-ins (medians)",
+                 "%.1f s / %.1f s" % (median(pool_cpu), median(kids_cpu)),
+                 "(round wall time %.1f s, 2 cores shared)" % median(spans))
+
+    def fig7_memory(self):
+        k = self.n(5, 2)
+        self.section("7. Memory (peak RSS: median of %d pamtester sign-ins, ru_maxrss "
+                     "from wait4)" % k)
+        for label, key in (("password, offline = no", "password"),
+                           ("srp, offline = no", "srp"),
+                           ("srp, offline = yes (defaults; scrypt)", "default")):
+            kb = [self.ours(self.svcs[key], u, rss=True)[1] for u in self.users(k, "r")]
+            self.row("peak RSS, sign-in, " + label, "%.1f MB" % (median(kb) / 1024.0),
+                     "(min %.1f, max %.1f)" % (min(kb) / 1024.0, max(kb) / 1024.0))
+        kb = [self.pam_ok(self.svcs["permit"], "nobody", [], "pam_permit", rss=True)[1]
+              for _ in range(k)]
+        self.row("peak RSS, pamtester + pam_wrapper + pam_permit alone",
+                 "%.1f MB" % (median(kb) / 1024.0))
+        if os.access("/usr/bin/time", os.X_OK):
+            out = os.path.join(self.T, "time.out")
+            self.ours(self.svcs["password"], self.users(1, "r")[0],
+                      prefix=["/usr/bin/time", "-f", "%M", "-o", out])
+            with open(out) as f:
+                self.row("  cross-check: /usr/bin/time -v, password, offline = no",
+                         "%.1f MB" % (int(f.read().split()[-1]) / 1024.0), "(one run)")
+        if not self.have_valgrind:
+            self.row("bytes leaked per 1000 sign-ins", "not measured", "(valgrind missing)")
+            return
+        confdir = os.path.join(self.T, "svc-vg")
+        conf = self.conf("vg", os.path.join(self.T, "state-vg"))
+        self.service("vg", "auth required %s config=%s" % (self.module, conf), confdir)
+        # warm the JWKS cache outside valgrind
+        self.service("vg", "auth required %s config=%s" % (self.module, conf))
+        self.ours("vg", self.users(1, "w")[0])
+
+        def vg_run(k):
+            path = os.path.join(self.T, "vg-users")
+            with open(path, "w") as f:
+                for u in self.users(k, "m"):
+                    f.write("%s %s %s\n" % u)
+            log = os.path.join(self.T, "vg-%d.log" % k)
+            t0 = time.monotonic()
+            r = subprocess.run(["valgrind", "--leak-check=full", "--show-leak-kinds=all",
+                                "--num-callers=30", "--log-file=" + log,
+                                os.path.join(self.bindir, "bench_pamloop"), confdir, "vg",
+                                path], capture_output=True, text=True, timeout=600)
+            secs = time.monotonic() - t0
+            if r.returncode != 0 or ("signins %d" % k) not in r.stdout:
+                raise BenchError("bench_pamloop under valgrind failed: %s %s"
+                                 % (r.stdout[-500:], r.stderr[-1000:]))
+            with open(log) as f:
+                text = f.read()
+
+            def lost(kind):
+                m = re.search(kind + r" lost: ([\d,]+) bytes in ([\d,]+) blocks", text)
+                return int(m.group(1).replace(",", "")) if m else 0
+
+            m = re.search(r"ERROR SUMMARY: (\d+) errors", text)
+            return {"definite": lost("definitely"), "indirect": lost("indirectly"),
+                    "possible": lost("possibly"), "errors": int(m.group(1)) if m else -1,
+                    "secs": secs}
+
+        k1 = self.n(2, 1)
+        r1 = vg_run(k1)
+        per = r1["secs"] / k1
+        budget = self.a.valgrind_seconds
+        k2 = max(k1 + 2, min(self.n(40, 4), int(budget / max(per, 0.1))))
+        r2 = vg_run(k2)
+        d1, d2 = r1["definite"] + r1["indirect"], r2["definite"] + r2["indirect"]
+        slope = (d2 - d1) / float(k2 - k1)
+        self.row("valgrind: definitely+indirectly lost, %d sign-ins" % k1, "%d B" % d1,
+                 "(memcheck errors: %d)" % r1["errors"])
+        self.row("valgrind: definitely+indirectly lost, %d sign-ins" % k2, "%d B" % d2,
+                 "(memcheck errors: %d; %.1f s/sign-in under valgrind)"
+                 % (r2["errors"], r2["secs"] / k2))
+        if d1 == 0 and d2 == 0:
+            self.row("bytes leaked per 1000 sign-ins", "0 B",
+                     "(nothing lost at either count: nothing to scale)")
+        else:
+            self.row("bytes leaked per 1000 sign-ins", "%.0f B" % (slope * 1000),
+                     "(scaled from the difference %d -> %d sign-ins)" % (k1, k2))
+        self.row("possibly lost (%d / %d sign-ins)" % (k1, k2),
+                 "%d / %d B" % (r1["possible"], r2["possible"]))
+
+    # --- run ---------------------------------------------------------------------
+
+    def run(self):
+        self.svcs = {}
+        t0 = time.monotonic()
+        load0 = loadavg()
+        self.check_env()
+        self.pool_start()
+        steps = [self.fig1_verify, self.fig23_online, self.fig4_cold, self.fig5_offline,
+                 self.fig6_concurrent, self.fig7_memory]
+        for step in steps:
+            step()
+        secs = time.monotonic() - t0
+        head = ["userpool make bench -- %s" % datetime.datetime.now(datetime.timezone.utc)
+                .strftime("%Y-%m-%d %H:%M UTC"),
+                "machine: %s, %d CPUs, load average %s at start, %s at end"
+                % (cpu_model(), os.cpu_count() or 0, load0, loadavg()),
+                "pool: tests/pool/pool.py (one Python process) over HTTPS on 127.0.0.1.",
+                "Each figure is the median of several measurements; p99 is by nearest rank "
+                "(the maximum",
+                "of fewer than 100 samples). Times are wall clock unless marked CPU. "
+                "Nothing here is asserted."]
+        rev = subprocess.run(["git", "-C", self.src, "describe", "--always", "--dirty"],
+                             capture_output=True, text=True)
+        if rev.returncode == 0:
+            head.append("tree: " + rev.stdout.strip())
+        tail = [""] + ["note: " + n for n in self.notes] + ["bench took %.0f s" % secs]
+        return "\n".join(head + self.rows + tail) + "\n"
+
+    def cleanup(self):
+        self.pool_stop()
+        if not self.a.keep:
+            shutil.rmtree(self.T, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap.add_argument("--srcdir", default=os.path.join(here, "..", ".."))
+    ap.add_argument("--builddir", default=os.path.join(here, "..", ".."))
+    ap.add_argument("--bindir", help="where bench_lib, bench_floor, bench_pamloop are "
+                    "(default BUILDDIR/tests/bench)")
+    ap.add_argument("--module", help="pam_userpool.so (default BUILDDIR/pam/.libs/)")
+    ap.add_argument("--out", help="also write the table here")
+    ap.add_argument("--quick", action="store_true", help="few samples (a smoke run)")
+    ap.add_argument("--valgrind-seconds", type=float, default=60.0,
+                    help="time budget of the larger valgrind run (default 60)")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = ap.parse_args()
+    b = Bench(args)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: sys.exit(1))
+    try:
+        table = b.run()
+    except BenchError as e:
+        print("make bench: %s" % e, file=sys.stderr)
+        return 1
+    finally:
+        b.cleanup()
+    sys.stdout.write(table)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
