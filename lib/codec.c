@@ -193,7 +193,25 @@ up_err up_json_parse(struct up_ctx *ctx, const char *text, size_t len, size_t ca
 
 char *up_json_dump(const json_t *j)
 {
-	return json_dumps(j, JSON_COMPACT);
+	size_t need;
+	char *out;
+
+	/* Not json_dumps(): it grows its buffer by copying and frees the old
+	 * copies unwiped, leaving pieces of passwords, codes and tokens in
+	 * freed heap. Measure first, then dump once into a buffer of the
+	 * right size that the caller wipes. */
+	need = json_dumpb(j, NULL, 0, JSON_COMPACT);
+	if (need == 0 || need == SIZE_MAX)
+		return NULL;
+	out = malloc(need + 1);
+	if (!out)
+		return NULL;
+	if (json_dumpb(j, out, need, JSON_COMPACT) != need) {
+		up_free_secret_len(out, need + 1);
+		return NULL;
+	}
+	out[need] = '\0';
+	return out;
 }
 
 void up_json_wipe(json_t *j)

@@ -242,7 +242,7 @@ static up_err add_secret_hash(struct up_ctx *ctx, json_t *params, const char *us
 	if (r)
 		return up_fail(ctx, r, "SECRET_HASH failed");
 	r = jset(params, "SECRET_HASH", hash);
-	free(hash);
+	up_free_secret(hash); /* derived from client_secret */
 	return r;
 }
 
@@ -907,11 +907,13 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 			goto out;
 	}
 	/*
-	 * The ID token must name the user the pool says signed in: the name
-	 * given, or USER_ID_FOR_SRP when the pool reported one (sign-in with an
-	 * alias, or a case-insensitive pool that stores another case).
+	 * The ID token's username_claim must equal the pool username this
+	 * sign-in was for (DESIGN §3), not whatever the pool resolved it to:
+	 * a case-insensitive pool must not let "Alice" become "alice" (a second
+	 * local account), nor an alias stand in for the name. Pools whose users
+	 * sign in with an alias set username_claim (e.g. email) to match.
 	 */
-	r = finish(ctx, "sign-in", resp, s.user_id, s.mfa, ret_auth);
+	r = finish(ctx, "sign-in", resp, username, s.mfa, ret_auth);
 	if (r == UP_OK)
 		up_log(ctx, LOG_INFO, "user %s: signed in to the pool%s", username,
 		       s.mfa ? " with a second factor" : "");

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -31,9 +32,22 @@ struct sink {
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+static bool keylog_dropped;
 
 static void global_init(void)
 {
+	/*
+	 * libcurl opens $SSLKEYLOGFILE (fopen "a", following symlinks) in
+	 * curl_global_init and writes every TLS secret there. In a setuid
+	 * host (sudo, su, pkexec) that variable comes from the invoking
+	 * user: root would create or append to any file the user names and
+	 * hand them the session keys. Drop it there, as ld.so drops LD_*;
+	 * these hosts are single-threaded while they authenticate.
+	 */
+	if (getauxval(AT_SECURE) && getenv("SSLKEYLOGFILE")) {
+		unsetenv("SSLKEYLOGFILE");
+		keylog_dropped = true;
+	}
 	/* Never paired with curl_global_cleanup(): the module may be unloaded
 	 * while another user of libcurl in the host process still needs it. */
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -217,6 +231,9 @@ static up_err get_handle(struct up_ctx *ctx, CURL **ret)
 		ctx->http->curl = curl_easy_init();
 		if (!ctx->http->curl)
 			return up_fail(ctx, UP_EINTERNAL, "curl_easy_init failed");
+		if (keylog_dropped)
+			up_log(ctx, LOG_NOTICE,
+			       "SSLKEYLOGFILE ignored: set by the caller of a setuid program");
 	} else {
 		/* Keeps the live connection for reuse; drops every option. */
 		curl_easy_reset(ctx->http->curl);

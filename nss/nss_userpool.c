@@ -232,6 +232,23 @@ static pthread_mutex_t ent_lock = PTHREAD_MUTEX_INITIALIZER;
 static long pw_pos = 0;
 static long gr_pos = 0;
 
+/* Go to the saved offset. When the file was replaced since the last call
+ * the offset may fall inside a line: skip to the next one rather than parse
+ * the tail of "alice:x:..." as an entry of its own. */
+static bool seek_line(FILE *f, long pos)
+{
+	int c;
+
+	if (pos <= 0)
+		return fseek(f, 0, SEEK_SET) == 0;
+	if (fseek(f, pos - 1, SEEK_SET) != 0)
+		return false;
+	c = fgetc(f);
+	while (c != EOF && c != '\n')
+		c = fgetc(f);
+	return true;
+}
+
 EXPORT enum nss_status _nss_userpool_setpwent(int stayopen)
 {
 	(void)stayopen;
@@ -256,7 +273,7 @@ EXPORT enum nss_status _nss_userpool_getpwent_r(struct passwd *pw, char *buf, si
 
 	pthread_mutex_lock(&ent_lock);
 	f = open_checked("passwd");
-	if (!f || fseek(f, pw_pos, SEEK_SET) != 0) {
+	if (!f || !seek_line(f, pw_pos)) {
 		if (f)
 			fclose(f);
 		pthread_mutex_unlock(&ent_lock);
@@ -411,7 +428,7 @@ EXPORT enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, siz
 
 	pthread_mutex_lock(&ent_lock);
 	f = open_checked("group");
-	if (!f || fseek(f, gr_pos, SEEK_SET) != 0) {
+	if (!f || !seek_line(f, gr_pos)) {
 		if (f)
 			fclose(f);
 		pthread_mutex_unlock(&ent_lock);

@@ -361,7 +361,6 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	up_err r;
 	int rc;
 
-	(void)flags;
 	pam_fail_delay(pamh, FAIL_DELAY_USEC);
 	rc = setup(pamh, argc, argv, &ctx);
 	if (rc != PAM_SUCCESS)
@@ -399,7 +398,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 			rc = PAM_AUTH_ERR; /* never success without a verified result */
 		pam_syslog(pamh, LOG_NOTICE, "sign-in for %s failed: %s%s%s", username,
 			   up_strerror(r), up_ctx_detail(ctx)[0] ? ": " : "", up_ctx_detail(ctx));
-		if (msg)
+		if (msg && !(flags & PAM_SILENT))
 			pam_error(pamh, "%s", msg);
 		goto out;
 	}
