@@ -1,1 +1,521 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <string.h>
+
+#include <userpool/cognito.h>
+#include <userpool/oidc.h>
+
+#include "internal.h"
+
+/*
+ * The sign-in policy (DESIGN §5): online first; the cache only when the
+ * pool cannot be reached; a definitive answer from the pool always wins.
+ */
+
+#define MSG_OFFLINE "Signed in offline \xe2\x80\x94 the user pool is unreachable"
+#define MSG_NO_MFA "No authenticator enrolled: run userpool-enroll"
+/* Step-up entries kept per user (store.c accepts up to 64). */
+#define MAX_STEPUPS 32u
+
+up_err up_signin_online(struct up_ctx *ctx, const char *username, const char *password,
+			const struct up_conv *conv, struct up_auth **ret_auth)
+{
+	if (!ctx || !username || !ret_auth)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	switch (ctx->cfg->provider) {
+	case UP_PROVIDER_COGNITO:
+		return up_cognito_signin(ctx, username, password, conv, ret_auth);
+	case UP_PROVIDER_OIDC:
+		return up_oidc_signin(ctx, username, password, conv, ret_auth);
+	}
+	return up_fail(ctx, UP_ECONFIG, "unknown provider");
+}
+
+/* up_fail() with the current detail appended: the detail is copied first,
+ * since up_fail() formats into the very buffer it would be read from. */
+static up_err fail_because(struct up_ctx *ctx, up_err err, const char *what)
+{
+	char why[sizeof(ctx->detail)];
+
+	snprintf(why, sizeof(why), "%s", ctx->detail);
+	return up_fail(ctx, err, "%s: %s", what, why);
+}
+
+/* ---------------------------------------------------------------------- */
+/* record helpers */
+
+static up_err stepups_dup(const struct up_stepup *src, size_t n, struct up_stepup **ret,
+			  size_t *ret_n)
+{
+	struct up_stepup *s = calloc(n + 1, sizeof(*s));
+
+	if (!s)
+		return UP_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		s[i].service = strdup(src[i].service);
+		s[i].tty = strdup(src[i].tty);
+		s[i].at = src[i].at;
+		if (!s[i].service || !s[i].tty) {
+			for (size_t k = 0; k <= i; k++) {
+				free(s[k].service);
+				free(s[k].tty);
+			}
+			free(s);
+			return UP_ENOMEM;
+		}
+	}
+	*ret = s;
+	*ret_n = n;
+	return UP_OK;
+}
+
+static up_err record_dup(const struct up_user_record *cur, struct up_user_record **ret)
+{
+	struct up_user_record *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return UP_ENOMEM;
+	rec->username = up_strdup(cur->username);
+	rec->issuer = up_strdup(cur->issuer);
+	rec->client_id = up_strdup(cur->client_id);
+	rec->sub = up_strdup(cur->sub);
+	rec->groups = up_strv_dup(cur->groups);
+	rec->id_token = up_strdup(cur->id_token);
+	rec->refresh_token = up_strdup(cur->refresh_token);
+	rec->verifier = up_strdup(cur->verifier);
+	rec->mfa = cur->mfa;
+	rec->last_online = cur->last_online;
+	rec->failures = cur->failures;
+	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
+	    !rec->id_token || (cur->refresh_token && !rec->refresh_token) ||
+	    (cur->verifier && !rec->verifier) ||
+	    stepups_dup(cur->stepups, cur->n_stepups, &rec->stepups, &rec->n_stepups)) {
+		up_user_record_free(rec);
+		return UP_ENOMEM;
+	}
+	*ret = rec;
+	return UP_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* online success: refresh the entry */
+
+struct online_ud {
+	struct up_ctx *ctx;
+	const char *username;
+	const struct up_auth *auth;
+	char *verifier; /* moved into the record */
+};
+
+static up_err online_update(void *ud, const struct up_user_record *cur,
+			    struct up_user_record **ret_new)
+{
+	struct online_ud *o = ud;
+	const struct up_config *cfg = o->ctx->cfg;
+	const struct up_claims *claims = o->auth->claims;
+	struct up_user_record *rec = calloc(1, sizeof(*rec));
+	bool same_sub = cur && strcmp(cur->sub, claims->sub) == 0;
+
+	if (!rec)
+		return UP_ENOMEM;
+	if (cur && !same_sub)
+		up_log(o->ctx, LOG_NOTICE,
+		       "cached entry for %s belonged to another account (sub changed): replaced",
+		       o->username);
+	rec->username = strdup(o->username);
+	rec->issuer = strdup(cfg->issuer);
+	rec->client_id = strdup(cfg->client_id);
+	rec->sub = strdup(claims->sub);
+	rec->groups = up_strv_dup(claims->groups);
+	rec->id_token = strdup(o->auth->id_token);
+	if (cfg->revoke_on_close && o->auth->refresh_token)
+		rec->refresh_token = strdup(o->auth->refresh_token);
+	/* No password (device flow): no verifier, so no offline sign-in with
+	 * whatever password an older entry knew. */
+	rec->verifier = o->verifier;
+	o->verifier = NULL;
+	rec->mfa = o->auth->mfa;
+	rec->last_online = up_ctx_now(o->ctx);
+	rec->failures = 0;
+	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
+	    !rec->id_token ||
+	    (cfg->revoke_on_close && o->auth->refresh_token && !rec->refresh_token) ||
+	    (same_sub ? stepups_dup(cur->stepups, cur->n_stepups, &rec->stepups, &rec->n_stepups)
+		      : UP_OK)) {
+		up_user_record_free(rec);
+		return UP_ENOMEM;
+	}
+	*ret_new = rec;
+	return UP_OK;
+}
+
+static void store_online(struct up_ctx *ctx, const char *username, const char *password,
+			 const struct up_auth *auth)
+{
+	struct online_ud o = {ctx, username, auth, NULL};
+	up_err r = UP_OK;
+
+	if (!auth->claims || !auth->claims->sub || !auth->id_token) {
+		up_log(ctx, LOG_ERR, "sign-in of %s returned no verified token: not cached",
+		       username);
+		return;
+	}
+	/* The expensive part (scrypt) happens before the lock is taken. */
+	if (password && ctx->cfg->offline)
+		r = up_verifier_new(ctx, password, &o.verifier);
+	if (!r)
+		r = up_store_user_update(ctx, username, online_update, &o);
+	up_free_secret(o.verifier);
+	/* The sign-in itself succeeded; a cache that cannot be written only
+	 * costs the offline fallback. */
+	if (r)
+		up_log(ctx, LOG_ERR, "cannot update the cached entry of %s: %s: %s", username,
+		       up_strerror(r), up_ctx_detail(ctx));
+}
+
+/* ---------------------------------------------------------------------- */
+/* offline sign-in, decided under the user's lock */
+
+struct offline_ud {
+	struct up_ctx *ctx;
+	const char *username;
+	const char *password;
+	up_err result;		  /* the decision */
+	struct up_claims *claims; /* on success */
+	char *id_token;		  /* on success */
+	bool locked_now;	  /* this failure reached the limit */
+};
+
+static up_err offline_decide(void *ud, const struct up_user_record *cur,
+			     struct up_user_record **ret_new)
+{
+	struct offline_ud *o = ud;
+	struct up_ctx *ctx = o->ctx;
+	const struct up_config *cfg = ctx->cfg;
+	struct up_claims *claims = NULL;
+	struct up_user_record *rec;
+	int64_t now = up_ctx_now(ctx);
+	up_err r;
+
+	*ret_new = NULL;
+	if (!cur) {
+		o->result = up_fail(ctx, UP_EOFFLINE, "no cached entry");
+		return UP_OK;
+	}
+	/* store.c already refuses entries of another user, issuer or client;
+	 * this is the policy's own statement of the binding. */
+	if (strcmp(cur->username, o->username) != 0 || strcmp(cur->issuer, cfg->issuer) != 0 ||
+	    strcmp(cur->client_id, cfg->client_id) != 0) {
+		o->result =
+		    up_fail(ctx, UP_EOFFLINE, "cached entry bound to another pool or client");
+		return UP_OK;
+	}
+	/* An entry from a sign-in without a second factor (made while mfa was
+	 * optional) must not stand in for one that mfa = required demands. */
+	if (cfg->mfa_required && !cur->mfa) {
+		o->result = up_fail(ctx, UP_EOFFLINE,
+				    "cached entry is from a sign-in without a second factor");
+		return UP_OK;
+	}
+	if (!cur->verifier) {
+		o->result = up_fail(ctx, UP_EOFFLINE, "cached entry has no password verifier");
+		return UP_OK;
+	}
+	if (now - cur->last_online > cfg->offline_max_age) {
+		o->result = up_fail(ctx, UP_EOFFLINE,
+				    "last online sign-in %lld s ago is older than offline_max_age",
+				    (long long)(now - cur->last_online));
+		return UP_OK;
+	}
+	/* A last_online in the future would stretch the window. */
+	if (cur->last_online > now + cfg->leeway) {
+		o->result = up_fail(ctx, UP_EOFFLINE, "last online sign-in is in the future");
+		return UP_OK;
+	}
+	if (cur->failures >= cfg->offline_max_failures) {
+		o->result =
+		    up_fail(ctx, UP_ELOCKED, "offline sign-in locked after %lld failed attempts",
+			    (long long)cur->failures);
+		return UP_OK;
+	}
+	r = up_token_verify(ctx, cur->id_token, UP_TOKEN_ID, o->username, UP_VERIFY_OFFLINE,
+			    &claims);
+	if (r == UP_ENOMEM)
+		return r;
+	if (r) {
+		o->result = fail_because(ctx, UP_EOFFLINE, "cached ID token no longer verifies");
+		return UP_OK;
+	}
+	if (!claims->sub || strcmp(claims->sub, cur->sub) != 0) {
+		up_claims_free(claims);
+		o->result = up_fail(ctx, UP_EOFFLINE, "cached ID token names another sub");
+		return UP_OK;
+	}
+	r = up_verifier_check(ctx, cur->verifier, o->password);
+	if (r == UP_ENOMEM) {
+		up_claims_free(claims);
+		return r;
+	}
+	if (r && r != UP_EDENIED) {
+		up_claims_free(claims);
+		o->result = fail_because(ctx, UP_EOFFLINE, "password verifier unusable");
+		return UP_OK;
+	}
+	if (r == UP_EDENIED || cur->failures > 0) {
+		/* Count the failure (or clear the count) in the same locked
+		 * step that checked it: parallel guesses cannot slip past the
+		 * limit. */
+		up_err d = record_dup(cur, &rec);
+		if (d) {
+			up_claims_free(claims);
+			return d;
+		}
+		rec->failures = r == UP_EDENIED ? cur->failures + 1 : 0;
+		o->locked_now = r == UP_EDENIED && rec->failures >= cfg->offline_max_failures;
+		*ret_new = rec;
+	}
+	if (r == UP_EDENIED) {
+		up_claims_free(claims);
+		o->result =
+		    up_fail(ctx, UP_EDENIED, "offline password mismatch (%lld of %lld)",
+			    (long long)cur->failures + 1, (long long)cfg->offline_max_failures);
+		return UP_OK;
+	}
+	o->id_token = strdup(cur->id_token);
+	if (!o->id_token) {
+		up_claims_free(claims);
+		up_user_record_free(*ret_new);
+		*ret_new = NULL;
+		return UP_ENOMEM;
+	}
+	o->claims = claims;
+	o->result = UP_OK;
+	return UP_OK;
+}
+
+static up_err signin_offline(struct up_ctx *ctx, const char *username, const char *password,
+			     const struct up_conv *conv, struct up_auth **ret_auth)
+{
+	struct offline_ud o = {ctx, username, password, UP_EOFFLINE, NULL, NULL, false};
+	struct up_auth *auth;
+	up_err r;
+
+	if (!password)
+		return up_fail(ctx, UP_EOFFLINE, "no password to check offline");
+	r = up_store_user_update(ctx, username, offline_decide, &o);
+	if (r == UP_ENOMEM) {
+		up_claims_free(o.claims);
+		up_free_secret(o.id_token);
+		return r;
+	}
+	if (r) {
+		if (o.result == UP_OK)
+			/* Only the reset of the failure count was lost. */
+			up_log(ctx, LOG_WARNING, "cannot update the cached entry of %s: %s",
+			       username, up_ctx_detail(ctx));
+		else if (o.result == UP_EDENIED)
+			up_log(ctx, LOG_ERR, "cannot count a failed offline attempt of %s: %s",
+			       username, up_ctx_detail(ctx));
+		else
+			/* No decision was made (the entry could not be locked or
+			 * read): the detail says why. */
+			o.result = UP_EOFFLINE;
+	}
+	if (o.result == UP_EDENIED)
+		up_log(ctx, LOG_NOTICE, "offline sign-in for %s failed: wrong password%s", username,
+		       o.locked_now ? "; offline sign-in now locked until the next online sign-in"
+				    : "");
+	if (o.result)
+		return o.result;
+	auth = calloc(1, sizeof(*auth));
+	if (!auth) {
+		up_claims_free(o.claims);
+		up_free_secret(o.id_token);
+		return UP_ENOMEM;
+	}
+	auth->claims = o.claims;
+	auth->id_token = o.id_token;
+	auth->offline = true;
+	auth->mfa = false;
+	up_log(ctx, LOG_NOTICE,
+	       "offline sign-in for %s (password only: the user pool is unreachable)", username);
+	if (conv && conv->info)
+		(void)conv->info(conv->ud, MSG_OFFLINE);
+	*ret_auth = auth;
+	return UP_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+
+up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
+		 const struct up_conv *conv, struct up_auth **ret_auth)
+{
+	struct up_auth *auth = NULL;
+	char online_detail[sizeof(ctx->detail)];
+	up_err r, o;
+
+	if (!ctx || !username || !ret_auth)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	r = up_signin_online(ctx, username, password, conv, &auth);
+	if (!r) {
+		if (ctx->cfg->mfa_required && !auth->mfa) {
+			up_auth_free(auth);
+			up_log(ctx, LOG_NOTICE,
+			       "sign-in of %s refused: no second factor and mfa = required",
+			       username);
+			return up_fail(ctx, UP_ENOMFA, MSG_NO_MFA);
+		}
+		store_online(ctx, username, password, auth);
+		*ret_auth = auth;
+		return UP_OK;
+	}
+	if (r == UP_EDISABLED || r == UP_ENOUSER) {
+		snprintf(online_detail, sizeof(online_detail), "%s", up_ctx_detail(ctx));
+		o = up_store_user_purge(ctx, username);
+		if (!o)
+			up_log(ctx, LOG_NOTICE, "cached entry of %s purged: %s", username,
+			       up_strerror(r));
+		else if (o != UP_ENOENT)
+			up_log(ctx, LOG_ERR, "cannot purge the cached entry of %s: %s", username,
+			       up_ctx_detail(ctx));
+		up_fail(ctx, r, "%s", online_detail);
+		return r;
+	}
+	/* Any other definitive answer stands: only "unreachable" may fall
+	 * back to the cache. */
+	if (!up_err_unreachable(r) || !ctx->cfg->offline)
+		return r;
+	snprintf(online_detail, sizeof(online_detail), "%s", up_ctx_detail(ctx));
+	o = signin_offline(ctx, username, password, conv, ret_auth);
+	if (!o)
+		return UP_OK;
+	if (o == UP_ELOCKED || o == UP_EDENIED || o == UP_ENOMEM)
+		return o;
+	up_log(ctx, LOG_NOTICE, "offline sign-in for %s not possible: %s", username,
+	       up_ctx_detail(ctx));
+	up_fail(ctx, r, "%s; offline sign-in not possible", online_detail);
+	return r;
+}
+
+/* ---------------------------------------------------------------------- */
+/* step-up window (max_auth_age) */
+
+struct stepup_ud {
+	struct up_ctx *ctx;
+	const char *service;
+	const char *tty;
+};
+
+static up_err stepup_update(void *ud, const struct up_user_record *cur,
+			    struct up_user_record **ret_new)
+{
+	struct stepup_ud *s = ud;
+	int64_t now = up_ctx_now(s->ctx), max_age = s->ctx->cfg->max_auth_age;
+	struct up_user_record *rec;
+	struct up_stepup *slot = NULL;
+	size_t keep = 0;
+	up_err r;
+
+	if (!cur)
+		return up_fail(s->ctx, UP_ENOENT, "no cached entry to record a step-up in");
+	r = record_dup(cur, &rec);
+	if (r)
+		return r;
+	/* Drop entries of this (service, tty) and expired ones; keep the
+	 * newest others up to the cap. */
+	for (size_t i = 0; i < rec->n_stepups; i++) {
+		struct up_stepup *e = &rec->stepups[i];
+		bool same = strcmp(e->service, s->service) == 0 && strcmp(e->tty, s->tty) == 0;
+		bool expired = max_age > 0 && now - e->at > max_age;
+
+		if (same || expired || e->at > now) {
+			free(e->service);
+			free(e->tty);
+			continue;
+		}
+		rec->stepups[keep++] = *e;
+	}
+	rec->n_stepups = keep;
+	while (keep >= MAX_STEPUPS) {
+		/* Oldest first out. */
+		size_t oldest = 0;
+		for (size_t i = 1; i < keep; i++)
+			if (rec->stepups[i].at < rec->stepups[oldest].at)
+				oldest = i;
+		free(rec->stepups[oldest].service);
+		free(rec->stepups[oldest].tty);
+		rec->stepups[oldest] = rec->stepups[keep - 1];
+		rec->n_stepups = --keep;
+	}
+	/* stepups_dup allocated n + 1 slots, so there is room for one more. */
+	slot = &rec->stepups[rec->n_stepups];
+	slot->service = strdup(s->service);
+	slot->tty = strdup(s->tty);
+	slot->at = now;
+	if (!slot->service || !slot->tty) {
+		free(slot->service);
+		free(slot->tty);
+		up_user_record_free(rec);
+		return UP_ENOMEM;
+	}
+	rec->n_stepups++;
+	*ret_new = rec;
+	return UP_OK;
+}
+
+static bool stepup_args_ok(struct up_ctx *ctx, const char *username, const char *service,
+			   const char *tty)
+{
+	return ctx && ctx->cfg && username && service && service[0] && strlen(service) < 256 &&
+	       (!tty || strlen(tty) < 256);
+}
+
+up_err up_stepup_record(struct up_ctx *ctx, const char *username, const char *service,
+			const char *tty)
+{
+	struct stepup_ud s = {ctx, service, tty ? tty : ""};
+
+	if (!stepup_args_ok(ctx, username, service, tty))
+		return UP_EINVAL;
+	return up_store_user_update(ctx, username, stepup_update, &s);
+}
+
+up_err up_stepup_check(struct up_ctx *ctx, const char *username, const char *service,
+		       const char *tty, bool *ret_fresh)
+{
+	struct up_user_record *rec = NULL;
+	int64_t now, max_age;
+	bool fresh = false;
+	up_err r;
+
+	if (!stepup_args_ok(ctx, username, service, tty) || !ret_fresh)
+		return UP_EINVAL;
+	if (!tty)
+		tty = "";
+	max_age = ctx->cfg->max_auth_age;
+	if (max_age <= 0) {
+		*ret_fresh = false;
+		return UP_OK;
+	}
+	r = up_store_user_read(ctx, username, &rec);
+	if (r == UP_ENOENT) {
+		*ret_fresh = false;
+		return UP_OK;
+	}
+	if (r)
+		return r;
+	now = up_ctx_now(ctx);
+	for (size_t i = 0; i < rec->n_stepups; i++) {
+		const struct up_stepup *e = &rec->stepups[i];
+		if (strcmp(e->service, service) == 0 && strcmp(e->tty, tty) == 0 && e->at <= now &&
+		    now - e->at <= max_age)
+			fresh = true;
+	}
+	up_user_record_free(rec);
+	*ret_fresh = fresh;
+	return UP_OK;
+}

@@ -1,1 +1,751 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "internal.h"
+
+/*
+ * The per-user state store (DESIGN §4): users/<sha256-hex(issuer "\n"
+ * username)>.json, one versioned JSON object per pool user, written
+ * atomically (up_state_write) and changed only under an flock on the
+ * sibling "<hash>.lock" (rename() replaces the .json inode, so a lock on the
+ * data file itself would not serialise anything).
+ *
+ * A file that cannot be trusted or understood is logged and reported as
+ * absent: the caller then signs in online, and a good online sign-in writes
+ * a fresh entry over it.
+ */
+
+/* A record with a full ID token, a refresh token and a few dozen groups is
+ * a few KiB; 64 KiB leaves room without letting a file balloon. */
+#define USER_FILE_CAP (64u * 1024u)
+#define MAX_GROUPS 256u
+#define MAX_STEPUPS 64u
+#define MAX_FIELD 256u
+
+/* scrypt: OWASP's minimum (N=2^17, r=8, p=1) is what we write; what we
+ * accept is bounded on both sides so a tampered verifier can neither weaken
+ * the check nor make it eat the machine. */
+#define SCRYPT_N (1u << 17)
+#define SCRYPT_R 8u
+#define SCRYPT_P 1u
+#define SCRYPT_N_MAX (1u << 20)
+#define SCRYPT_R_MAX 16u
+#define SCRYPT_P_MAX 4u
+#define SCRYPT_MEM_MAX (1024ull * 1024u * 1024u) /* 128 * N * r, at most 1 GiB */
+#define SCRYPT_SALT_LEN 16u
+#define SCRYPT_HASH_LEN 32u
+#define VERIFIER_MAX 256u
+
+/* ---------------------------------------------------------------------- */
+/* records */
+
+static void stepups_free(struct up_stepup *s, size_t n)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(s[i].service);
+		free(s[i].tty);
+	}
+	free(s);
+}
+
+void up_user_record_free(struct up_user_record *rec)
+{
+	if (!rec)
+		return;
+	free(rec->username);
+	free(rec->issuer);
+	free(rec->client_id);
+	free(rec->sub);
+	up_strv_free(rec->groups);
+	up_free_secret(rec->id_token);
+	up_free_secret(rec->refresh_token);
+	up_free_secret(rec->verifier);
+	stepups_free(rec->stepups, rec->n_stepups);
+	free(rec);
+}
+
+static bool field_ok(const char *s, size_t cap)
+{
+	return s && s[0] && strlen(s) < cap;
+}
+
+/* What a record must hold before it is written or after it is read. */
+static const char *record_problem(const struct up_user_record *rec)
+{
+	if (!field_ok(rec->username, UP_MAX_USERNAME))
+		return "bad username";
+	if (!field_ok(rec->issuer, 2048) || !field_ok(rec->client_id, MAX_FIELD))
+		return "bad issuer or client_id";
+	if (!field_ok(rec->sub, MAX_FIELD))
+		return "bad sub";
+	if (!field_ok(rec->id_token, UP_MAX_TOKEN))
+		return "bad id_token";
+	if (rec->refresh_token && !field_ok(rec->refresh_token, UP_MAX_TOKEN))
+		return "bad refresh_token";
+	if (rec->verifier && !field_ok(rec->verifier, VERIFIER_MAX))
+		return "bad verifier";
+	if (rec->last_online < 0 || rec->failures < 0)
+		return "negative last_online or failures";
+	if (up_strv_len(rec->groups) > MAX_GROUPS)
+		return "too many groups";
+	if (rec->n_stepups > MAX_STEPUPS || (rec->n_stepups && !rec->stepups))
+		return "bad stepups";
+	for (size_t i = 0; i < rec->n_stepups; i++)
+		if (!field_ok(rec->stepups[i].service, MAX_FIELD) || !rec->stepups[i].tty ||
+		    strlen(rec->stepups[i].tty) >= MAX_FIELD || rec->stepups[i].at < 0)
+			return "bad stepup";
+	return NULL;
+}
+
+static json_t *record_to_json(const struct up_user_record *rec)
+{
+	json_t *j = json_object(), *groups = json_array(), *stepups = json_array();
+	bool ok = j && groups && stepups;
+
+	for (size_t i = 0; ok && rec->groups && rec->groups[i]; i++)
+		ok = json_array_append_new(groups, json_string(rec->groups[i])) == 0;
+	for (size_t i = 0; ok && i < rec->n_stepups; i++)
+		ok = json_array_append_new(stepups, json_pack("{s:s, s:s, s:I}", "service",
+							      rec->stepups[i].service, "tty",
+							      rec->stepups[i].tty, "at",
+							      (json_int_t)rec->stepups[i].at)) == 0;
+	ok = ok && json_object_set_new(j, "version", json_integer(UP_STORE_VERSION)) == 0 &&
+	     json_object_set_new(j, "username", json_string(rec->username)) == 0 &&
+	     json_object_set_new(j, "issuer", json_string(rec->issuer)) == 0 &&
+	     json_object_set_new(j, "client_id", json_string(rec->client_id)) == 0 &&
+	     json_object_set_new(j, "sub", json_string(rec->sub)) == 0 &&
+	     json_object_set(j, "groups", groups) == 0 &&
+	     json_object_set_new(j, "id_token", json_string(rec->id_token)) == 0 &&
+	     (!rec->refresh_token ||
+	      json_object_set_new(j, "refresh_token", json_string(rec->refresh_token)) == 0) &&
+	     (!rec->verifier ||
+	      json_object_set_new(j, "verifier", json_string(rec->verifier)) == 0) &&
+	     json_object_set_new(j, "mfa", json_boolean(rec->mfa)) == 0 &&
+	     json_object_set_new(j, "last_online", json_integer(rec->last_online)) == 0 &&
+	     json_object_set_new(j, "failures", json_integer(rec->failures)) == 0 &&
+	     json_object_set(j, "stepups", stepups) == 0;
+	json_decref(groups);
+	json_decref(stepups);
+	if (!ok) {
+		up_json_wipe(j);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+/* Copy a JSON string member: required (NULL or not a string is a problem)
+ * or optional (absent or null gives NULL). */
+static bool get_str(const json_t *j, const char *key, bool required, char **ret)
+{
+	const json_t *v = json_object_get(j, key);
+
+	*ret = NULL;
+	if (!v || json_is_null(v))
+		return !required;
+	if (!json_is_string(v))
+		return false;
+	*ret = strdup(json_string_value(v));
+	return *ret != NULL;
+}
+
+static bool get_int(const json_t *j, const char *key, int64_t *ret)
+{
+	const json_t *v = json_object_get(j, key);
+
+	if (!json_is_integer(v))
+		return false;
+	*ret = (int64_t)json_integer_value(v);
+	return true;
+}
+
+/* UP_OK, UP_ENOMEM, or UP_ESTATE with a detail naming the problem. */
+static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_user_record **ret_rec)
+{
+	struct up_user_record *rec;
+	const json_t *groups, *stepups, *v;
+	int64_t version;
+	const char *problem = NULL;
+	size_t i;
+
+	if (!get_int(j, "version", &version) || version != UP_STORE_VERSION)
+		return up_fail(ctx, UP_ESTATE, "version is not %d", UP_STORE_VERSION);
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return UP_ENOMEM;
+	groups = json_object_get(j, "groups");
+	stepups = json_object_get(j, "stepups");
+	if (!get_str(j, "username", true, &rec->username) ||
+	    !get_str(j, "issuer", true, &rec->issuer) ||
+	    !get_str(j, "client_id", true, &rec->client_id) ||
+	    !get_str(j, "sub", true, &rec->sub) || !get_str(j, "id_token", true, &rec->id_token) ||
+	    !get_str(j, "refresh_token", false, &rec->refresh_token) ||
+	    !get_str(j, "verifier", false, &rec->verifier)) {
+		problem = "a string field is missing or of the wrong type";
+		goto bad;
+	}
+	if (!json_is_boolean(json_object_get(j, "mfa")) ||
+	    !get_int(j, "last_online", &rec->last_online) ||
+	    !get_int(j, "failures", &rec->failures)) {
+		problem = "mfa, last_online or failures missing or of the wrong type";
+		goto bad;
+	}
+	rec->mfa = json_is_true(json_object_get(j, "mfa"));
+	if (!json_is_array(groups) || json_array_size(groups) > MAX_GROUPS ||
+	    !json_is_array(stepups) || json_array_size(stepups) > MAX_STEPUPS) {
+		problem = "groups or stepups missing or too long";
+		goto bad;
+	}
+	rec->groups = calloc(json_array_size(groups) + 1, sizeof(char *));
+	rec->stepups = calloc(json_array_size(stepups) + 1, sizeof(*rec->stepups));
+	if (!rec->groups || !rec->stepups)
+		goto nomem;
+	json_array_foreach(groups, i, v)
+	{
+		if (!json_is_string(v)) {
+			problem = "a group is not a string";
+			goto bad;
+		}
+		rec->groups[i] = strdup(json_string_value(v));
+		if (!rec->groups[i])
+			goto nomem;
+	}
+	json_array_foreach(stepups, i, v)
+	{
+		struct up_stepup *s = &rec->stepups[i];
+		rec->n_stepups = i + 1;
+		if (!json_is_object(v) || !get_str(v, "service", true, &s->service) ||
+		    !get_str(v, "tty", true, &s->tty) || !get_int(v, "at", &s->at)) {
+			problem = "a stepup entry is malformed";
+			goto bad;
+		}
+	}
+	problem = record_problem(rec);
+	if (problem)
+		goto bad;
+	*ret_rec = rec;
+	return UP_OK;
+nomem:
+	up_user_record_free(rec);
+	return UP_ENOMEM;
+bad:
+	up_user_record_free(rec);
+	return up_fail(ctx, UP_ESTATE, "%s", problem ? problem : "out of memory");
+}
+
+/* ---------------------------------------------------------------------- */
+/* files */
+
+/* "<hash>.json" and "<hash>.lock" of `username` under the configured issuer. */
+static up_err user_names(struct up_ctx *ctx, const char *username, char json_name[80],
+			 char lock_name[80])
+{
+	char hex[65], *key = NULL;
+	up_err r;
+
+	if (!ctx->cfg->issuer || !ctx->cfg->issuer[0])
+		return up_fail(ctx, UP_ECONFIG, "no issuer configured");
+	if (!field_ok(username, UP_MAX_USERNAME))
+		return up_fail(ctx, UP_EINVAL, "bad user name");
+	if (asprintf(&key, "%s\n%s", ctx->cfg->issuer, username) < 0)
+		return UP_ENOMEM;
+	r = up_sha256_hex(key, strlen(key), hex);
+	free(key);
+	if (r)
+		return r;
+	snprintf(json_name, 80, "%s.json", hex);
+	if (lock_name)
+		snprintf(lock_name, 80, "%s.lock", hex);
+	return UP_OK;
+}
+
+/*
+ * up_state_read's checks, plus one more for user files: no permission bit
+ * at all for group or others. The entry holds a password verifier and
+ * tokens; a file someone made readable was not written by us (we write
+ * 0600), so it is not trusted either.
+ */
+static up_err user_file_read(struct up_ctx *ctx, int dirfd, const char *name, char **ret_data,
+			     size_t *ret_len)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return UP_ENOENT;
+		return up_fail(ctx, UP_ESTATE, "%s",
+			       errno == ELOOP ? "is a symbolic link" : strerror(errno));
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return up_fail(ctx, UP_ESTATE, "fstat: %s", strerror(errno));
+	}
+	close(fd);
+	if (S_ISREG(st.st_mode) && (st.st_mode & 0077))
+		return up_fail(ctx, UP_ESTATE, "mode %04o is open to group or others",
+			       (unsigned)(st.st_mode & 07777));
+	/* Every other check (type, owner, links, size) and the read itself
+	 * are the shared primitive's. Replacing the file in between is only
+	 * possible for root (users/ is root's 0700): rename() by one of our
+	 * own writers, whose files are 0600. */
+	return up_state_read(ctx, dirfd, name, USER_FILE_CAP, ret_data, ret_len);
+}
+
+/*
+ * Read and check one entry. `username` NULL (listing): accept whatever user
+ * the file names, provided the file name is that user's. Anything not
+ * usable is logged and reported as UP_ENOENT; only ENOMEM passes through.
+ */
+static up_err load(struct up_ctx *ctx, int dirfd, const char *name, const char *username,
+		   struct up_user_record **ret_rec)
+{
+	struct up_user_record *rec = NULL;
+	char *data = NULL, expect[80];
+	size_t len = 0;
+	json_t *j = NULL;
+	up_err r;
+
+	r = user_file_read(ctx, dirfd, name, &data, &len);
+	if (r == UP_ENOENT)
+		return UP_ENOENT;
+	if (r == UP_ENOMEM)
+		return r;
+	if (!r && len == 0)
+		r = up_fail(ctx, UP_ESTATE, "empty file");
+	if (!r)
+		r = up_json_parse(ctx, data, len, USER_FILE_CAP, &j);
+	up_free_secret_len(data, len + 1);
+	if (!r)
+		r = record_from_json(ctx, j, &rec);
+	if (j) {
+		up_json_wipe(j);
+		json_decref(j);
+	}
+	if (r == UP_ENOMEM)
+		return r;
+	/* The hash in the name binds the file to (issuer, username): a file
+	 * copied over another user's (or naming another user), or left from
+	 * another issuer or client, is not this user's entry. */
+	if (!r && strcmp(rec->issuer, ctx->cfg->issuer) != 0)
+		r = up_fail(ctx, UP_ESTATE, "entry is bound to another issuer");
+	if (!r && strcmp(rec->client_id, ctx->cfg->client_id ? ctx->cfg->client_id : "") != 0)
+		r = up_fail(ctx, UP_ESTATE, "entry is bound to another client_id");
+	if (!r) {
+		r = user_names(ctx, rec->username, expect, NULL);
+		if (!r && strcmp(expect, name) != 0) /* also: rec->username != username */
+			r = up_fail(ctx, UP_ESTATE, "entry names another user");
+	}
+	if (r) {
+		up_log(ctx, LOG_WARNING, "state: user entry users/%s%s%s refused: %s", name,
+		       username ? " for " : "", username ? username : "", up_ctx_detail(ctx));
+		up_user_record_free(rec);
+		return r == UP_ENOMEM ? r : UP_ENOENT;
+	}
+	*ret_rec = rec;
+	return UP_OK;
+}
+
+static up_err save(struct up_ctx *ctx, int dirfd, const char *name,
+		   const struct up_user_record *rec)
+{
+	json_t *j = record_to_json(rec);
+	char *text;
+	up_err r;
+
+	if (!j)
+		return UP_ENOMEM;
+	text = up_json_dump(j);
+	up_json_wipe(j);
+	json_decref(j);
+	if (!text)
+		return UP_ENOMEM;
+	r = up_state_write(ctx, dirfd, name, text, strlen(text), 0600);
+	up_free_secret(text);
+	return r;
+}
+
+/* A record may be written for `username` only if it is that user's under
+ * this configuration (else it would land in a file nobody reads). */
+static up_err check_writable(struct up_ctx *ctx, const struct up_user_record *rec,
+			     const char *username)
+{
+	const char *problem = record_problem(rec);
+
+	if (problem)
+		return up_fail(ctx, UP_EINVAL, "user record not written: %s", problem);
+	if (strcmp(rec->username, username) != 0 || strcmp(rec->issuer, ctx->cfg->issuer) != 0 ||
+	    !ctx->cfg->client_id || strcmp(rec->client_id, ctx->cfg->client_id) != 0)
+		return up_fail(
+		    ctx, UP_EINVAL,
+		    "user record not written: not bound to this user, issuer and client");
+	return UP_OK;
+}
+
+/* Open users/ and take the user's lock. */
+static up_err open_locked(struct up_ctx *ctx, const char *username, char json_name[80],
+			  int *ret_dirfd, int *ret_lockfd)
+{
+	char lock_name[80];
+	int dirfd = -1;
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !username)
+		return UP_EINVAL;
+	r = user_names(ctx, username, json_name, lock_name);
+	if (r)
+		return r;
+	r = up_state_dir(ctx, "users", &dirfd);
+	if (r)
+		return r;
+	r = up_state_lock(ctx, dirfd, lock_name, ret_lockfd);
+	if (r) {
+		close(dirfd);
+		return r;
+	}
+	*ret_dirfd = dirfd;
+	return UP_OK;
+}
+
+static void close_locked(int dirfd, int lockfd)
+{
+	/* Closing the descriptor releases the flock. */
+	close(lockfd);
+	close(dirfd);
+}
+
+up_err up_store_user_read(struct up_ctx *ctx, const char *username, struct up_user_record **ret_rec)
+{
+	char name[80];
+	int dirfd;
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !username || !ret_rec)
+		return UP_EINVAL;
+	r = user_names(ctx, username, name, NULL);
+	if (r)
+		return r;
+	r = up_state_dir(ctx, "users", &dirfd);
+	if (r)
+		return r;
+	/* No lock: files are replaced by rename(), so a reader sees the old or
+	 * the new entry, never half of one. */
+	r = load(ctx, dirfd, name, username, ret_rec);
+	close(dirfd);
+	return r;
+}
+
+up_err up_store_user_write(struct up_ctx *ctx, const struct up_user_record *rec)
+{
+	char name[80];
+	int dirfd, lockfd;
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !rec || !rec->username)
+		return UP_EINVAL;
+	r = check_writable(ctx, rec, rec->username);
+	if (r)
+		return r;
+	r = open_locked(ctx, rec->username, name, &dirfd, &lockfd);
+	if (r)
+		return r;
+	r = save(ctx, dirfd, name, rec);
+	close_locked(dirfd, lockfd);
+	return r;
+}
+
+up_err up_store_user_update(struct up_ctx *ctx, const char *username, up_store_update_fn fn,
+			    void *ud)
+{
+	struct up_user_record *cur = NULL, *next = NULL;
+	char name[80];
+	int dirfd, lockfd;
+	up_err r;
+
+	if (!fn)
+		return UP_EINVAL;
+	r = open_locked(ctx, username, name, &dirfd, &lockfd);
+	if (r)
+		return r;
+	r = load(ctx, dirfd, name, username, &cur);
+	if (r == UP_ENOENT)
+		r = UP_OK;
+	if (!r)
+		r = fn(ud, cur, &next);
+	if (!r && next) {
+		r = check_writable(ctx, next, username);
+		if (!r)
+			r = save(ctx, dirfd, name, next);
+	}
+	close_locked(dirfd, lockfd);
+	up_user_record_free(cur);
+	up_user_record_free(next);
+	return r;
+}
+
+up_err up_store_user_purge(struct up_ctx *ctx, const char *username)
+{
+	char name[80];
+	int dirfd, lockfd;
+	up_err r = UP_OK;
+
+	r = open_locked(ctx, username, name, &dirfd, &lockfd);
+	if (r)
+		return r;
+	/* The lock file stays: removing it while another process waits on it
+	 * would let a third one lock a fresh inode next to it. */
+	if (unlinkat(dirfd, name, 0) < 0) {
+		if (errno == ENOENT)
+			r = UP_ENOENT;
+		else
+			r = up_fail(ctx, UP_ESTATE, "users/%s: unlink: %s", name, strerror(errno));
+	} else if (fsync(dirfd) < 0) {
+		r = up_fail(ctx, UP_ESTATE, "users: fsync: %s", strerror(errno));
+	}
+	close_locked(dirfd, lockfd);
+	return r;
+}
+
+void up_store_user_list_free(struct up_user_record **recs)
+{
+	if (!recs)
+		return;
+	for (struct up_user_record **p = recs; *p; p++)
+		up_user_record_free(*p);
+	free(recs);
+}
+
+static bool is_entry_name(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+			return false;
+	return strcmp(name + 64, ".json") == 0;
+}
+
+static int cmp_username(const void *a, const void *b)
+{
+	const struct up_user_record *const *x = a, *const *y = b;
+
+	return strcmp((*x)->username, (*y)->username);
+}
+
+up_err up_store_user_list(struct up_ctx *ctx, struct up_user_record ***ret_recs)
+{
+	struct up_user_record **recs = NULL, *rec;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int dirfd, fd2;
+	up_err r = UP_OK;
+
+	if (!ctx || !ctx->cfg || !ret_recs)
+		return UP_EINVAL;
+	r = up_state_dir(ctx, "users", &dirfd);
+	if (r)
+		return r;
+	fd2 = dup(dirfd);
+	dir = fd2 >= 0 ? fdopendir(fd2) : NULL;
+	if (!dir) {
+		if (fd2 >= 0)
+			close(fd2);
+		close(dirfd);
+		return up_fail(ctx, UP_ESTATE, "users: opendir: %s", strerror(errno));
+	}
+	recs = calloc(1, sizeof(*recs));
+	if (!recs)
+		r = UP_ENOMEM;
+	while (!r && (de = readdir(dir))) {
+		if (!is_entry_name(de->d_name))
+			continue;
+		r = load(ctx, dirfd, de->d_name, NULL, &rec);
+		if (r == UP_ENOENT) {
+			r = UP_OK;
+			continue;
+		}
+		if (r)
+			break;
+		if (n + 1 >= cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct up_user_record **tmp = realloc(recs, ncap * sizeof(*recs));
+			if (!tmp) {
+				up_user_record_free(rec);
+				r = UP_ENOMEM;
+				break;
+			}
+			recs = tmp;
+			cap = ncap;
+		}
+		recs[n++] = rec;
+		recs[n] = NULL;
+	}
+	closedir(dir);
+	close(dirfd);
+	if (r) {
+		up_store_user_list_free(recs);
+		return r;
+	}
+	qsort(recs, n, sizeof(*recs), cmp_username);
+	*ret_recs = recs;
+	return UP_OK;
+}
+
+up_err up_store_check(struct up_ctx *ctx)
+{
+	int dirfd;
+	up_err r;
+
+	if (!ctx || !ctx->cfg)
+		return UP_EINVAL;
+	r = up_state_dir(ctx, "users", &dirfd);
+	if (r)
+		return r;
+	close(dirfd);
+	return UP_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* offline password verifier */
+
+static up_err scrypt_derive(struct up_ctx *ctx, const char *password, const uint8_t *salt,
+			    size_t salt_len, uint64_t n, uint32_t r, uint32_t p, uint8_t *out,
+			    size_t out_len)
+{
+	/* OpenSSL's scrypt needs 128*r*(N+2) bytes for V plus 128*r*p for B. */
+	uint64_t maxmem = 128ull * r * (n + 2) + 128ull * r * p + (1u << 20);
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[7];
+	up_err ret = UP_OK;
+
+	EVP_KDF_free(kdf);
+	if (!kctx)
+		return up_fail(ctx, UP_EINTERNAL, "scrypt is not available in OpenSSL");
+	params[0] = OSSL_PARAM_construct_octet_string(
+	    OSSL_KDF_PARAM_PASSWORD, (void *)(uintptr_t)password, strlen(password));
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
+						      salt_len);
+	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
+	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
+	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
+	params[5] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem);
+	params[6] = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, out_len, params) != 1)
+		ret = up_fail(ctx, UP_EINTERNAL, "scrypt failed (out of memory?)");
+	EVP_KDF_CTX_free(kctx);
+	return ret;
+}
+
+up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier)
+{
+	uint8_t salt[SCRYPT_SALT_LEN], hash[SCRYPT_HASH_LEN];
+	char *salt64 = NULL, *hash64 = NULL, *out = NULL;
+	up_err r;
+
+	if (!password || !ret_verifier)
+		return UP_EINVAL;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return up_fail(ctx, UP_EINTERNAL, "no randomness for a salt");
+	r = scrypt_derive(ctx, password, salt, sizeof(salt), SCRYPT_N, SCRYPT_R, SCRYPT_P, hash,
+			  sizeof(hash));
+	if (!r)
+		r = up_b64_encode(salt, sizeof(salt), &salt64);
+	if (!r)
+		r = up_b64_encode(hash, sizeof(hash), &hash64);
+	if (!r && asprintf(&out, "scrypt$%u$%u$%u$%s$%s", SCRYPT_N, SCRYPT_R, SCRYPT_P, salt64,
+			   hash64) < 0) {
+		out = NULL;
+		r = UP_ENOMEM;
+	}
+	up_wipe(hash, sizeof(hash));
+	free(salt64);
+	up_free_secret(hash64);
+	if (r)
+		return r;
+	*ret_verifier = out;
+	return UP_OK;
+}
+
+/* Split "scrypt$N$r$p$salt$hash" into its six fields (in place). */
+static bool split_verifier(char *s, char *field[6])
+{
+	for (int i = 0; i < 6; i++) {
+		char *end = strchr(s, '$');
+
+		field[i] = s;
+		if (i < 5) {
+			if (!end)
+				return false;
+			*end = '\0';
+			s = end + 1;
+		} else if (end) {
+			return false;
+		}
+	}
+	return true;
+}
+
+up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password)
+{
+	char *copy = NULL, *field[6];
+	uint8_t *salt = NULL, *want = NULL, got[SCRYPT_HASH_LEN];
+	size_t salt_len = 0, want_len = 0;
+	int64_t n, r, p;
+	up_err ret;
+
+	if (!verifier || !password)
+		return UP_EINVAL;
+	if (strlen(verifier) >= VERIFIER_MAX)
+		return up_fail(ctx, UP_ESTATE, "verifier too long");
+	copy = strdup(verifier);
+	if (!copy)
+		return UP_ENOMEM;
+	if (!split_verifier(copy, field) || strcmp(field[0], "scrypt") != 0 ||
+	    up_parse_int64(field[1], 2, SCRYPT_N_MAX, &n) ||
+	    up_parse_int64(field[2], 1, SCRYPT_R_MAX, &r) ||
+	    up_parse_int64(field[3], 1, SCRYPT_P_MAX, &p) || field[1][0] == '0' ||
+	    field[2][0] == '0' || field[3][0] == '0') {
+		ret =
+		    up_fail(ctx, UP_ESTATE, "verifier is malformed or its parameters out of range");
+		goto out;
+	}
+	if (n < (int64_t)SCRYPT_N || (n & (n - 1)) || r < (int64_t)SCRYPT_R ||
+	    p < (int64_t)SCRYPT_P || 128ull * (uint64_t)n * (uint64_t)r > SCRYPT_MEM_MAX) {
+		ret = up_fail(ctx, UP_ESTATE, "verifier parameters N=%lld r=%lld p=%lld refused",
+			      (long long)n, (long long)r, (long long)p);
+		goto out;
+	}
+	if (up_b64_decode(field[4], &salt, &salt_len) || salt_len != SCRYPT_SALT_LEN ||
+	    up_b64_decode(field[5], &want, &want_len) || want_len != SCRYPT_HASH_LEN) {
+		ret = up_fail(ctx, UP_ESTATE, "verifier salt or hash malformed");
+		goto out;
+	}
+	ret = scrypt_derive(ctx, password, salt, salt_len, (uint64_t)n, (uint32_t)r, (uint32_t)p,
+			    got, sizeof(got));
+	if (!ret && !up_memeq_ct(got, want, sizeof(got)))
+		ret = UP_EDENIED;
+out:
+	up_wipe(got, sizeof(got));
+	up_free_secret_len(want, want_len);
+	free(salt);
+	up_free_secret(copy);
+	return ret;
+}
