@@ -286,6 +286,7 @@ void up_auth_free(struct up_auth *auth)
 	up_free_secret(auth->id_token);
 	up_free_secret(auth->access_token);
 	up_free_secret(auth->refresh_token);
+	up_free_secret(auth->new_password);
 	up_wipe(auth, sizeof(*auth));
 	free(auth);
 }
@@ -363,6 +364,7 @@ struct signin {
 	const char *username;  /* as given */
 	char *user_id;         /* the pool's name for the user (USER_ID_FOR_SRP) */
 	char *session;         /* the Session of the last response */
+	char *new_password;    /* chosen at NEW_PASSWORD_REQUIRED (secret) */
 	bool mfa;
 };
 
@@ -681,9 +683,15 @@ static up_err answer_new_password(struct signin *s, const json_t *cp, json_t **i
 			up_free_secret(pw1);
 			return UP_ENOMEM;
 		}
-		up_free_secret(pw1);
 		/* The same Session serves a retry after a policy failure. */
 		r = respond(s, "NEW_PASSWORD_REQUIRED", ans, &resp);
+		if (r == UP_OK) {
+			/* The caller's offline verifier must follow the new password. */
+			up_free_secret(s->new_password);
+			s->new_password = pw1;
+		} else {
+			up_free_secret(pw1);
+		}
 		if (r == UP_EPOLICY && attempt < MAX_ATTEMPTS) {
 			/* The pool's policy message is what the user needs. */
 			const char *msg = strstr(up_ctx_detail(s->ctx), "Exception: ");
@@ -914,11 +922,15 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 	 * sign in with an alias set username_claim (e.g. email) to match.
 	 */
 	r = finish(ctx, "sign-in", resp, username, s.mfa, ret_auth);
-	if (r == UP_OK)
+	if (r == UP_OK) {
+		(*ret_auth)->new_password = s.new_password;
+		s.new_password = NULL;
 		up_log(ctx, LOG_INFO, "user %s: signed in to the pool%s", username,
 		       s.mfa ? " with a second factor" : "");
+	}
 out:
 	json_put_secret(resp);
+	up_free_secret(s.new_password);
 	free(s.user_id);
 	up_free_secret(s.session);
 	return r;

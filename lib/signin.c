@@ -163,6 +163,8 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 		return;
 	}
 	/* The expensive part (scrypt) happens before the lock is taken. */
+	if (auth->new_password)
+		password = auth->new_password; /* replaced at NEW_PASSWORD_REQUIRED */
 	if (password && ctx->cfg->offline)
 		r = up_verifier_new(ctx, password, &o.verifier);
 	if (!r)

@@ -37,6 +37,9 @@ struct up_auth {
 	char *id_token;
 	char *access_token;       /* NULL for an offline sign-in */
 	char *refresh_token;      /* NULL when the pool sent none */
+	char *new_password;       /* the password chosen at NEW_PASSWORD_REQUIRED
+				     during this sign-in (it replaces the one
+				     given); NULL otherwise */
 	bool mfa;                 /* a second factor was used */
 	bool offline;             /* signed in from the cache */
 };

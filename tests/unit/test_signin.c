@@ -36,6 +36,10 @@ static up_err conv_prompt(void *ud, const char *text, bool echo, char **ret)
 	char code[9];
 
 	(void)echo;
+	if (strcmp(text, UP_PROMPT_NEW_PASSWORD) == 0 || strcmp(text, UP_PROMPT_RETYPE_PASSWORD) == 0) {
+		*ret = strdup("Pw-chosen-77");
+		return *ret ? UP_OK : UP_ENOMEM;
+	}
 	if (strcmp(text, UP_PROMPT_CODE) != 0)
 		fail_msg("unexpected prompt: %s", text);
 	t_pool_totp_code(pool, f->user, code);
@@ -551,6 +555,25 @@ static void test_refresh_token_kept_only_for_revoke(void **state)
 	up_user_record_free(rec);
 }
 
+/* NEW_PASSWORD_REQUIRED replaces the password given: the offline verifier
+ * must be of the new one, never of the temporary one. */
+static void test_new_password_verifier(void **state)
+{
+	struct fx *f = *state;
+	json_t *j = t_pool_admin(pool, "require_new_password", "{s:s}", "username", f->user);
+	struct up_auth *auth = NULL;
+
+	json_decref(j);
+	assert_int_equal(signin(f, "Pw-secret-1", &auth), UP_OK);
+	assert_false(auth->offline);
+	assert_non_null(auth->new_password);
+	assert_string_equal(auth->new_password, "Pw-chosen-77");
+	up_auth_free(auth);
+	unreachable();
+	assert_true(expect_signin(f, "Pw-chosen-77", UP_OK));
+	expect_signin(f, "Pw-secret-1", UP_EDENIED);
+}
+
 static void test_stepup_kept_across_signin(void **state)
 {
 	struct fx *f = *state;
@@ -581,6 +604,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refresh_token_kept_only_for_revoke, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup_kept_across_signin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_new_password_verifier, setup, teardown),
 	};
 	const char *filter = getenv("UP_TEST_FILTER");
 
