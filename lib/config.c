@@ -85,7 +85,6 @@ enum key_id {
 	K_UID_MAX,
 	K_HOME,
 	K_SHELL,
-	K_NSS_AUTO_USERS,
 	K_DEBUG,
 	K_COUNT
 };
@@ -130,7 +129,6 @@ static const struct {
     [K_UID_MAX] = {"uid_max", false},
     [K_HOME] = {"home", false},
     [K_SHELL] = {"shell", false},
-    [K_NSS_AUTO_USERS] = {"nss_auto_users", false},
     [K_DEBUG] = {"debug", false},
 };
 
@@ -766,8 +764,6 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		return set_bool(p, name, v, &c->offline);
 	case K_REVOKE_ON_CLOSE:
 		return set_bool(p, name, v, &c->revoke_on_close);
-	case K_NSS_AUTO_USERS:
-		return set_bool(p, name, v, &c->nss_auto_users);
 	case K_DEBUG:
 		return set_bool(p, name, v, &c->debug);
 	case K_TOTP_ISSUER:
@@ -1068,7 +1064,6 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	c->revoke_on_close = false;
 	c->uid_min = 200000;
 	c->uid_max = 299999;
-	c->nss_auto_users = false;
 	c->otp_param = strdup("totp");
 	c->scope = strdup("openid");
 	c->totp_issuer = strdup("userpool");

@@ -64,7 +64,6 @@ struct up_config {
 	int64_t uid_max;         /* default 299999 */
 	char *home;              /* default /home/%u */
 	char *shell;             /* default /bin/bash */
-	bool nss_auto_users;     /* default no (issue 9) */
 
 	/* PAM flags (arguments only, not file keys) */
 	bool debug;

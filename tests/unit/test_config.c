@@ -136,7 +136,6 @@ static void test_defaults_cognito(void **state)
 	assert_int_equal(c->uid_max, 299999);
 	assert_string_equal(c->home, "/home/%u");
 	assert_string_equal(c->shell, "/bin/bash");
-	assert_false(c->nss_auto_users);
 	assert_false(c->debug);
 	assert_false(c->use_first_pass);
 	assert_false(c->try_first_pass);
@@ -210,7 +209,6 @@ static void test_every_key_good(void **state)
 		     "uid_max = 2147483646\n"
 		     "home = /srv/home/%%u\n"
 		     "shell = /bin/zsh\n"
-		     "nss_auto_users = on\n"
 		     "debug = 1\n",
 		     /* a file with a secret must be root's: unprivileged runs skip it */
 		     root ? "client_secret = " SECRET "\n" : "", ca) > 0);
@@ -262,7 +260,6 @@ static void test_every_key_good(void **state)
 	assert_int_equal(c->uid_max, 2147483646);
 	assert_string_equal(c->home, "/srv/home/%u");
 	assert_string_equal(c->shell, "/bin/zsh");
-	assert_true(c->nss_auto_users);
 	assert_true(c->debug);
 	/* no warnings: every key above is known */
 	assert_false(t_log_contains(&f->log, "unknown"));
@@ -385,7 +382,6 @@ static const struct bad_case bad_cases[] = {
     {BASE, "home = /home/%s", "home: only %u and %%"},
     {BASE, "shell = bin/sh", "shell: must be an absolute path"},
     {BASE, "shell = \"/bin/sh -x\"", "shell: must not contain"},
-    {BASE, "nss_auto_users = nah", "nss_auto_users"},
     {BASE, "debug = loud", "debug"},
     {BASE, "allow_groups = a,\001b", "allow_groups: control characters"},
     {"client_id = a\n", "", "user_pool_id: required for provider cognito"},
