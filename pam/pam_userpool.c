@@ -225,6 +225,28 @@ static int map_user(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
 	return PAM_SUCCESS;
 }
 
+/* Context, login name and pool username for one PAM call. On failure
+ * nothing is left allocated and the PAM code is returned. */
+static int begin(pam_handle_t *pamh, int argc, const char **argv, struct up_ctx **ret_ctx,
+		 const char **ret_login, char **ret_username)
+{
+	struct up_ctx *ctx = NULL;
+	int rc;
+
+	rc = setup(pamh, argc, argv, &ctx);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	rc = get_login(pamh, ctx, ret_login);
+	if (rc == PAM_SUCCESS)
+		rc = map_user(pamh, ctx, *ret_login, ret_username);
+	if (rc != PAM_SUCCESS) {
+		up_ctx_free(ctx);
+		return rc;
+	}
+	*ret_ctx = ctx;
+	return PAM_SUCCESS;
+}
+
 static void get_service_tty(pam_handle_t *pamh, const char **service, const char **tty)
 {
 	const void *item = NULL;
@@ -361,17 +383,12 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	up_err r;
 	int rc;
 
+	(void)flags;
 	pam_fail_delay(pamh, FAIL_DELAY_USEC);
-	rc = setup(pamh, argc, argv, &ctx);
+	rc = begin(pamh, argc, argv, &ctx, &login, &username);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	cfg = up_ctx_config(ctx);
-	rc = get_login(pamh, ctx, &login);
-	if (rc != PAM_SUCCESS)
-		goto out;
-	rc = map_user(pamh, ctx, login, &username);
-	if (rc != PAM_SUCCESS)
-		goto out;
 
 	rc = try_stepup(pamh, ctx, username);
 	if (rc != PAM_IGNORE)
@@ -398,7 +415,11 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 			rc = PAM_AUTH_ERR; /* never success without a verified result */
 		pam_syslog(pamh, LOG_NOTICE, "sign-in for %s failed: %s%s%s", username,
 			   up_strerror(r), up_ctx_detail(ctx)[0] ? ": " : "", up_ctx_detail(ctx));
-		if (msg && !(flags & PAM_SILENT))
+		/* Shown even under PAM_SILENT: sudo (before 1.9.16, so Debian
+		 * 12's) always passes it, and a person at a sudo prompt must
+		 * learn that the code, not the password, was wrong, or that the
+		 * pool is down. The text names no secret. */
+		if (msg)
 			pam_error(pamh, "%s", msg);
 		goto out;
 	}
@@ -459,16 +480,10 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 	int rc;
 
 	(void)flags;
-	rc = setup(pamh, argc, argv, &ctx);
+	rc = begin(pamh, argc, argv, &ctx, &login, &username);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	cfg = up_ctx_config(ctx);
-	rc = get_login(pamh, ctx, &login);
-	if (rc != PAM_SUCCESS)
-		goto out;
-	rc = map_user(pamh, ctx, login, &username);
-	if (rc != PAM_SUCCESS)
-		goto out;
 
 	if (pam_get_data(pamh, DATA_AUTH, (const void **)&d) == PAM_SUCCESS && d &&
 	    strcmp(d->username, username) == 0) {
@@ -521,7 +536,7 @@ PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const c
 	int rc;
 
 	(void)flags;
-	rc = setup(pamh, argc, argv, &ctx);
+	rc = begin(pamh, argc, argv, &ctx, &login, &username);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	cfg = up_ctx_config(ctx);
@@ -529,12 +544,6 @@ PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const c
 		rc = PAM_SUCCESS;
 		goto out;
 	}
-	rc = get_login(pamh, ctx, &login);
-	if (rc != PAM_SUCCESS)
-		goto out;
-	rc = map_user(pamh, ctx, login, &username);
-	if (rc != PAM_SUCCESS)
-		goto out;
 	r = up_store_user_read(ctx, username, &rec);
 	if (r == UP_ENOENT || (r == UP_OK && !rec->refresh_token)) {
 		rc = PAM_SUCCESS;
@@ -623,16 +632,10 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	up_err r;
 	int rc;
 
-	rc = setup(pamh, argc, argv, &ctx);
+	rc = begin(pamh, argc, argv, &ctx, &login, &username);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	cfg = up_ctx_config(ctx);
-	rc = get_login(pamh, ctx, &login);
-	if (rc != PAM_SUCCESS)
-		goto out;
-	rc = map_user(pamh, ctx, login, &username);
-	if (rc != PAM_SUCCESS)
-		goto out;
 	if (cfg->provider != UP_PROVIDER_COGNITO) {
 		pam_error(pamh, "Change your password at your identity provider");
 		rc = PAM_AUTHTOK_ERR;
