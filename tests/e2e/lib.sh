@@ -16,6 +16,20 @@
 # The user pool is tests/pool/pool.py over TLS with its own CA.
 
 e2e_b=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
+# UP_E2E_INSTALLED=1: test the installed packages instead of the build tree:
+# the PAM module from the system's module directory, the NSS module the
+# package put in the library directory, /usr/sbin/userpool, the default
+# /etc/userpool/userpool.conf (a namespace copy) and, for sshd, the stack
+# pam-auth-update built in common-auth/-account/-session.
+if [ -n "${UP_E2E_INSTALLED:-}" ]; then
+	e2e_pammod=pam_userpool.so
+	e2e_pamargs=
+	e2e_userpool=/usr/sbin/userpool
+else
+	e2e_pammod=$e2e_b/pam/.libs/pam_userpool.so
+	e2e_pamargs=config=PENDING
+	e2e_userpool=$e2e_b/tools/userpool
+fi
 e2e_s=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # Debian's python3 (python3-pexpect, python3-cryptography); configure's
 # PYTHON3 only where there is none.
@@ -62,10 +76,16 @@ e2e_prereqs() {
 	"$E2E_PY" -c 'import pexpect, cryptography' 2>/dev/null ||
 		e2e_skip "python3-pexpect or python3-cryptography missing"
 	command -v curl >/dev/null || e2e_skip "no curl"
-	for f in "$e2e_b/pam/.libs/pam_userpool.so" "$e2e_b/nss/.libs/libnss_userpool.so.2" \
-		"$e2e_b/tools/userpool"; do
-		[ -e "$f" ] || e2e_skip "$f not built (run make)"
-	done
+	if [ -n "${UP_E2E_INSTALLED:-}" ]; then
+		ls /lib/*/security/pam_userpool.so /usr/lib/*/security/pam_userpool.so \
+			>/dev/null 2>&1 || e2e_skip "libpam-userpool is not installed"
+		[ -x /usr/sbin/userpool ] || e2e_skip "userpool-tools is not installed"
+	else
+		for f in "$e2e_b/pam/.libs/pam_userpool.so" "$e2e_b/nss/.libs/libnss_userpool.so.2" \
+			"$e2e_b/tools/userpool"; do
+			[ -e "$f" ] || e2e_skip "$f not built (run make)"
+		done
+	fi
 }
 
 # Re-execute the calling script inside fresh namespaces (first call only).
@@ -124,6 +144,8 @@ e2e_setup_fs() {
 	mount --bind "$tmp/nsswitch.conf" /etc/nsswitch.conf
 
 	local libdir
+	# Installed: the package's NSS module is already in the library path.
+	[ -n "${UP_E2E_INSTALLED:-}" ] && return 0
 	libdir=$(e2e_nss_libdir)
 	if [ -z "$libdir" ]; then
 		echo "Bail out! cannot find the directory of libnss_files.so.2"
@@ -185,6 +207,14 @@ e2e_start_pool() {
 	EOF
 	chown root:root "$conf"
 	chmod 0600 "$conf"
+	if [ -n "${UP_E2E_INSTALLED:-}" ]; then
+		# The installed module reads the default path: a namespace copy.
+		mkdir -p /etc/userpool
+		[ -e /etc/userpool/userpool.conf ] || : > /etc/userpool/userpool.conf
+		mount --bind "$conf" /etc/userpool/userpool.conf
+	else
+		e2e_pamargs="config=$conf"
+	fi
 }
 
 # A pool user (password, optional TOTP) provisioned in NSS.
@@ -196,15 +226,26 @@ e2e_pool_user() {
 		secret=$(e2e_admin_field enable_totp "{\"username\":\"$1\"}" secret)
 		[ -n "$secret" ] || return 1
 	fi
-	"$e2e_b/tools/userpool" --config "$conf" user add "$1" > "$tmp/useradd.$1.log" 2>&1
+	"$e2e_userpool" --config "$conf" user add "$1" > "$tmp/useradd.$1.log" 2>&1
 }
 
 # PAM service file for sshd; $1 = extra session lines.
 e2e_pam_sshd() {
+	if [ -n "${UP_E2E_INSTALLED:-}" ]; then
+		# What an administrator gets from pam-auth-update --enable userpool.
+		cat > "/etc/pam.d/$e2e_sshd_service" <<-EOF
+		# userpool end-to-end test stack (installed packages)
+		@include common-auth
+		@include common-account
+		@include common-session-noninteractive
+		$1
+		EOF
+		return
+	fi
 	cat > "/etc/pam.d/$e2e_sshd_service" <<-EOF
 	# userpool end-to-end test stack (namespace copy of /etc/pam.d)
-	auth     required  $e2e_b/pam/.libs/pam_userpool.so config=$conf
-	account  required  $e2e_b/pam/.libs/pam_userpool.so config=$conf
+	auth     required  $e2e_pammod $e2e_pamargs
+	account  required  $e2e_pammod $e2e_pamargs
 	password required  pam_deny.so
 	session  required  pam_permit.so
 	$1

@@ -44,8 +44,8 @@ mount --bind "$tmp/sudoers" /etc/sudoers
 sudo_stack() { # OFFLINE: the "sudo" service of this namespace
 	cat > /etc/pam.d/sudo <<-EOF
 	# userpool end-to-end test stack (namespace copy of /etc/pam.d)
-	auth     required  $e2e_b/pam/.libs/pam_userpool.so config=$conf offline=$1
-	account  required  $e2e_b/pam/.libs/pam_userpool.so config=$conf
+	auth     required  $e2e_pammod $e2e_pamargs offline=$1
+	account  required  $e2e_pammod $e2e_pamargs
 	password required  pam_deny.so
 	session  required  pam_permit.so
 	EOF
@@ -82,7 +82,7 @@ fi
 check "sudo saw $user as the caller (its log)" \
 	grep -q "$user : TTY=[^;]* ; PWD=/ ; USER=root ; COMMAND=/bin/sh -c 'id -un; id -u'" "$tmp/sudo.log"
 check "the sign-in left a cache entry for $user" \
-	bash -c "'$e2e_b/tools/userpool' --config '$conf' cache list 2>&1 | grep -qw '$user'"
+	bash -c "'$e2e_userpool' --config '$conf' cache list 2>&1 | grep -qw '$user'"
 
 # 2. wrong code: refused, with the module's message on the terminal.
 good=$(e2e_totp "$sec")

@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root and a disposable machine"
 	exit 0
 fi
-echo "1..13"
+echo "1..16"
 snapshot() { (cd /etc && sha256sum nsswitch.conf pam.d/* 2>/dev/null | sort) ; }
 snapshot >"$work/before"
 
@@ -77,6 +77,22 @@ check "a wrong password is refused" \
 	sh -c "! printf 'wrong-password\n000000\n' | pamtester userpool-pkgtest pkguser authenticate"
 cp -a "$work/conf.orig" /etc/userpool/userpool.conf
 rm -f /etc/pam.d/userpool-pkgtest
+kill "$pool_pid" 2>/dev/null
+pool_pid=
+
+# The end-to-end tests (real sshd through the pam-auth-update stack, real
+# sudo, pam_mkhomedir) against the installed module, NSS module and tools.
+for t in test_sshd.sh test_sudo.sh test_home.sh; do
+	UP_E2E_INSTALLED=1 top_srcdir="$top" top_builddir="$top" \
+		bash "$top/tests/e2e/$t" >"$work/$t.tap" 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ] && grep -q '^ok ' "$work/$t.tap" && ! grep -q '^not ok' "$work/$t.tap"; then
+		ok "installed packages: tests/e2e/$t ($(grep -c '^ok ' "$work/$t.tap") checks)"
+	else
+		not_ok "installed packages: tests/e2e/$t"
+		sed 's/^/# /' "$work/$t.tap" | tail -40
+	fi
+done
 
 # 4. purge
 check "packages purge" apt-get purge -y -qq libpam-userpool libnss-userpool userpool-tools libuserpool-dev libuserpool1
