@@ -70,6 +70,7 @@ enum key_id {
 	K_USERNAME_CLAIM,
 	K_GROUPS_CLAIM,
 	K_ALLOW_GROUPS,
+	K_GROUP_MAP,
 	K_IGNORE_USERS,
 	K_STATE_DIR,
 	K_OFFLINE,
@@ -114,6 +115,7 @@ static const struct {
     [K_USERNAME_CLAIM] = {"username_claim", false},
     [K_GROUPS_CLAIM] = {"groups_claim", false},
     [K_ALLOW_GROUPS] = {"allow_groups", false},
+    [K_GROUP_MAP] = {"group_map", false},
     [K_IGNORE_USERS] = {"ignore_users", false},
     [K_STATE_DIR] = {"state_dir", false},
     [K_OFFLINE] = {"offline", false},
@@ -602,6 +604,7 @@ static bool empty_allowed(enum key_id id)
 	case K_CA_FILE:
 	case K_PROXY:
 	case K_ALLOW_GROUPS:
+	case K_GROUP_MAP:
 	case K_IGNORE_USERS:
 		return true;
 	default:
@@ -635,7 +638,8 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 	for (const char *q = v; *q; q++)
 		if (((unsigned char)*q < 0x20 || *q == 0x7f) &&
 		    !(*q == '\t' &&
-		      (id == K_ALLOW_GROUPS || id == K_IGNORE_USERS || id == K_SCOPE)))
+		      (id == K_ALLOW_GROUPS || id == K_GROUP_MAP || id == K_IGNORE_USERS ||
+		       id == K_SCOPE)))
 			return bad(p, name, "control characters in the value");
 
 	switch (id) {
@@ -787,6 +791,20 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 			       v);
 	case K_ALLOW_GROUPS:
 		return set_list(p, name, &c->allow_groups, v);
+	case K_GROUP_MAP: {
+		up_err r = set_list(p, name, &c->group_map, v);
+		if (r)
+			return r;
+		/* Each item is POOLGROUP:LOCALGROUP; the local name ends up in a
+		 * group(5) line, so it gets the NSS name rules. */
+		for (char **g = c->group_map; *g; g++) {
+			char *colon = strchr(*g, ':');
+			if (!colon || colon == *g || strchr(colon + 1, ':') ||
+			    !up_nss_name_valid(colon + 1))
+				return bad(p, name, "items must be POOLGROUP:LOCALGROUP");
+		}
+		return UP_OK;
+	}
 	case K_IGNORE_USERS:
 		return set_list(p, name, &c->ignore_users, v);
 	case K_STATE_DIR:
@@ -1072,11 +1090,12 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	c->home = strdup("/home/%u");
 	c->shell = strdup("/bin/bash");
 	c->allow_groups = calloc(1, sizeof(char *));
+	c->group_map = calloc(1, sizeof(char *));
 	c->ignore_users = calloc(2, sizeof(char *));
 	if (c->ignore_users)
 		c->ignore_users[0] = strdup("root");
 	if (!c->otp_param || !c->scope || !c->totp_issuer || !c->username_format || !c->state_dir ||
-	    !c->home || !c->shell || !c->allow_groups || !c->ignore_users || !c->ignore_users[0])
+	    !c->home || !c->shell || !c->allow_groups || !c->group_map || !c->ignore_users || !c->ignore_users[0])
 		return nomem(p);
 	return UP_OK;
 }
@@ -1378,6 +1397,7 @@ void up_config_free(struct up_config *cfg)
 	free(cfg->username_claim);
 	free(cfg->groups_claim);
 	up_strv_free(cfg->allow_groups);
+	up_strv_free(cfg->group_map);
 	up_strv_free(cfg->ignore_users);
 	free(cfg->state_dir);
 	free(cfg->ca_file);

@@ -311,6 +311,9 @@ out:
 	return r;
 }
 
+struct want;
+static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant);
+
 up_err up_nss_user_del(struct up_ctx *ctx, const char *name)
 {
 	struct nss_files f = { 0 };
@@ -334,6 +337,12 @@ up_err up_nss_user_del(struct up_ctx *ctx, const char *name)
 	}
 	passwd = drop_line(f.passwd, name);
 	group = drop_line(f.group, name);
+	if (group) {
+		/* ... and out of every mapped group's member list. */
+		char *g2 = rewrite_members(group, name, NULL, 0);
+		free(group);
+		group = g2;
+	}
 	if (!passwd || !group) {
 		r = UP_ENOMEM;
 		goto out;
@@ -350,5 +359,231 @@ out:
 		close(lockfd);
 	if (dirfd >= 0)
 		close(dirfd);
+	return r;
+}
+
+/* GID of a group in /etc/group; -1 when there is none. */
+static up_err local_gid(struct up_ctx *ctx, const char *name, int64_t *ret_gid)
+{
+	char line[4096];
+	size_t nlen = strlen(name);
+	FILE *f = fopen("/etc/group", "re");
+
+	*ret_gid = -1;
+	if (!f)
+		return errno == ENOENT ? UP_OK : up_fail(ctx, UP_ESTATE, "/etc/group: %s", strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *c2, *c3;
+		if (strncmp(line, name, nlen) != 0 || line[nlen] != ':')
+			continue;
+		c2 = strchr(line + nlen + 1, ':');
+		c3 = c2 ? strchr(c2 + 1, ':') : NULL;
+		if (c3) {
+			*c3 = '\0';
+			if (up_parse_int64(c2 + 1, 1, 0x7ffffffe, ret_gid))
+				*ret_gid = -1;
+		}
+		break;
+	}
+	fclose(f);
+	return UP_OK;
+}
+
+struct want {
+	const char *name;
+	int64_t gid;
+	bool found;
+};
+
+/* Append `s` (len bytes) to a growing buffer. */
+static bool buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	if (*len + n + 1 > *cap) {
+		size_t ncap = (*cap ? *cap : 256) * 2 + n;
+		char *nb = realloc(*buf, ncap);
+		if (!nb)
+			return false;
+		*buf = nb;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
+/*
+ * nss/group text with `user` a member of exactly the `want` groups among
+ * the membership lines (its private group line is left alone). Lines whose
+ * member list becomes empty are dropped; wanted groups without a line get
+ * one.
+ */
+static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant)
+{
+	size_t ulen = strlen(user), len = 0, cap = 0;
+	char *out = NULL, num[32];
+
+	if (!buf_add(&out, &len, &cap, "", 0))
+		return NULL;
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+		const char *c1 = memchr(p, ':', llen), *c3 = NULL;
+		struct want *w = NULL;
+
+		if (c1) {
+			const char *c2 = memchr(c1 + 1, ':', llen - (size_t)(c1 + 1 - p));
+			c3 = c2 ? memchr(c2 + 1, ':', llen - (size_t)(c2 + 1 - p)) : NULL;
+		}
+		if (!c1 || !c3 || ((size_t)(c1 - p) == ulen && strncmp(p, user, ulen) == 0)) {
+			/* malformed, or the user's private group: keep as it is */
+			if (!buf_add(&out, &len, &cap, p, llen) || !buf_add(&out, &len, &cap, "\n", 1))
+				goto oom;
+		} else {
+			char line[1024];
+			size_t o = (size_t)(c3 + 1 - p), members = 0;
+			const char *m = c3 + 1, *end = p + llen;
+
+			if (o >= sizeof(line))
+				goto keep;
+			memcpy(line, p, o);
+			for (size_t i = 0; i < nwant; i++)
+				if ((size_t)(c1 - p) == strlen(want[i].name) &&
+				    strncmp(p, want[i].name, (size_t)(c1 - p)) == 0)
+					w = &want[i];
+			while (m < end) {
+				const char *comma = memchr(m, ',', (size_t)(end - m));
+				size_t mlen = comma ? (size_t)(comma - m) : (size_t)(end - m);
+				if (mlen && !(mlen == ulen && strncmp(m, user, ulen) == 0)) {
+					if (o + mlen + 2 >= sizeof(line))
+						goto keep;
+					if (members++)
+						line[o++] = ',';
+					memcpy(line + o, m, mlen);
+					o += mlen;
+				}
+				m += mlen + (comma ? 1 : 0);
+			}
+			if (w) {
+				if (o + ulen + 2 >= sizeof(line))
+					goto keep;
+				if (members++)
+					line[o++] = ',';
+				memcpy(line + o, user, ulen);
+				o += ulen;
+				w->found = true;
+			}
+			if (members && (!buf_add(&out, &len, &cap, line, o) ||
+					!buf_add(&out, &len, &cap, "\n", 1)))
+				goto oom;
+			goto next;
+keep:
+			if (!buf_add(&out, &len, &cap, p, llen) || !buf_add(&out, &len, &cap, "\n", 1))
+				goto oom;
+		}
+next:
+		p += llen + (eol ? 1 : 0);
+	}
+	for (size_t i = 0; i < nwant; i++) {
+		if (want[i].found || want[i].gid < 0)
+			continue;
+		snprintf(num, sizeof(num), ":x:%lld:", (long long)want[i].gid);
+		if (!buf_add(&out, &len, &cap, want[i].name, strlen(want[i].name)) ||
+		    !buf_add(&out, &len, &cap, num, strlen(num)) ||
+		    !buf_add(&out, &len, &cap, user, ulen) || !buf_add(&out, &len, &cap, "\n", 1))
+			goto oom;
+	}
+	return out;
+oom:
+	free(out);
+	return NULL;
+}
+
+static up_err update_members(struct up_ctx *ctx, const char *name, struct want *want,
+			     size_t nwant)
+{
+	struct nss_files f = { 0 };
+	char *group = NULL;
+	int dirfd = -1, lockfd = -1;
+	up_err r;
+
+	r = up_state_dir(ctx, "nss", &dirfd);
+	if (r)
+		return r;
+	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
+	if (!r)
+		r = read_files(ctx, dirfd, &f);
+	if (r)
+		goto out;
+	group = rewrite_members(f.group, name, want, nwant);
+	if (!group) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	if (strcmp(group, f.group) != 0)
+		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+out:
+	free(group);
+	nss_files_clear(&f);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (dirfd >= 0)
+		close(dirfd);
+	return r;
+}
+
+up_err up_nss_user_groups(struct up_ctx *ctx, const char *name, char *const *pool_groups)
+{
+	const struct up_config *cfg;
+	struct want *want = NULL;
+	size_t nmap, nwant = 0;
+	up_err r = UP_OK;
+
+	if (!ctx || !ctx->cfg)
+		return UP_EINVAL;
+	cfg = ctx->cfg;
+	nmap = up_strv_len(cfg->group_map);
+	if (nmap == 0)
+		return UP_OK;
+	if (!up_nss_name_valid(name))
+		return up_fail(ctx, UP_EINVAL, "not a valid local user name for an NSS entry");
+	want = calloc(nmap, sizeof(*want));
+	if (!want)
+		return UP_ENOMEM;
+	for (size_t i = 0; i < nmap; i++) {
+		const char *item = cfg->group_map[i], *colon = strchr(item, ':');
+		const char *local = colon + 1;
+		bool dup = false;
+		int64_t gid;
+
+		bool member = false;
+
+		for (char *const *g = pool_groups; g && *g; g++)
+			if (strlen(*g) == (size_t)(colon - item) &&
+			    strncmp(*g, item, (size_t)(colon - item)) == 0)
+				member = true;
+		if (!member)
+			continue;
+		for (size_t k = 0; k < nwant; k++)
+			if (strcmp(want[k].name, local) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		r = local_gid(ctx, local, &gid);
+		if (r)
+			goto out;
+		if (gid < 0) {
+			up_log(ctx, LOG_WARNING, "group_map: no group %s in /etc/group; skipped", local);
+			continue;
+		}
+		want[nwant].name = local;
+		want[nwant].gid = gid;
+		nwant++;
+	}
+	r = update_members(ctx, name, want, nwant);
+	if (!r)
+		up_log(ctx, LOG_DEBUG, "%s: member of %zu mapped local group(s)", name, nwant);
+out:
+	free(want);
 	return r;
 }

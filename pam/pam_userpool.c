@@ -432,8 +432,14 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	    up_stepup_record(ctx, username, service, tty))
 		pam_syslog(pamh, LOG_WARNING, "could not record the step-up time: %s",
 			   up_ctx_detail(ctx));
-	if (up_nss_name_valid(login) && up_nss_user_add(ctx, login, NULL) != UP_OK)
-		pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login, up_ctx_detail(ctx));
+	if (up_nss_name_valid(login)) {
+		if (up_nss_user_add(ctx, login, NULL) != UP_OK)
+			pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login,
+				   up_ctx_detail(ctx));
+		else if (up_nss_user_groups(ctx, login, auth->claims->groups) != UP_OK)
+			pam_syslog(pamh, LOG_WARNING, "group_map for %s not applied: %s", login,
+				   up_ctx_detail(ctx));
+	}
 	pam_syslog(pamh, LOG_INFO, "%s signed in%s%s (sub %s)", username,
 		   auth->offline ? " offline" : "", auth->mfa ? " with a second factor" : "",
 		   auth->claims->sub ? auth->claims->sub : "?");

@@ -49,6 +49,8 @@ struct up_config {
 	char *username_claim;    /* default cognito:username / preferred_username */
 	char *groups_claim;      /* default cognito:groups / groups */
 	char **allow_groups;     /* empty: any pool user */
+	char **group_map;        /* "POOLGROUP:LOCALGROUP" items: NSS supplementary
+				    groups for pool users (default empty) */
 	char **ignore_users;     /* default { "root" } */
 	char *state_dir;         /* default /var/lib/userpool */
 	bool offline;            /* default yes */

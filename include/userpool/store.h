@@ -75,6 +75,11 @@ UP_EXPORT up_err up_store_check(struct up_ctx *ctx);
 /* NSS provisioning (DESIGN §7): state_dir/nss/passwd and nss/group. */
 UP_EXPORT up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid);
 UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
+/* Make `name` a member of exactly the local groups that group_map assigns
+ * to `pool_groups` (NULL-terminated), in state_dir/nss/group; the groups'
+ * GIDs come from /etc/group. No-op when group_map is empty. */
+UP_EXPORT up_err up_nss_user_groups(struct up_ctx *ctx, const char *name,
+				    char *const *pool_groups);
 /* Valid local name for an NSS entry (no ':', newline, '/', leading '-' or '.', cap). */
 UP_EXPORT bool up_nss_name_valid(const char *name);
 

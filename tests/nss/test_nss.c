@@ -311,6 +311,77 @@ static void test_hostile_file(void **state)
 	assert_non_null(pw);
 }
 
+static bool in_grouplist(const char *user, gid_t primary, gid_t gid)
+{
+	gid_t groups[64];
+	int n = 64;
+
+	assert_true(getgrouplist(user, primary, groups, &n) >= 0);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return true;
+	return false;
+}
+
+/* group_map: pool groups become supplementary local groups, through
+ * initgroups (the real glibc path that login, sshd and su use). */
+static void test_group_map(void **state)
+{
+	char conf[512];
+	char g_admins[] = "admins", g_other[] = "other", g_lab[] = "lab";
+	char *const admins[] = { g_admins, g_other, NULL };
+	char *const lab[] = { g_lab, NULL };
+	char *const none[] = { NULL };
+	struct up_ctx *ctx;
+	uint32_t uid = 0;
+	FILE *f;
+	char text[4096] = "";
+	size_t n;
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 299999\n"
+		 "group_map = admins:localgroup, lab:labgrp, ghost:nosuchgroup\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	assert_int_equal(up_nss_user_add(ctx, "gm", &uid), UP_OK);
+	assert_int_equal(up_nss_user_add(ctx, "gm2", NULL), UP_OK);
+	assert_int_equal(up_nss_user_groups(ctx, "gm", admins), UP_OK);
+	assert_int_equal(up_nss_user_groups(ctx, "gm2", admins), UP_OK);
+	assert_true(in_grouplist("gm", uid, 200001));
+	assert_false(in_grouplist("gm", uid, 3000));
+	/* The pool moved gm from admins to lab. */
+	assert_int_equal(up_nss_user_groups(ctx, "gm", lab), UP_OK);
+	assert_false(in_grouplist("gm", uid, 200001));
+	assert_true(in_grouplist("gm", uid, 3000));
+	assert_true(in_grouplist("gm2", uid + 1, 200001));
+	/* No pool groups: no mapped groups. */
+	assert_int_equal(up_nss_user_groups(ctx, "gm", none), UP_OK);
+	assert_false(in_grouplist("gm", uid, 3000));
+	/* Deleting gm2 takes it out of every member list. */
+	assert_int_equal(up_nss_user_del(ctx, "gm2"), UP_OK);
+	f = fopen("/var/lib/userpool/nss/group", "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	assert_null(strstr(text, "gm2"));
+	assert_null(strstr(text, "nosuchgroup"));
+	up_ctx_free(ctx);
+	/* A bad map is a configuration error. */
+	{
+		struct up_ctx *bad = NULL;
+		char *path = t_write_file(confdir, "bad.conf",
+					  "user_pool_id = us-east-1_Test\nclient_id = abc\n"
+					  "group_map = admins\n",
+					  0600);
+		assert_int_equal(up_ctx_new(&bad), UP_OK);
+		assert_int_equal(up_ctx_load_config(bad, path, 0, NULL, false), UP_ECONFIG);
+		up_ctx_free(bad);
+		free(path);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +390,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_names),  cmocka_unit_test(test_erange),
 		cmocka_unit_test(test_enumeration),    cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_concurrent),     cmocka_unit_test(test_hostile_file),
+		cmocka_unit_test(test_group_map),
 	};
 	int rc;
 

@@ -10,7 +10,7 @@ set -u
 s=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 b=${top_builddir:-$s}
 client="$b/tests/oidc/oidc_client"
-mods="$s/tests/sdk"
+mods=$(dirname "${UP_NODE_MODULES:-$s/tests/sdk/node_modules}") # holds node_modules
 secret='provider-test-secret:with/odd+chars'
 
 if ! command -v node >/dev/null || [ ! -d "$mods/node_modules/oidc-provider" ]; then

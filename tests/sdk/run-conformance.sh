@@ -7,6 +7,8 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 pool_py="$here/../pool/pool.py"
+# node_modules: this folder's, or the one the build names (VPATH, distcheck).
+nm=${UP_NODE_MODULES:-$here/node_modules}
 python=${PYTHON:-/usr/bin/python3}
 node=${NODE:-node}
 
@@ -16,8 +18,9 @@ if ! command -v "$node" >/dev/null 2>&1; then
 	exit 1
 fi
 
-if [ ! -d "$here/node_modules/amazon-cognito-identity-js" ]; then
+if [ ! -d "$nm/amazon-cognito-identity-js" ]; then
 	echo "# node_modules missing: running npm install in $here" >&2
+	nm=$here/node_modules
 	(cd "$here" && npm install --no-audit --no-fund >&2) || {
 		echo "1..1"
 		echo "not ok 1 - npm install of amazon-cognito-identity-js failed"
@@ -56,7 +59,7 @@ done
 url=$(cat "$work/url")
 echo "# pool at $url"
 
-POOL_URL=$url NODE_EXTRA_CA_CERTS="$work/ca/ca.pem" NODE_PATH="$here/node_modules" \
+POOL_URL=$url NODE_EXTRA_CA_CERTS="$work/ca/ca.pem" NODE_PATH="$nm" \
 	timeout 300 "$node" "$here/conformance.js"
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -52,7 +52,7 @@ command -v node >/dev/null 2>&1 || skip "node not installed"
 command -v curl >/dev/null 2>&1 || skip "curl not installed"
 [ -x "$client" ] || skip "cognito_local_client not built"
 
-start=$top_srcdir/tests/sdk/node_modules/cognito-local/lib/bin/start.js
+start=${UP_NODE_MODULES:-$top_srcdir/tests/sdk/node_modules}/cognito-local/lib/bin/start.js
 if [ ! -f "$start" ]; then
 	command -v npm >/dev/null 2>&1 || skip "npm not installed"
 	if ! timeout 300 npm install --silent --no-audit --no-fund --prefix "$tmp/npm" \

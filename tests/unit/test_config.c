@@ -119,6 +119,8 @@ static void test_defaults_cognito(void **state)
 	assert_string_equal(c->groups_claim, "cognito:groups");
 	assert_non_null(c->allow_groups);
 	assert_null(c->allow_groups[0]);
+	assert_non_null(c->group_map);
+	assert_null(c->group_map[0]);
 	assert_non_null(c->ignore_users);
 	assert_string_equal(c->ignore_users[0], "root");
 	assert_null(c->ignore_users[1]);
@@ -194,6 +196,7 @@ static void test_every_key_good(void **state)
 		     "username_claim = email\n"
 		     "groups_claim = https://example.org/groups\n"
 		     "allow_groups = admins, ops devs\n"
+		     "group_map = admins:sudo lab:labusers\n"
 		     "ignore_users = root admin\n"
 		     "state_dir = /var/lib/userpool-test\n"
 		     "offline = off\n"
@@ -247,6 +250,8 @@ static void test_every_key_good(void **state)
 	assert_int_equal(up_strv_len(c->ignore_users), 2);
 	assert_string_equal(c->ignore_users[1], "admin");
 	assert_string_equal(c->state_dir, "/var/lib/userpool-test");
+	assert_int_equal(up_strv_len(c->group_map), 2);
+	assert_string_equal(c->group_map[1], "lab:labusers");
 	assert_false(c->offline);
 	assert_int_equal(c->offline_max_age, 2 * 86400);
 	assert_int_equal(c->offline_max_failures, 1000);
@@ -383,6 +388,10 @@ static const struct bad_case bad_cases[] = {
     {BASE, "shell = bin/sh", "shell: must be an absolute path"},
     {BASE, "shell = \"/bin/sh -x\"", "shell: must not contain"},
     {BASE, "debug = loud", "debug"},
+    {BASE, "group_map = admins", "group_map"},
+    {BASE, "group_map = admins:sudo:x", "group_map"},
+    {BASE, "group_map = :sudo", "group_map"},
+    {BASE, "group_map = admins:-x", "group_map"},
     {BASE, "allow_groups = a,\001b", "allow_groups: control characters"},
     {"client_id = a\n", "", "user_pool_id: required for provider cognito"},
     {"provider = oidc\nclient_id = a\n", "", "issuer: required for provider oidc"},
