@@ -220,19 +220,98 @@ static up_err write_files(struct up_ctx *ctx, int dirfd, const char *passwd, con
 	return r;
 }
 
-up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
+/* Run `fn` on the NSS files with nss/lock held: every change of them is
+ * one read-modify-write under this lock. */
+typedef up_err (*nss_fn)(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud);
+
+static up_err nss_locked(struct up_ctx *ctx, nss_fn fn, void *ud)
 {
-	const struct up_config *cfg;
 	struct nss_files f = { 0 };
-	char *home = NULL, *passwd = NULL, *group = NULL;
 	int dirfd = -1, lockfd = -1;
+	up_err r;
+
+	r = up_state_dir(ctx, "nss", &dirfd);
+	if (r)
+		return r;
+	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
+	if (!r)
+		r = read_files(ctx, dirfd, &f);
+	if (!r)
+		r = fn(ctx, dirfd, &f, ud);
+	nss_files_clear(&f);
+	if (lockfd >= 0)
+		close(lockfd);
+	close(dirfd);
+	return r;
+}
+
+struct add_ud {
+	const char *name;
+	uint32_t uid;
+};
+
+static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
+{
+	const struct up_config *cfg = ctx->cfg;
+	struct add_ud *a = ud;
+	char *home = NULL, *passwd = NULL, *group = NULL;
 	bool taken;
 	int64_t uid;
 	up_err r;
 
+	uid = find_user(f->passwd, a->name);
+	if (uid >= 0) {
+		a->uid = (uint32_t)uid;
+		return UP_OK;
+	}
+	r = local_taken(ctx, "/etc/group", a->name, -1, &taken);
+	if (r)
+		return r;
+	if (taken)
+		return up_fail(ctx, UP_EINVAL, "%s is a local group in /etc/group", a->name);
+	uid = f->next > cfg->uid_min ? f->next : cfg->uid_min;
+	for (;; uid++) {
+		bool t1, t2;
+		if (uid > cfg->uid_max)
+			return up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
+				       (long long)cfg->uid_min, (long long)cfg->uid_max);
+		r = local_taken(ctx, "/etc/passwd", NULL, uid, &t1);
+		if (!r)
+			r = local_taken(ctx, "/etc/group", NULL, uid, &t2);
+		if (r)
+			return r;
+		if (!t1 && !t2)
+			break;
+	}
+	home = expand_home(cfg->home, a->name);
+	if (!home)
+		return UP_ENOMEM;
+	if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f->passwd, a->name,
+		     (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
+	    asprintf(&group, "%s%s:x:%lld:\n", f->group, a->name, (long long)uid) < 0) {
+		passwd = group = NULL;
+		r = UP_ENOMEM;
+	} else {
+		r = write_files(ctx, dirfd, passwd, group, uid + 1);
+	}
+	free(home);
+	free(passwd);
+	free(group);
+	if (r)
+		return r;
+	up_log(ctx, LOG_NOTICE, "provisioned %s with uid %lld", a->name, (long long)uid);
+	a->uid = (uint32_t)uid;
+	return UP_OK;
+}
+
+up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
+{
+	struct add_ud a = { name, 0 };
+	bool taken;
+	up_err r;
+
 	if (!ctx || !ctx->cfg)
 		return UP_EINVAL;
-	cfg = ctx->cfg;
 	if (!up_nss_name_valid(name))
 		return up_fail(ctx, UP_EINVAL, "not a valid local user name for an NSS entry");
 	/* A local account of that name wins; nothing to provision. */
@@ -241,125 +320,44 @@ up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
 		return r;
 	if (taken)
 		return up_fail(ctx, UP_EINVAL, "%s is a local account in /etc/passwd", name);
-
-	r = up_state_dir(ctx, "nss", &dirfd);
-	if (r)
-		return r;
-	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
-	if (r)
-		goto out;
-	r = read_files(ctx, dirfd, &f);
-	if (r)
-		goto out;
-	uid = find_user(f.passwd, name);
-	if (uid >= 0) {
-		if (ret_uid)
-			*ret_uid = (uint32_t)uid;
-		r = UP_OK;
-		goto out;
-	}
-	r = local_taken(ctx, "/etc/group", name, -1, &taken);
-	if (r)
-		goto out;
-	if (taken) {
-		r = up_fail(ctx, UP_EINVAL, "%s is a local group in /etc/group", name);
-		goto out;
-	}
-	uid = f.next > cfg->uid_min ? f.next : cfg->uid_min;
-	for (;; uid++) {
-		bool t1, t2;
-		if (uid > cfg->uid_max) {
-			r = up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
-				    (long long)cfg->uid_min, (long long)cfg->uid_max);
-			goto out;
-		}
-		r = local_taken(ctx, "/etc/passwd", NULL, uid, &t1);
-		if (!r)
-			r = local_taken(ctx, "/etc/group", NULL, uid, &t2);
-		if (r)
-			goto out;
-		if (!t1 && !t2)
-			break;
-	}
-	home = expand_home(cfg->home, name);
-	if (!home) {
-		r = UP_ENOMEM;
-		goto out;
-	}
-	if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f.passwd, name,
-		     (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
-	    asprintf(&group, "%s%s:x:%lld:\n", f.group, name, (long long)uid) < 0) {
-		passwd = group = NULL;
-		r = UP_ENOMEM;
-		goto out;
-	}
-	r = write_files(ctx, dirfd, passwd, group, uid + 1);
-	if (r)
-		goto out;
-	up_log(ctx, LOG_NOTICE, "provisioned %s with uid %lld", name, (long long)uid);
-	if (ret_uid)
-		*ret_uid = (uint32_t)uid;
-out:
-	free(home);
-	free(passwd);
-	free(group);
-	nss_files_clear(&f);
-	if (lockfd >= 0)
-		close(lockfd);
-	if (dirfd >= 0)
-		close(dirfd);
+	r = nss_locked(ctx, add_locked, &a);
+	if (!r && ret_uid)
+		*ret_uid = a.uid;
 	return r;
 }
 
 struct want;
 static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant);
 
-up_err up_nss_user_del(struct up_ctx *ctx, const char *name)
+static up_err del_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
 {
-	struct nss_files f = { 0 };
-	char *passwd = NULL, *group = NULL;
-	int dirfd = -1, lockfd = -1;
+	const char *name = ud;
+	char *passwd = NULL, *group = NULL, *g1;
 	up_err r;
 
-	if (!ctx || !ctx->cfg || !up_nss_name_valid(name))
-		return UP_EINVAL;
-	r = up_state_dir(ctx, "nss", &dirfd);
-	if (r)
-		return r;
-	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
-	if (!r)
-		r = read_files(ctx, dirfd, &f);
-	if (r)
-		goto out;
-	if (find_user(f.passwd, name) < 0) {
-		r = up_fail(ctx, UP_ENOENT, "%s has no NSS entry", name);
-		goto out;
-	}
-	passwd = drop_line(f.passwd, name);
-	group = drop_line(f.group, name);
-	if (group) {
-		/* ... and out of every mapped group's member list. */
-		char *g2 = rewrite_members(group, name, NULL, 0);
-		free(group);
-		group = g2;
-	}
-	if (!passwd || !group) {
+	if (find_user(f->passwd, name) < 0)
+		return up_fail(ctx, UP_ENOENT, "%s has no NSS entry", name);
+	passwd = drop_line(f->passwd, name);
+	g1 = drop_line(f->group, name);
+	/* ... and out of every mapped group's member list. */
+	group = g1 ? rewrite_members(g1, name, NULL, 0) : NULL;
+	free(g1);
+	if (!passwd || !group)
 		r = UP_ENOMEM;
-		goto out;
-	}
-	/* uid_next stays: the UID is never handed out again. */
-	r = write_files(ctx, dirfd, passwd, group, f.next);
-	if (!r)
-		up_log(ctx, LOG_NOTICE, "removed the NSS entry of %s", name);
-out:
+	else /* uid_next stays: the UID is never handed out again. */
+		r = write_files(ctx, dirfd, passwd, group, f->next);
 	free(passwd);
 	free(group);
-	nss_files_clear(&f);
-	if (lockfd >= 0)
-		close(lockfd);
-	if (dirfd >= 0)
-		close(dirfd);
+	if (!r)
+		up_log(ctx, LOG_NOTICE, "removed the NSS entry of %s", name);
 	return r;
+}
+
+up_err up_nss_user_del(struct up_ctx *ctx, const char *name)
+{
+	if (!ctx || !ctx->cfg || !up_nss_name_valid(name))
+		return UP_EINVAL;
+	return nss_locked(ctx, del_locked, (void *)(uintptr_t)name);
 }
 
 /* GID of a group in /etc/group; -1 when there is none. */
@@ -499,36 +497,23 @@ oom:
 	return NULL;
 }
 
-static up_err update_members(struct up_ctx *ctx, const char *name, struct want *want,
-			     size_t nwant)
-{
-	struct nss_files f = { 0 };
-	char *group = NULL;
-	int dirfd = -1, lockfd = -1;
-	up_err r;
+struct members_ud {
+	const char *name;
+	struct want *want;
+	size_t nwant;
+};
 
-	r = up_state_dir(ctx, "nss", &dirfd);
-	if (r)
-		return r;
-	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
-	if (!r)
-		r = read_files(ctx, dirfd, &f);
-	if (r)
-		goto out;
-	group = rewrite_members(f.group, name, want, nwant);
-	if (!group) {
-		r = UP_ENOMEM;
-		goto out;
-	}
-	if (strcmp(group, f.group) != 0)
+static up_err members_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
+{
+	const struct members_ud *m = ud;
+	char *group = rewrite_members(f->group, m->name, m->want, m->nwant);
+	up_err r = UP_OK;
+
+	if (!group)
+		return UP_ENOMEM;
+	if (strcmp(group, f->group) != 0)
 		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
-out:
 	free(group);
-	nss_files_clear(&f);
-	if (lockfd >= 0)
-		close(lockfd);
-	if (dirfd >= 0)
-		close(dirfd);
 	return r;
 }
 
@@ -580,7 +565,10 @@ up_err up_nss_user_groups(struct up_ctx *ctx, const char *name, char *const *poo
 		want[nwant].gid = gid;
 		nwant++;
 	}
-	r = update_members(ctx, name, want, nwant);
+	{
+		struct members_ud m = { name, want, nwant };
+		r = nss_locked(ctx, members_locked, &m);
+	}
 	if (!r)
 		up_log(ctx, LOG_DEBUG, "%s: member of %zu mapped local group(s)", name, nwant);
 out:
