@@ -78,6 +78,7 @@ enum key_id {
 	K_OFFLINE_MAX_FAILURES,
 	K_MAX_AUTH_AGE,
 	K_TIMEOUT,
+	K_KDF_SLOTS,
 	K_CA_FILE,
 	K_PROXY,
 	K_LEEWAY,
@@ -123,6 +124,7 @@ static const struct {
     [K_OFFLINE_MAX_FAILURES] = {"offline_max_failures", false},
     [K_MAX_AUTH_AGE] = {"max_auth_age", false},
     [K_TIMEOUT] = {"timeout", false},
+    [K_KDF_SLOTS] = {"kdf_slots", false},
     [K_CA_FILE] = {"ca_file", true},
     [K_PROXY] = {"proxy", true},
     [K_LEEWAY] = {"leeway", false},
@@ -143,6 +145,7 @@ static const struct {
 #define LEEWAY_MAX 600
 #define FAILURES_MIN 1
 #define FAILURES_MAX 1000
+#define KDF_SLOTS_MAX 1024
 #define UID_LOW 1000
 #define UID_HIGH INT64_C(2147483646) /* 2^31 - 2: (uid_t)-1 and INT_MAX stay out */
 
@@ -819,6 +822,8 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		return set_duration(p, name, v, 0, MAX_AUTH_AGE_MAX, &c->max_auth_age);
 	case K_TIMEOUT:
 		return set_duration(p, name, v, TIMEOUT_MIN, TIMEOUT_MAX, &c->timeout);
+	case K_KDF_SLOTS:
+		return set_int(p, name, v, 0, KDF_SLOTS_MAX, &c->kdf_slots);
 	case K_LEEWAY:
 		return set_duration(p, name, v, 0, LEEWAY_MAX, &c->leeway);
 	case K_CA_FILE: {

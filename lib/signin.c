@@ -151,6 +151,25 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 	return UP_OK;
 }
 
+/* The fallback when the full update could not be written: the record keeps
+ * what it had, minus its password verifier. */
+static up_err drop_verifier(void *ud, const struct up_user_record *cur,
+			    struct up_user_record **ret_new)
+{
+	up_err r;
+
+	(void)ud;
+	*ret_new = NULL;
+	if (!cur || !cur->verifier)
+		return UP_OK;
+	r = record_dup(cur, ret_new);
+	if (r)
+		return r;
+	up_free_secret((*ret_new)->verifier);
+	(*ret_new)->verifier = NULL;
+	return UP_OK;
+}
+
 static void store_online(struct up_ctx *ctx, const char *username, const char *password,
 			 const struct up_auth *auth)
 {
@@ -165,16 +184,34 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 	/* The expensive part (scrypt) happens before the lock is taken. */
 	if (auth->new_password)
 		password = auth->new_password; /* replaced at NEW_PASSWORD_REQUIRED */
-	if (password && ctx->cfg->offline)
+	if (password && ctx->cfg->offline) {
 		r = up_verifier_new(ctx, password, &o.verifier);
-	if (!r)
-		r = up_store_user_update(ctx, username, online_update, &o);
+		/* A derivation that cannot get its memory (or a slot) must not
+		 * leave the old verifier behind: after a password change it
+		 * would keep the old password working offline. The entry is
+		 * refreshed without one, so offline sign-in is refused until
+		 * the next online sign-in that can derive. */
+		if (r) {
+			up_log(ctx, LOG_WARNING,
+			       "cannot derive the offline verifier of %s: %s: %s: offline sign-in "
+			       "disabled for this user until the next online sign-in",
+			       username, up_strerror(r), up_ctx_detail(ctx));
+			o.verifier = NULL;
+		}
+	}
+	r = up_store_user_update(ctx, username, online_update, &o);
 	up_free_secret(o.verifier);
 	/* The sign-in itself succeeded; a cache that cannot be written only
-	 * costs the offline fallback. */
-	if (r)
+	 * costs the offline fallback — but never leaves an old verifier. */
+	if (r) {
 		up_log(ctx, LOG_ERR, "cannot update the cached entry of %s: %s: %s", username,
 		       up_strerror(r), up_ctx_detail(ctx));
+		if (up_store_user_update(ctx, username, drop_verifier, NULL) &&
+		    up_store_user_purge(ctx, username))
+			up_log(ctx, LOG_WARNING,
+			       "cannot remove the old offline verifier of %s either: %s", username,
+			       up_ctx_detail(ctx));
+	}
 }
 
 /* ---------------------------------------------------------------------- */

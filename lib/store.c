@@ -8,13 +8,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "kdf.h"
 
 /*
  * The per-user state store (DESIGN §4): users/<sha256-hex(issuer "\n"
@@ -625,37 +622,9 @@ up_err up_store_check(struct up_ctx *ctx)
 /* ---------------------------------------------------------------------- */
 /* offline password verifier */
 
-static up_err scrypt_derive(struct up_ctx *ctx, const char *password, const uint8_t *salt,
-			    size_t salt_len, uint64_t n, uint32_t r, uint32_t p, uint8_t *out,
-			    size_t out_len)
-{
-	/* OpenSSL's scrypt needs 128*r*(N+2) bytes for V plus 128*r*p for B. */
-	uint64_t maxmem = 128ull * r * (n + 2) + 128ull * r * p + (1u << 20);
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "SCRYPT", NULL);
-	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM params[7];
-	up_err ret = UP_OK;
-
-	EVP_KDF_free(kdf);
-	if (!kctx)
-		return up_fail(ctx, UP_EINTERNAL, "scrypt is not available in OpenSSL");
-	params[0] = OSSL_PARAM_construct_octet_string(
-	    OSSL_KDF_PARAM_PASSWORD, (void *)(uintptr_t)password, strlen(password));
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt,
-						      salt_len);
-	params[2] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_N, &n);
-	params[3] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_R, &r);
-	params[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
-	params[5] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem);
-	params[6] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, out, out_len, params) != 1)
-		ret = up_fail(ctx, UP_EINTERNAL, "scrypt failed (out of memory?)");
-	EVP_KDF_CTX_free(kctx);
-	return ret;
-}
-
 up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier)
 {
+	const struct up_scrypt_params params = {SCRYPT_N, SCRYPT_R, SCRYPT_P};
 	uint8_t salt[SCRYPT_SALT_LEN], hash[SCRYPT_HASH_LEN];
 	char *salt64 = NULL, *hash64 = NULL, *out = NULL;
 	up_err r;
@@ -664,8 +633,7 @@ up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_veri
 		return UP_EINVAL;
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return up_fail(ctx, UP_EINTERNAL, "no randomness for a salt");
-	r = scrypt_derive(ctx, password, salt, sizeof(salt), SCRYPT_N, SCRYPT_R, SCRYPT_P, hash,
-			  sizeof(hash));
+	r = up_kdf_scrypt(ctx, password, salt, sizeof(salt), &params, hash, sizeof(hash));
 	if (!r)
 		r = up_b64_encode(salt, sizeof(salt), &salt64);
 	if (!r)
@@ -708,6 +676,7 @@ up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *p
 	char *copy = NULL, *field[6];
 	uint8_t *salt = NULL, *want = NULL, got[SCRYPT_HASH_LEN];
 	size_t salt_len = 0, want_len = 0;
+	struct up_scrypt_params params;
 	int64_t n, r, p;
 	up_err ret;
 
@@ -738,8 +707,10 @@ up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *p
 		ret = up_fail(ctx, UP_ESTATE, "verifier salt or hash malformed");
 		goto out;
 	}
-	ret = scrypt_derive(ctx, password, salt, salt_len, (uint64_t)n, (uint32_t)r, (uint32_t)p,
-			    got, sizeof(got));
+	params.n = (uint64_t)n;
+	params.r = (uint32_t)r;
+	params.p = (uint32_t)p;
+	ret = up_kdf_scrypt(ctx, password, salt, salt_len, &params, got, sizeof(got));
 	if (!ret && !up_memeq_ct(got, want, sizeof(got)))
 		ret = UP_EDENIED;
 out:

@@ -58,6 +58,7 @@ struct up_config {
 	int64_t offline_max_failures; /* default 5 */
 	int64_t max_auth_age;    /* default 0 (off) */
 	int64_t timeout;         /* default 10s */
+	int64_t kdf_slots;       /* concurrent derivations per machine; 0 (default): online CPUs */
 	char *ca_file;           /* NULL: the system store */
 	char *proxy;             /* NULL: no proxy */
 	int64_t leeway;          /* default 60s */

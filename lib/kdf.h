@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_KDF_H
+#define USERPOOL_KDF_H
+
+/* Private to libuserpool: the password KDF (scrypt through OpenSSL's
+ * EVP_KDF), bounded machine-wide by flock'd derivation slots. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+struct up_scrypt_params {
+	uint64_t n; /* cost, a power of two */
+	uint32_t r; /* block size */
+	uint32_t p; /* parallelism */
+};
+
+/* The bytes OpenSSL's scrypt allocates for these parameters:
+ * 128*r*(N+2) for V plus 128*r*p for B. */
+uint64_t up_kdf_scrypt_mem(const struct up_scrypt_params *params);
+
+/*
+ * scrypt(password, salt, params) into out[0..out_len). With a loaded
+ * configuration the derivation first takes one of the machine's derivation
+ * slots (state_dir/kdf/slot.<i>, i < kdf_slots, an flock each; kdf_slots 0
+ * means the number of online CPUs) and holds it only while deriving, so at
+ * most kdf_slots derivations (and their memory) run at once on the machine;
+ * the others wait, at most `timeout`. Without a configuration there are no
+ * slots and the derivation runs at once.
+ *
+ * Returns UP_OK, UP_EINVAL, UP_ESTATE (the slot directory or a slot file is
+ * refused), or UP_EINTERNAL (no slot within `timeout`, or OpenSSL could not
+ * derive: typically out of memory). out is wiped on every failure.
+ */
+up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *salt,
+		     size_t salt_len, const struct up_scrypt_params *params, uint8_t *out,
+		     size_t out_len);
+
+#endif
