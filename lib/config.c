@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "config_int.h"
 
 #define CONFIG_MAX_SIZE (64u * 1024u)
 #define CONFIG_MAX_LINE 4096u
@@ -1512,4 +1513,48 @@ bool up_user_ignored(struct up_ctx *ctx, const char *login)
 	if (!ctx || !ctx->cfg || !login)
 		return false;
 	return up_strv_contains(ctx->cfg->ignore_users, login);
+}
+
+up_err up_config_parse_text(struct up_ctx *ctx, const char *text, size_t len, int argc,
+			    const char *const *argv, struct up_config **ret_cfg)
+{
+	struct parser p;
+	char *buf;
+	up_err r;
+
+	if (!ctx || !ret_cfg || (!text && len) || len > CONFIG_MAX_SIZE || argc < 0 ||
+	    (argc > 0 && !argv))
+		return UP_EINVAL;
+	*ret_cfg = NULL;
+	memset(&p, 0, sizeof(p));
+	p.ctx = ctx;
+	/* parse_buffer terminates each line in place, the last one at len. */
+	buf = malloc(len + 1);
+	p.cfg = calloc(1, sizeof(*p.cfg));
+	if (!buf || !p.cfg) {
+		free(buf);
+		free(p.cfg);
+		return UP_ENOMEM;
+	}
+	if (len)
+		memcpy(buf, text, len);
+	buf[len] = '\0';
+	r = init_defaults(&p, p.cfg);
+	if (!r && !(p.cfg->path = strdup("(text)")))
+		r = nomem(&p);
+	if (!r) {
+		p.path = p.cfg->path;
+		r = parse_buffer(&p, buf, len);
+	}
+	up_free_secret_len(buf, len + 1);
+	if (!r)
+		r = parse_args(&p, argc, argv);
+	if (!r)
+		r = finish(&p);
+	if (r || p.failed) {
+		up_config_free(p.cfg);
+		return r ? r : UP_ECONFIG;
+	}
+	*ret_cfg = p.cfg;
+	return UP_OK;
 }

@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "kdf.h"
+#include "store_int.h"
 
 /*
  * The per-user state store (DESIGN §4): users/<sha256-hex(issuer "\n"
@@ -310,13 +311,29 @@ static up_err user_file_read(struct up_ctx *ctx, int dirfd, const char *name, ch
  * the file names, provided the file name is that user's. Anything not
  * usable is logged and reported as UP_ENOENT; only ENOMEM passes through.
  */
+up_err up_store_record_parse(struct up_ctx *ctx, const char *data, size_t len,
+			     struct up_user_record **ret_rec)
+{
+	json_t *j = NULL;
+	up_err r;
+
+	*ret_rec = NULL;
+	r = up_json_parse(ctx, data, len, USER_FILE_CAP, &j);
+	if (!r)
+		r = record_from_json(ctx, j, ret_rec);
+	if (j) {
+		up_json_wipe(j);
+		json_decref(j);
+	}
+	return r;
+}
+
 static up_err load(struct up_ctx *ctx, int dirfd, const char *name, const char *username,
 		   struct up_user_record **ret_rec)
 {
 	struct up_user_record *rec = NULL;
 	char *data = NULL, expect[80];
 	size_t len = 0;
-	json_t *j = NULL;
 	up_err r;
 
 	r = user_file_read(ctx, dirfd, name, &data, &len);
@@ -327,14 +344,8 @@ static up_err load(struct up_ctx *ctx, int dirfd, const char *name, const char *
 	if (!r && len == 0)
 		r = up_fail(ctx, UP_ESTATE, "empty file");
 	if (!r)
-		r = up_json_parse(ctx, data, len, USER_FILE_CAP, &j);
+		r = up_store_record_parse(ctx, data, len, &rec);
 	up_free_secret_len(data, len + 1);
-	if (!r)
-		r = record_from_json(ctx, j, &rec);
-	if (j) {
-		up_json_wipe(j);
-		json_decref(j);
-	}
 	if (r == UP_ENOMEM)
 		return r;
 	/* The hash in the name binds the file to (issuer, username): a file

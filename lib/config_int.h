@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef USERPOOL_CONFIG_INT_H
+#define USERPOOL_CONFIG_INT_H
+
+/* Private to libuserpool, its unit tests and fuzz targets. */
+
+#include "internal.h"
+
+/* The configuration parser on text in memory (at most the file size cap),
+ * then the PAM-style arguments, with the checks of up_ctx_load_config but
+ * no file checks. The result is not installed in ctx; free it with
+ * up_config_free. */
+up_err up_config_parse_text(struct up_ctx *ctx, const char *text, size_t len, int argc,
+			    const char *const *argv, struct up_config **ret_cfg);
+
+#endif
