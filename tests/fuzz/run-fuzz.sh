@@ -1,17 +1,25 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# Build the libFuzzer targets of lib/jwt.c and lib/jwks.c with clang
-# (-fsanitize=fuzzer,address,undefined) and run each for a bounded time on a
-# seed corpus made here. Not part of `make check`; `make fuzz
-# FUZZ_SECONDS=60` calls it.
+# Build the libFuzzer targets with clang (-fsanitize=fuzzer,address,undefined)
+# and run each for a bounded time on its seed corpus (jws, jwks: made here;
+# the others: tests/fuzz/corpus/<target>/). Not part of `make check`;
+# `make fuzz FUZZ_SECONDS=60` calls it.
 #
-# Usage: tests/fuzz/run-fuzz.sh [SECONDS]     (default 60 per target)
+# Targets: jws, jwks (lib/jwt.c, lib/jwks.c), config (lib/config.c), store
+# (the state-record reader), nss (the NSS module's file reader), cognito and
+# oidc (response parsing through the public sign-in calls and a fake
+# transport, tests/fuzz/fake_http.c), srp (the server's SRP values), otpauth
+# (otpauth URI, base32 secret, QR text).
+#
+# Usage: tests/fuzz/run-fuzz.sh [SECONDS] [TARGET...]  (default 60 s, all targets)
 # Environment: CLANG (default clang), SRCDIR (source tree), BUILDDIR (where
 # fuzz-build/ goes, default .), CONFIG_H (the configured config.h, if any).
 set -eu
 
 secs=${1:-60}
+[ $# -gt 0 ] && shift
+targets=${*:-jws jwks config store nss cognito oidc srp otpauth}
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 builddir=${BUILDDIR:-.}
 out=$builddir/fuzz-build
@@ -42,13 +50,21 @@ for src in "$srcdir"/lib/*.c; do
 	"$clang" $inc $cflags -fsanitize=fuzzer-no-link -c "$src" -o "$out/obj/$f.o"
 done
 ar rcs "$out/libfuzzup.a" "$out"/obj/*.o
+# The same without lib/http.c, for the targets that bring the fake transport.
+ar rcs "$out/libfuzzup-nohttp.a" $(ls "$out"/obj/*.o | grep -v '/http\.o$')
 libs=$(pkg-config --libs jansson libcrypto libcurl libqrencode 2>/dev/null ||
 	echo "-ljansson -lcrypto -lcurl -lqrencode")
 
-for t in jws jwks; do
+nssdir=$out/nss-state
+for t in $targets; do
+	src="$srcdir/tests/fuzz/fuzz_$t.c"
+	case $t in
+	cognito | oidc) extra="$srcdir/tests/fuzz/fake_http.c $out/libfuzzup-nohttp.a" ;;
+	nss) extra="$srcdir/nss/nss_userpool.c -DNSS_DIR=\"$nssdir\"" ;;
+	*) extra="$out/libfuzzup.a" ;;
+	esac
 	# shellcheck disable=SC2086
-	"$clang" $inc $cflags -fsanitize=fuzzer "$srcdir/tests/fuzz/fuzz_$t.c" "$out/libfuzzup.a" \
-		-o "$out/fuzz_$t" $libs -lpthread
+	"$clang" $inc $cflags -fsanitize=fuzzer "$src" $extra -o "$out/fuzz_$t" $libs -lpthread
 done
 
 # Seeds: well-formed and near-miss tokens and key sets (stdlib only).
@@ -87,13 +103,17 @@ put("jwks", "notarray", '{"keys":{}}')
 PY
 
 status=0
-for t in jws jwks; do
+for t in $targets; do
 	mkdir -p "$out/corpus_$t"
+	case $t in
+	jws | jwks) seeds=$out/seeds/$t ;;
+	*) seeds=$srcdir/tests/fuzz/corpus/$t ;;
+	esac
 	echo "run-fuzz: fuzz_$t for ${secs}s"
 	if ! "$out/fuzz_$t" -max_total_time="$secs" -max_len=70000 -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$out/artifacts/${t}-" \
-		"$out/corpus_$t" "$out/seeds/$t" >"$out/fuzz_$t.log" 2>&1; then
+		"$out/corpus_$t" "$seeds" >"$out/fuzz_$t.log" 2>&1; then
 		echo "run-fuzz: fuzz_$t FAILED (see $out/fuzz_$t.log and $out/artifacts/)" >&2
 		tail -n 40 "$out/fuzz_$t.log" >&2
 		status=1

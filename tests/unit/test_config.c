@@ -130,6 +130,7 @@ static void test_defaults_cognito(void **state)
 	assert_int_equal(c->offline_max_failures, 5);
 	assert_int_equal(c->max_auth_age, 0);
 	assert_int_equal(c->timeout, 10);
+	assert_int_equal(c->kdf_slots, 0);
 	assert_null(c->ca_file);
 	assert_null(c->proxy);
 	assert_int_equal(c->leeway, 60);
@@ -204,6 +205,7 @@ static void test_every_key_good(void **state)
 		     "offline_max_failures = 1000\n"
 		     "max_auth_age = 15m\n"
 		     "timeout = 300s\n"
+		     "kdf_slots = 3\n"
 		     "ca_file = %s\n"
 		     "proxy = http://proxy.example.org:3128\n"
 		     "leeway = 0\n"
@@ -257,6 +259,7 @@ static void test_every_key_good(void **state)
 	assert_int_equal(c->offline_max_failures, 1000);
 	assert_int_equal(c->max_auth_age, 900);
 	assert_int_equal(c->timeout, 300);
+	assert_int_equal(c->kdf_slots, 3);
 	assert_string_equal(c->ca_file, ca);
 	assert_string_equal(c->proxy, "http://proxy.example.org:3128");
 	assert_int_equal(c->leeway, 0);
@@ -361,6 +364,9 @@ static const struct bad_case bad_cases[] = {
     {BASE, "max_auth_age = 2d", "max_auth_age: '2d' out of range"},
     {BASE, "max_auth_age = -1", "max_auth_age"},
     {BASE, "timeout = 0", "timeout: '0' out of range"},
+    {BASE, "kdf_slots = -1", "kdf_slots"},
+    {BASE, "kdf_slots = 1025", "kdf_slots"},
+    {BASE, "kdf_slots = two", "kdf_slots: 'two' is not a number"},
     {BASE, "timeout = 301", "timeout"},
     {BASE, "timeout = 6m", "timeout"},
     {BASE, "timeout = 10x", "timeout: '10x' is not a duration"},

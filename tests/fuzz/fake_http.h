@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef UP_FUZZ_FAKE_HTTP_H
+#define UP_FUZZ_FAKE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config_int.h"
+#include "internal.h"
+
+void fake_http_feed(const uint8_t *data, size_t size);
+struct up_ctx *fake_ctx(const char *config_fmt);
+extern const struct up_conv fake_conv;
+
+#endif
