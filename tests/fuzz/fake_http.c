@@ -6,8 +6,12 @@
  * starts with a line "<status>[ <x-amzn-ErrorType>]" followed by the body.
  * When the input runs out, every further request is a connect failure.
  */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_http.h"
 
@@ -147,3 +151,23 @@ static up_err conv_text(void *ud, const char *text)
 }
 
 const struct up_conv fake_conv = {.prompt = conv_prompt, .info = conv_text, .error = conv_text};
+
+/* The JWKS and discovery caches under state_dir/jwks would make one input's
+ * outcome depend on the ones before: empty them before each input. */
+void fake_state_reset(struct up_ctx *ctx)
+{
+	char path[512];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "%s/jwks", ctx->cfg->state_dir);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..") != 0))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+	up_oidc_endpoints_clear(&ctx->oidc);
+	ctx->jwks_last_refetch = 0;
+}

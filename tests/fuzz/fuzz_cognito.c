@@ -39,6 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	ctx = data[0] & 1 ? ctx_pw : ctx_srp;
+	fake_state_reset(ctx);
 	fake_http_feed(data + 1, size - 1);
 	if (data[0] & 2) {
 		/* The enrolment path: AssociateSoftwareToken's SecretCode. */

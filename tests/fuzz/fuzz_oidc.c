@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctx = fake_ctx(CONFIG);
 	if (size < 1)
 		return 0;
-	/* Discovery results are cached in the context: start afresh. */
-	up_oidc_endpoints_clear(&ctx->oidc);
+	/* Discovery and JWKS are cached (context, state_dir): start afresh. */
+	fake_state_reset(ctx);
 	fake_http_feed(data + 1, size - 1);
 	switch (data[0] % 3) {
 	case 0:
