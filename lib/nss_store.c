@@ -160,6 +160,21 @@ static int64_t find_user(const char *text, const char *name)
 	return -1;
 }
 
+/* True when a line of `text` starts with "name:". */
+static bool group_line_present(const char *text, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		if (llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':')
+			return true;
+		p += llen;
+	}
+	return false;
+}
+
 /* Text without the line that starts with "name:". */
 static char *drop_line(const char *text, const char *name)
 {
@@ -262,7 +277,17 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 	uid = find_user(f->passwd, a->name);
 	if (uid >= 0) {
 		a->uid = (uint32_t)uid;
-		return UP_OK;
+		if (group_line_present(f->group, a->name))
+			return UP_OK;
+		/* A crash between the passwd and group writes left the
+		 * private group out: adding the user again repairs it. */
+		if (asprintf(&group, "%s%s:x:%lld:\n", f->group, a->name, (long long)uid) < 0)
+			return UP_ENOMEM;
+		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+		free(group);
+		if (!r)
+			up_log(ctx, LOG_NOTICE, "repaired the missing group line of %s", a->name);
+		return r;
 	}
 	r = local_taken(ctx, "/etc/group", a->name, -1, &taken);
 	if (r)
@@ -413,7 +438,8 @@ static bool buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t 
 /*
  * nss/group text with `user` a member of exactly the `want` groups among
  * the membership lines (its private group line is left alone). Lines whose
- * member list becomes empty are dropped; wanted groups without a line get
+ * member list this rewrite empties are dropped (lines that had no members,
+ * such as other users' private groups, are kept); wanted groups without a line get
  * one.
  */
 static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant)
@@ -440,6 +466,7 @@ static char *rewrite_members(const char *text, const char *user, struct want *wa
 		} else {
 			char line[1024];
 			size_t o = (size_t)(c3 + 1 - p), members = 0;
+			bool had_user = false;
 			const char *m = c3 + 1, *end = p + llen;
 
 			if (o >= sizeof(line))
@@ -452,7 +479,9 @@ static char *rewrite_members(const char *text, const char *user, struct want *wa
 			while (m < end) {
 				const char *comma = memchr(m, ',', (size_t)(end - m));
 				size_t mlen = comma ? (size_t)(comma - m) : (size_t)(end - m);
-				if (mlen && !(mlen == ulen && strncmp(m, user, ulen) == 0)) {
+				if (mlen == ulen && strncmp(m, user, ulen) == 0)
+					had_user = true;
+				else if (mlen) {
 					if (o + mlen + 2 >= sizeof(line))
 						goto keep;
 					if (members++)
@@ -471,6 +500,10 @@ static char *rewrite_members(const char *text, const char *user, struct want *wa
 				o += ulen;
 				w->found = true;
 			}
+			/* Only a line that this rewrite emptied goes: other users'
+			 * private groups have no members and must stay. */
+			if (!members && !had_user)
+				goto keep;
 			if (members && (!buf_add(&out, &len, &cap, line, o) ||
 					!buf_add(&out, &len, &cap, "\n", 1)))
 				goto oom;

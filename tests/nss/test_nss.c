@@ -382,6 +382,110 @@ static void test_group_map(void **state)
 	}
 }
 
+static void read_nss_file(const char *name, char *buf, size_t cap)
+{
+	char path[128];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/var/lib/userpool/nss/%s", name);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+/* The line of `name` in a passwd/group text, with its newline; "" if none. */
+static void line_of(const char *text, const char *name, char *out, size_t cap)
+{
+	size_t nlen = strlen(name);
+
+	out[0] = '\0';
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		if (strncmp(p, name, nlen) == 0 && p[nlen] == ':' && llen < cap) {
+			memcpy(out, p, llen);
+			out[llen] = '\0';
+			return;
+		}
+		p += llen;
+	}
+}
+
+/* Issue 23: adding, deleting and mapping one user leaves every other
+ * user's passwd and group lines byte for byte as they were. */
+static void test_other_users_untouched(void **state)
+{
+	static const char *const names[] = { "ou_alice", "ou_bob", "ou_carol" };
+	char conf[512], pw[8192], gr[8192], pw2[8192], gr2[8192];
+	char before[3][2][256], after[256];
+	char g_admins[] = "admins";
+	char *const admins[] = { g_admins, NULL };
+	struct up_ctx *ctx;
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 299999\ngroup_map = admins:localgroup\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(up_nss_user_add(ctx, names[i], NULL), UP_OK);
+	read_nss_file("passwd", pw, sizeof(pw));
+	read_nss_file("group", gr, sizeof(gr));
+	for (size_t i = 0; i < 3; i++) {
+		line_of(pw, names[i], before[i][0], sizeof(before[i][0]));
+		line_of(gr, names[i], before[i][1], sizeof(before[i][1]));
+		assert_true(before[i][0][0] != '\0');
+		assert_true(before[i][1][0] != '\0');
+	}
+	/* group_map synced for bob only, then alice deleted. */
+	assert_int_equal(up_nss_user_groups(ctx, "ou_bob", admins), UP_OK);
+	assert_int_equal(up_nss_user_del(ctx, "ou_alice"), UP_OK);
+	read_nss_file("passwd", pw2, sizeof(pw2));
+	read_nss_file("group", gr2, sizeof(gr2));
+	line_of(pw2, "ou_alice", after, sizeof(after));
+	assert_string_equal(after, "");
+	line_of(gr2, "ou_alice", after, sizeof(after));
+	assert_string_equal(after, "");
+	for (size_t i = 1; i < 3; i++) {
+		line_of(pw2, names[i], after, sizeof(after));
+		assert_string_equal(after, before[i][0]);
+		line_of(gr2, names[i], after, sizeof(after));
+		assert_string_equal(after, before[i][1]);
+	}
+	/* Mapping bob out again keeps carol's and bob's private groups. */
+	assert_int_equal(up_nss_user_groups(ctx, "ou_bob", NULL), UP_OK);
+	read_nss_file("group", gr2, sizeof(gr2));
+	for (size_t i = 1; i < 3; i++) {
+		line_of(gr2, names[i], after, sizeof(after));
+		assert_string_equal(after, before[i][1]);
+	}
+	/* A group file that lost carol's line (a crash between the two
+	 * writes): adding carol again repairs it, with her own UID. */
+	{
+		char *dropped = NULL;
+		const char *cl = strstr(gr2, "ou_carol:");
+		FILE *f;
+		assert_non_null(cl);
+		assert_true(asprintf(&dropped, "%.*s%s", (int)(cl - gr2), gr2,
+				     strchr(cl, '\n') + 1) > 0);
+		f = fopen("/var/lib/userpool/nss/group", "w");
+		assert_non_null(f);
+		fputs(dropped, f);
+		fclose(f);
+		free(dropped);
+		assert_int_equal(up_nss_user_add(ctx, "ou_carol", NULL), UP_OK);
+		read_nss_file("group", gr2, sizeof(gr2));
+		line_of(gr2, "ou_carol", after, sizeof(after));
+		assert_string_equal(after, before[2][1]);
+	}
+	for (size_t i = 1; i < 3; i++)
+		assert_int_equal(up_nss_user_del(ctx, names[i]), UP_OK);
+	up_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -391,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_enumeration),    cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_concurrent),     cmocka_unit_test(test_hostile_file),
 		cmocka_unit_test(test_group_map),
+		cmocka_unit_test(test_other_users_untouched),
 	};
 	int rc;
 
