@@ -597,26 +597,38 @@ static up_err list_param_has(struct up_ctx *ctx, const json_t *cp, const char *k
 
 static up_err answer_totp(struct signin *s, json_t **io_resp)
 {
-	char *code = NULL;
-	json_t *ans;
-	up_err r;
+	up_err r, last = UP_OK;
 
-	r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code);
-	if (r)
-		return r;
-	ans = json_object();
-	if (!ans || jset(ans, "SOFTWARE_TOKEN_MFA_CODE", code)) {
-		json_put_secret(ans);
+	/* A wrong code (CodeMismatchException) brings no new Session and the
+	 * last one stays valid: ask again with it, so the error is shown above
+	 * a live field (greeters replace a failure's text with their own). */
+	for (int attempt = 1;; attempt++) {
+		char *code = NULL;
+		json_t *ans;
+
+		r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code);
+		if (r)
+			return last ? last : r; /* no new answer: the code's error */
+		ans = json_object();
+		if (!ans || jset(ans, "SOFTWARE_TOKEN_MFA_CODE", code)) {
+			json_put_secret(ans);
+			up_free_secret(code);
+			return UP_ENOMEM;
+		}
 		up_free_secret(code);
-		return UP_ENOMEM;
+		json_put_secret(*io_resp);
+		*io_resp = NULL;
+		r = respond(s, "SOFTWARE_TOKEN_MFA", ans, io_resp);
+		if (r == UP_OK) {
+			s->mfa = true;
+			return UP_OK;
+		}
+		if (r != UP_ECODE || attempt >= MAX_ATTEMPTS || !s->session)
+			return r;
+		last = r;
+		if ((r = conv_text(s, true, "Verification code rejected: try again")))
+			return last;
 	}
-	up_free_secret(code);
-	json_put_secret(*io_resp);
-	*io_resp = NULL;
-	r = respond(s, "SOFTWARE_TOKEN_MFA", ans, io_resp);
-	if (r == UP_OK)
-		s->mfa = true;
-	return r;
 }
 
 static up_err answer_select(struct signin *s, const json_t *cp, json_t **io_resp)
@@ -721,6 +733,14 @@ static up_err show_enrolment(struct signin *s, const char *secret)
 	if (s->conv->enroll) {
 		if (s->conv->enroll(s->conv->ud, secret, uri) != UP_OK)
 			r = up_fail(s->ctx, UP_ECONV, "conversation failed (enrolment)");
+	} else if (s->conv->no_qr || cfg->qr == UP_QR_OFF) {
+		/* a text QR code cannot be read here (a greeter): the short text */
+		r = up_enroll_fallback(cfg->totp_issuer ? cfg->totp_issuer : "userpool",
+				       s->username, secret, &text);
+		if (r)
+			r = up_fail(s->ctx, r, "cannot build the enrolment text");
+		else
+			r = conv_text(s, false, text);
 	} else {
 		r = up_enroll_text(uri, secret, UP_QR_UTF8, &text);
 		if (r)

@@ -66,6 +66,7 @@ enum key_id {
 	K_MFA,
 	K_ENROLL_ON_LOGIN,
 	K_ECHO_CODE,
+	K_QR,
 	K_TOTP_ISSUER,
 	K_USERNAME_FORMAT,
 	K_USERNAME_CLAIM,
@@ -112,6 +113,7 @@ static const struct {
     [K_MFA] = {"mfa", false},
     [K_ENROLL_ON_LOGIN] = {"enroll_on_login", false},
     [K_ECHO_CODE] = {"echo_code", false},
+    [K_QR] = {"qr", false},
     [K_TOTP_ISSUER] = {"totp_issuer", false},
     [K_USERNAME_FORMAT] = {"username_format", false},
     [K_USERNAME_CLAIM] = {"username_claim", false},
@@ -768,6 +770,16 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		return set_bool(p, name, v, &c->enroll_on_login);
 	case K_ECHO_CODE:
 		return set_bool(p, name, v, &c->echo_code);
+	case K_QR:
+		if (strcasecmp(v, "auto") == 0)
+			c->qr = UP_QR_AUTO;
+		else if (strcasecmp(v, "text") == 0)
+			c->qr = UP_QR_TEXT;
+		else if (strcasecmp(v, "off") == 0)
+			c->qr = UP_QR_OFF;
+		else
+			return bad(p, name, "'%.64s' is not auto, text or off", v);
+		return UP_OK;
 	case K_OFFLINE:
 		return set_bool(p, name, v, &c->offline);
 	case K_REVOKE_ON_CLOSE:
@@ -1079,6 +1091,7 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	c->mfa_required = true;
 	c->enroll_on_login = true;
 	c->echo_code = false;
+	c->qr = UP_QR_AUTO;
 	c->offline = true;
 	c->offline_max_age = 7 * DAY;
 	c->offline_max_failures = 5;

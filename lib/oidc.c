@@ -945,24 +945,14 @@ out:
 static up_err device_show(struct up_ctx *ctx, const struct up_conv *conv,
 			  const struct device_auth *d)
 {
-	char *qr = NULL, *text = NULL, *answer = NULL;
-	unsigned cols = 0;
+	char *text = NULL, *answer = NULL;
 	up_err rc;
 
 	if (!conv || !conv->prompt || !conv->info)
 		return up_fail(ctx, UP_ECONV, "the device flow needs a conversation");
-	if (up_qr_render(d->uri, UP_QR_UTF8, &qr, &cols) != UP_OK) {
-		up_log(ctx, LOG_WARNING, "oidc: cannot draw the verification URI as a QR code");
-		qr = NULL;
-	}
-	if (asprintf(&text,
-		     "To sign in, open this address on another device and approve:\n%s\n%s"
-		     "Code: %s\n",
-		     d->uri, qr ? qr : "", d->user_code) < 0) {
-		free(qr);
-		return up_fail(ctx, UP_ENOMEM, "out of memory");
-	}
-	free(qr);
+	rc = up_device_text(d->uri, d->user_code, !conv->no_qr && ctx->cfg->qr != UP_QR_OFF, &text);
+	if (rc)
+		return up_fail(ctx, rc, "cannot build the device-flow text");
 	rc = conv->info(conv->ud, text);
 	free(text);
 	if (rc)

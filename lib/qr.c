@@ -197,3 +197,53 @@ up_err up_enroll_text(const char *uri, const char *secret_b32, enum up_qr_style 
 	*ret_text = out;
 	return UP_OK;
 }
+
+up_err up_enroll_fallback(const char *issuer, const char *account, const char *secret_b32,
+			  char **ret_text)
+{
+	char *groups = NULL, *out = NULL;
+	up_err r;
+
+	if (!issuer || !account || !secret_b32 || !ret_text)
+		return UP_EINVAL;
+	r = up_secret_groups(secret_b32, &groups);
+	if (r)
+		return r;
+	if (asprintf(&out,
+		     "Add the account %s (%s) to your authenticator app with the key %s, "
+		     "then enter the 6-digit code below.",
+		     account, issuer, groups) < 0)
+		out = NULL;
+	up_free_secret(groups);
+	if (!out)
+		return UP_ENOMEM;
+	*ret_text = out;
+	return UP_OK;
+}
+
+up_err up_device_text(const char *uri, const char *user_code, bool draw_qr, char **ret_text)
+{
+	char *qr = NULL, *out = NULL;
+
+	if (!uri || !user_code || !ret_text)
+		return UP_EINVAL;
+	if (!draw_qr) {
+		if (asprintf(&out,
+			     "To sign in, open %s on another device, enter the code %s and approve, "
+			     "then press Enter below.",
+			     uri, user_code) < 0)
+			return UP_ENOMEM;
+		*ret_text = out;
+		return UP_OK;
+	}
+	if (up_qr_render(uri, UP_QR_UTF8, &qr, NULL) != UP_OK)
+		qr = NULL; /* the address and the code are enough */
+	if (asprintf(&out, "To sign in, open this address on another device and approve:\n%s\n%sCode: %s\n",
+		     uri, qr ? qr : "", user_code) < 0)
+		out = NULL;
+	free(qr);
+	if (!out)
+		return UP_ENOMEM;
+	*ret_text = out;
+	return UP_OK;
+}

@@ -164,14 +164,65 @@ static up_err conv_prompt(void *ud, const char *text, bool echo, char **ret_answ
 	return UP_OK;
 }
 
+/* Text for the person as messages of one pam_conv call, each within
+ * PAM_MAX_MSG_SIZE and at most PAM_MAX_NUM_MSG of them (up_conv_split):
+ * LightDM drops a longer message and its greeter hangs. */
+static int conv_send(pam_handle_t *pamh, int style, const char *text)
+{
+	const struct pam_message *msgp[UP_CONV_MAX_NUM];
+	struct pam_message msg[UP_CONV_MAX_NUM];
+	struct pam_response *resp = NULL;
+	const struct pam_conv *pc = NULL;
+	const void *item = NULL;
+	char **parts = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (pam_get_item(pamh, PAM_CONV, &item) != PAM_SUCCESS || !item)
+		return PAM_CONV_ERR;
+	pc = item;
+	if (!pc->conv)
+		return PAM_CONV_ERR;
+	if (up_conv_split(text, &parts, &n) != UP_OK)
+		return PAM_BUF_ERR;
+	for (size_t i = 0; i < n; i++) {
+		msg[i].msg_style = style;
+		msg[i].msg = parts[i];
+		msgp[i] = &msg[i];
+	}
+	rc = pc->conv((int)n, msgp, &resp, pc->appdata_ptr);
+	if (resp) {
+		for (size_t i = 0; i < n; i++)
+			if (resp[i].resp) {
+				explicit_bzero(resp[i].resp, strlen(resp[i].resp));
+				free(resp[i].resp);
+			}
+		free(resp);
+	}
+	up_conv_split_free(parts, n);
+	return rc;
+}
+
 static up_err conv_info(void *ud, const char *text)
 {
-	return pam_info((pam_handle_t *)ud, "%s", text) == PAM_SUCCESS ? UP_OK : UP_ECONV;
+	return conv_send(ud, PAM_TEXT_INFO, text) == PAM_SUCCESS ? UP_OK : UP_ECONV;
 }
 
 static up_err conv_error(void *ud, const char *text)
 {
-	return pam_error((pam_handle_t *)ud, "%s", text) == PAM_SUCCESS ? UP_OK : UP_ECONV;
+	return conv_send(ud, PAM_ERROR_MSG, text) == PAM_SUCCESS ? UP_OK : UP_ECONV;
+}
+
+/* qr = auto: no text QR code where a graphical greeter is likely. */
+static bool conv_no_qr(pam_handle_t *pamh, const struct up_config *cfg)
+{
+	const void *service = NULL, *tty = NULL, *xdisplay = NULL;
+
+	(void)pam_get_item(pamh, PAM_SERVICE, &service);
+	(void)pam_get_item(pamh, PAM_TTY, &tty);
+	(void)pam_get_item(pamh, PAM_XDISPLAY, &xdisplay);
+	return !up_qr_draw(cfg->qr, service, tty, xdisplay,
+			   pam_getenv(pamh, "GDM_SUPPORTED_PAM_EXTENSIONS") != NULL);
 }
 
 /* Context with the configuration of this stack line; logs through
@@ -406,6 +457,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	conv.error = conv_error;
 	conv.ud = pamh;
 	conv.echo_code = cfg->echo_code;
+	conv.no_qr = conv_no_qr(pamh, cfg);
 
 	r = up_signin(ctx, username, pw, &conv, &auth);
 	rc = pam_code(r);
@@ -420,7 +472,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		 * learn that the code, not the password, was wrong, or that the
 		 * pool is down. The text names no secret. */
 		if (msg)
-			pam_error(pamh, "%s", msg);
+			(void)conv_error(pamh, msg);
 		goto out;
 	}
 
@@ -666,6 +718,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	conv.error = conv_error;
 	conv.ud = pamh;
 	conv.echo_code = cfg->echo_code;
+	conv.no_qr = conv_no_qr(pamh, cfg);
 	/* An access token is needed: sign in online with the old password
 	 * (and the code); the cache cannot change a password. */
 	r = up_signin_online(ctx, username, oldpw, &conv, &auth);
@@ -674,7 +727,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		pam_syslog(pamh, LOG_NOTICE, "password change for %s: sign-in failed: %s: %s",
 			   username, up_strerror(r), up_ctx_detail(ctx));
 		if (msg)
-			pam_error(pamh, "%s", msg);
+			(void)conv_error(pamh, msg);
 		rc = r == UP_EDENIED ? PAM_AUTHTOK_RECOVERY_ERR : pam_code(r);
 		if (rc == PAM_SUCCESS || rc == PAM_AUTH_ERR)
 			rc = PAM_AUTHTOK_RECOVERY_ERR;
@@ -691,9 +744,9 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		pam_syslog(pamh, LOG_NOTICE, "password change for %s refused: %s: %s", username,
 			   up_strerror(r), up_ctx_detail(ctx));
 		if (r == UP_EPOLICY)
-			pam_error(pamh, "%s", up_ctx_detail(ctx)); /* the pool's policy message */
+			(void)conv_error(pamh, up_ctx_detail(ctx)); /* the pool's policy message */
 		else if (user_message(r))
-			pam_error(pamh, "%s", user_message(r));
+			(void)conv_error(pamh, user_message(r));
 		rc = PAM_AUTHTOK_ERR;
 		goto out;
 	}

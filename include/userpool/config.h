@@ -12,6 +12,8 @@ enum up_provider { UP_PROVIDER_COGNITO = 0, UP_PROVIDER_OIDC };
 enum up_auth_flow { UP_FLOW_SRP = 0, UP_FLOW_PASSWORD, UP_FLOW_DEVICE };
 enum up_otp_mode { UP_OTP_PROMPT = 0, UP_OTP_APPEND };
 enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
+/* qr = auto (terminals only) | text (always) | off (never draw a text QR code) */
+enum up_qr_mode { UP_QR_AUTO = 0, UP_QR_TEXT, UP_QR_OFF };
 
 /*
  * The parsed configuration (DESIGN §2). Owned by the context; read-only for
@@ -44,6 +46,7 @@ struct up_config {
 	bool mfa_required;       /* mfa = required (default) | optional */
 	bool enroll_on_login;    /* default yes */
 	bool echo_code;          /* echo the verification code (default no) */
+	enum up_qr_mode qr;      /* draw text QR codes (default auto) */
 	char *totp_issuer;       /* issuer label in otpauth:// URIs, default "userpool" */
 	char *username_format;   /* default "%u" */
 	char *username_claim;    /* default cognito:username / preferred_username */

@@ -24,7 +24,39 @@ struct up_conv {
 	up_err (*enroll)(void *ud, const char *secret_b32, const char *uri);
 	void *ud;
 	bool echo_code;          /* echo verification codes */
+	bool no_qr;              /* draw no text QR code: show the short text
+				    fallback (set from up_qr_draw() by the PAM
+				    module; `qr = off` has the same effect) */
 };
+
+/* Linux-PAM's limits (<security/_pam_types.h>): a message, its NUL
+ * included, is at most UP_CONV_MAX_MSG bytes; one pam_conv call carries at
+ * most UP_CONV_MAX_NUM messages. Greeters (LightDM) hang on longer ones. */
+#define UP_CONV_MAX_MSG 512
+#define UP_CONV_MAX_NUM 32
+
+/*
+ * Split `text` into messages for one conversation call: each at most
+ * UP_CONV_MAX_MSG - 1 bytes, at most UP_CONV_MAX_NUM of them, split at line
+ * breaks (the break itself dropped; a final '\n' is dropped) and a line
+ * longer than a message between UTF-8 characters. Text beyond
+ * UP_CONV_MAX_NUM messages is cut and the last message ends in " [...]".
+ * Free with up_conv_split_free() (which wipes).
+ */
+UP_EXPORT up_err up_conv_split(const char *text, char ***ret_parts, size_t *ret_n);
+UP_EXPORT void up_conv_split_free(char **parts, size_t n);
+
+/*
+ * `qr = auto`: true when a text QR code can be drawn where the person sits
+ * (a terminal: ssh, a text console, su/sudo in a terminal) and false where a
+ * graphical greeter is likely: `xdisplay` (PAM_XDISPLAY) set, `tty`
+ * (PAM_TTY) of the form ":N", `gdm_env` (GDM_SUPPORTED_PAM_EXTENSIONS in the
+ * PAM environment), or `service` gdm-*, gdm, lightdm*, sddm*, xdm, lxdm,
+ * slim. GDM sets PAM_TTY to /dev/tty1, so the tty alone is not enough.
+ * `qr = text` is always true, `qr = off` always false. Any argument may be NULL.
+ */
+UP_EXPORT bool up_qr_draw(enum up_qr_mode mode, const char *service, const char *tty,
+			  const char *xdisplay, bool gdm_env);
 
 #define UP_PROMPT_CODE "Verification code: "
 #define UP_PROMPT_NEW_PASSWORD "New password: "

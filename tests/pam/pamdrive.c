@@ -29,6 +29,8 @@
  *                PAM_SUCCESS with no reply array), null_resp (reply with a
  *                NULL resp), buf_err (returns PAM_BUF_ERR)
  *   -t TTY       PAM_TTY
+ *   -x DISPLAY   PAM_XDISPLAY
+ *   -e NAME=VAL  put NAME=VAL in the PAM environment (before the ops)
  *   -r RHOST     PAM_RHOST
  *   -T N         run the ops from N threads at once, one handle each
  *   -n N         run the ops N times (new handle each time); every result
@@ -77,7 +79,7 @@ static const char *answers[MAX_ANSWERS];
 static size_t n_answers;
 static enum fail_mode fail_mode;
 static unsigned fail_at;
-static const char *opt_tty, *opt_rhost;
+static const char *opt_tty, *opt_rhost, *opt_xdisplay, *opt_env;
 static unsigned opt_threads, opt_loops;
 static bool opt_fds, opt_quiet, opt_nodelay;
 static const char *ops[MAX_OPS];
@@ -294,6 +296,13 @@ static int conv(int num, const struct pam_message **msgs, struct pam_response **
 		bool ask = false;
 
 		r->n_msgs++;
+		/* Linux-PAM's limit, which greeters (LightDM) enforce */
+		if (strlen(text) >= PAM_MAX_MSG_SIZE) {
+			char note[64];
+
+			snprintf(note, sizeof(note), "%zu bytes", strlen(text));
+			tappend(r, "OVERSIZE", note);
+		}
 		switch (m->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 			tappend(r, "PROMPT_ECHO_OFF", text);
@@ -305,8 +314,18 @@ static int conv(int num, const struct pam_message **msgs, struct pam_response **
 			break;
 		case PAM_TEXT_INFO:
 			tappend(r, "INFO", text);
-			free(r->last_info);
-			r->last_info = strdup(text);
+			/* consecutive info messages of one call are one text */
+			if (i > 0 && msgs[i - 1]->msg_style == PAM_TEXT_INFO && r->last_info) {
+				char *joined = NULL;
+
+				if (asprintf(&joined, "%s\n%s", r->last_info, text) < 0)
+					die("out of memory");
+				free(r->last_info);
+				r->last_info = joined;
+			} else {
+				free(r->last_info);
+				r->last_info = strdup(text);
+			}
 			break;
 		case PAM_ERROR_MSG:
 			tappend(r, "ERROR", text);
@@ -451,6 +470,10 @@ static bool one_round(struct run *r)
 		die("pam_start: %s", code_name(rc));
 	if (opt_tty && pam_set_item(pamh, PAM_TTY, opt_tty) != PAM_SUCCESS)
 		die("PAM_TTY");
+	if (opt_xdisplay && pam_set_item(pamh, PAM_XDISPLAY, opt_xdisplay) != PAM_SUCCESS)
+		die("PAM_XDISPLAY");
+	if (opt_env && pam_putenv(pamh, opt_env) != PAM_SUCCESS)
+		die("pam_putenv");
 	if (opt_rhost && pam_set_item(pamh, PAM_RHOST, opt_rhost) != PAM_SUCCESS)
 		die("PAM_RHOST");
 	if (opt_nodelay) {
@@ -560,7 +583,7 @@ int main(int argc, char **argv)
 	bool ok = true;
 	int c;
 
-	while ((c = getopt(argc, argv, "s:d:u:U:Na:f:t:r:T:n:Fl:qDk:")) != -1) {
+	while ((c = getopt(argc, argv, "s:d:u:U:Na:f:t:r:T:n:Fl:qDk:x:e:")) != -1) {
 		switch (c) {
 		case 's':
 			opt_service = optarg;
@@ -607,6 +630,12 @@ int main(int argc, char **argv)
 		}
 		case 't':
 			opt_tty = optarg;
+			break;
+		case 'x':
+			opt_xdisplay = optarg;
+			break;
+		case 'e':
+			opt_env = optarg;
 			break;
 		case 'r':
 			opt_rhost = optarg;
