@@ -1567,8 +1567,15 @@ class Admin:
     def op_get_totp_secret(self, req):
         u = self.user(req)
         s = u.get("totp_secret")
+        # MFA_SETUP at sign-in: the secret AssociateSoftwareToken gave the
+        # newest live session of this user (tests that cannot read a screen)
+        session_pending = None
+        for rec in self.pool.sessions.values():
+            if rec.get("username") == req.get("username") and rec["data"].get("pending"):
+                session_pending = rec["data"]["pending"]
         return {"secret": s, "enabled": bool(u.get("totp_enabled")),
-                "pending": u.get("totp_pending"), "code": totp_now(s) if s else None,
+                "pending": u.get("totp_pending"), "session_pending": session_pending,
+                "code": totp_now(s) if s else None,
                 "last_step": u.get("totp_last_step", -1),
                 "step": int(Clock.now() // TOTP_STEP)}
 
