@@ -152,7 +152,15 @@ def main():
         else:
             code = a.code or ""
         child.sendline(code)
+        res["code_prompts"] = 1
         i = child.expect([DENIED, r"Verification code: ?", r"[Pp]assword: ?", pexpect.EOF])
+        # A rejected code is asked for again (issue 25: up to 3 tries in one
+        # sign-in): answer with the same code.
+        while i == 1 and res["code_prompts"] < 3 and a.code:
+            res["messages"] += child.before
+            res["code_prompts"] += 1
+            child.sendline(code)
+            i = child.expect([DENIED, r"Verification code: ?", r"[Pp]assword: ?", pexpect.EOF])
         if i == 0:
             res["messages"] += child.before
             res["result"] = "denied"

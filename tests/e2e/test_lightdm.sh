@@ -124,6 +124,9 @@ fi
 log=$tmp/lightdm.out
 lightdm -c "$r/lightdm.conf" -d > "$log" 2>&1 &
 ld_pid=$!
+# On every exit: LightDM waits forever for a hung greeter (the old bug), so
+# it is killed before the cleanup's `wait`.
+trap 'kill -KILL "$ld_pid" 2>/dev/null; e2e_cleanup' EXIT
 
 greeter_up() { [ -s "$r/xinfo" ] && grep -q "Greeter start authentication" "$log"; }
 if ! wait_for 30 greeter_up; then
@@ -205,6 +208,9 @@ greeter_back() {
 }
 check "LightDM: after bob's enrolment a new greeter connects and prompts (bounded wait)" wait_for 30 greeter_back
 
+# LightDM waits for a hung greeter (the old bug) forever: SIGKILL after a
+# bounded wait, so that the cleanup's `wait` returns; everything else dies
+# with the PID namespace.
 kill "$ld_pid" 2>/dev/null
-wait_for 10 sh -c "! kill -0 $ld_pid 2>/dev/null"
+wait_for 10 sh -c "! kill -0 $ld_pid 2>/dev/null" || kill -KILL "$ld_pid" 2>/dev/null
 echo "1..$e2e_n"

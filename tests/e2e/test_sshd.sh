@@ -16,7 +16,7 @@ e2e_start_pool
 e2e_pam_sshd ""
 e2e_start_sshd
 
-echo "1..13"
+echo "1..15"
 
 json() { # FILE FIELD
 	"$E2E_PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null
@@ -66,6 +66,10 @@ else
 	notok "(b) wrong verification code: sign-in refused (rc $rc)" "$tmp/b.json" "$tmp/b.log"
 fi
 check "(b) sshd logged the failure" grep -q "Failed keyboard-interactive/pam for alice" "$tmp/sshd.log"
+check "(b) the rejected code is asked for again with the error above the prompt (3 tries)" \
+	grep -q '"code_prompts": 3' "$tmp/b.json"
+check "(b) the person is told 'Verification code rejected: try again'" \
+	grep -q "Verification code rejected: try again" "$tmp/b.log"
 
 # (d) wrong password: refused before any code is asked for.
 e2e_ssh alice "wrong-$pw_a" "$tmp/d.log" --secret "$secret_a" > "$tmp/d.json"
