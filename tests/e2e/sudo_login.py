@@ -82,7 +82,14 @@ def main():
             else:
                 code = a.code or ""
             child.sendline(code)
+            res["code_prompts"] = 1
             i = child.expect([DENIED, r"Verification code: ?", prompt, pexpect.EOF])
+            # A rejected code is asked for again (issue 25: up to 3 tries in
+            # one sign-in): answer with the same code.
+            while i == 1 and a.code and res["code_prompts"] < 3:
+                res["code_prompts"] += 1
+                child.sendline(code)
+                i = child.expect([DENIED, r"Verification code: ?", prompt, pexpect.EOF])
             if i == 0:
                 child.expect(pexpect.EOF)
                 res["output"] = child.before

@@ -63,7 +63,7 @@ out_line() { # JSON-FILE N: line N of the command's output (blank lines dropped)
 		2>/dev/null | tr -d '\r' | grep -v '^[[:space:]]*$' | sed -n "$2p"
 }
 
-echo "1..11"
+echo "1..12"
 
 e2e_pool_user "$user" "$pw" totp
 sec=$secret
@@ -94,6 +94,8 @@ else
 	notok "sudo with a wrong code is refused (rc $rc)" "$tmp/s2.json" "$tmp/s2"
 fi
 check "the user is told the code was rejected" grep -q "Verification code rejected" "$tmp/s2"
+check "the rejected code is asked for again, 3 tries in one sudo sign-in" \
+	grep -q '"code_prompts": 3' "$tmp/s2.json"
 
 # 3. wrong password: refused, no code asked.
 run_sudo "$tmp/s3" --password "x$pw" --no-code --command 'id -un'
