@@ -107,9 +107,16 @@ static bool tty_is_display(const char *tty)
 bool up_qr_draw(enum up_qr_mode mode, const char *service, const char *tty, const char *xdisplay,
 		bool gdm_env)
 {
-	static const char *const greeters[] = { "lightdm", "lightdm-greeter", "lightdm-autologin",
-						"sddm", "sddm-greeter", "sddm-autologin",
-						"gdm", "xdm", "lxdm", "slim" };
+	static const char *const greeters[] = {"lightdm",
+					       "lightdm-greeter",
+					       "lightdm-autologin",
+					       "sddm",
+					       "sddm-greeter",
+					       "sddm-autologin",
+					       "gdm",
+					       "xdm",
+					       "lxdm",
+					       "slim"};
 
 	if (mode == UP_QR_TEXT)
 		return true;

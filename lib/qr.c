@@ -228,18 +228,21 @@ up_err up_device_text(const char *uri, const char *user_code, bool draw_qr, char
 	if (!uri || !user_code || !ret_text)
 		return UP_EINVAL;
 	if (!draw_qr) {
-		if (asprintf(&out,
-			     "To sign in, open %s on another device, enter the code %s and approve, "
-			     "then press Enter below.",
-			     uri, user_code) < 0)
+		if (asprintf(
+			&out,
+			"To sign in, open %s on another device, enter the code %s and approve, "
+			"then press Enter below.",
+			uri, user_code) < 0)
 			return UP_ENOMEM;
 		*ret_text = out;
 		return UP_OK;
 	}
 	if (up_qr_render(uri, UP_QR_UTF8, &qr, NULL) != UP_OK)
 		qr = NULL; /* the address and the code are enough */
-	if (asprintf(&out, "To sign in, open this address on another device and approve:\n%s\n%sCode: %s\n",
-		     uri, qr ? qr : "", user_code) < 0)
+	if (asprintf(
+		&out,
+		"To sign in, open this address on another device and approve:\n%s\n%sCode: %s\n",
+		uri, qr ? qr : "", user_code) < 0)
 		out = NULL;
 	free(qr);
 	if (!out)

@@ -27,9 +27,11 @@ static bool utf8_valid(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		size_t n = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-			   : (*p & 0xF8) == 0xF0		? 4
-								: 0;
+		size_t n = *p < 0x80		 ? 1
+			   : (*p & 0xE0) == 0xC0 ? 2
+			   : (*p & 0xF0) == 0xE0 ? 3
+			   : (*p & 0xF8) == 0xF0 ? 4
+						 : 0;
 		if (!n)
 			return false;
 		for (size_t i = 1; i < n; i++)
@@ -182,7 +184,8 @@ static void test_enrolment_messages(void **state)
 	account[sizeof(account) - 1] = '\0';
 	assert_int_equal(up_otpauth_uri(issuer, account, SECRET, &uri), UP_OK);
 	for (int style = UP_QR_UTF8; style <= UP_QR_ASCII; style++) {
-		assert_int_equal(up_enroll_text(uri, SECRET, (enum up_qr_style)style, &text), UP_OK);
+		assert_int_equal(up_enroll_text(uri, SECRET, (enum up_qr_style)style, &text),
+				 UP_OK);
 		assert_true(strlen(text) >= UP_CONV_MAX_MSG); /* the bug: one message */
 		assert_true(check_split(text, true) > 1);
 		free(text);
@@ -226,37 +229,37 @@ static void test_qr_table(void **state)
 		const char *service, *tty, *xdisplay;
 		bool gdm, draw;
 	} rows[] = {
-		/* terminals: ssh, a text console, su/sudo in a terminal */
-		{ UP_QR_AUTO, "sshd", "ssh", NULL, false, true },
-		{ UP_QR_AUTO, "sshd", NULL, NULL, false, true },
-		{ UP_QR_AUTO, "login", "/dev/tty2", NULL, false, true },
-		{ UP_QR_AUTO, "login", "tty2", NULL, false, true },
-		{ UP_QR_AUTO, "su", "/dev/pts/3", NULL, false, true },
-		{ UP_QR_AUTO, "sudo", "/dev/pts/0", NULL, false, true },
-		{ UP_QR_AUTO, NULL, NULL, NULL, false, true },
-		{ UP_QR_AUTO, "sudo", "/dev/pts/0", "", false, true },
-		/* greeters */
-		{ UP_QR_AUTO, "lightdm", ":0", ":0", false, false },
-		{ UP_QR_AUTO, "lightdm", NULL, NULL, false, false },
-		{ UP_QR_AUTO, "lightdm-greeter", NULL, NULL, false, false },
-		{ UP_QR_AUTO, "lightdm-autologin", NULL, NULL, false, false },
-		{ UP_QR_AUTO, "sddm", "/dev/tty1", NULL, false, false },
-		{ UP_QR_AUTO, "gdm-password", "/dev/tty1", NULL, false, false },
-		{ UP_QR_AUTO, "gdm-autologin", "/dev/tty1", NULL, false, false },
-		{ UP_QR_AUTO, "gdm-fingerprint", "/dev/tty1", NULL, false, false },
-		/* GDM sets PAM_TTY=/dev/tty1: the environment flag decides */
-		{ UP_QR_AUTO, "login", "/dev/tty1", NULL, true, false },
-		{ UP_QR_AUTO, "other", "/dev/tty1", NULL, true, false },
-		{ UP_QR_AUTO, "other", ":1", NULL, false, false },
-		{ UP_QR_AUTO, "other", ":1.0", NULL, false, false },
-		{ UP_QR_AUTO, "other", "host:0", NULL, false, false },
-		{ UP_QR_AUTO, "other", "/dev/tty7", ":0", false, false },
-		{ UP_QR_AUTO, "sudo", "/dev/pts/1", "localhost:10.0", false, false },
-		/* text: always; off: never */
-		{ UP_QR_TEXT, "lightdm", ":0", ":0", true, true },
-		{ UP_QR_TEXT, "sshd", "ssh", NULL, false, true },
-		{ UP_QR_OFF, "sshd", "ssh", NULL, false, false },
-		{ UP_QR_OFF, "login", "/dev/tty2", NULL, false, false },
+	    /* terminals: ssh, a text console, su/sudo in a terminal */
+	    {UP_QR_AUTO, "sshd", "ssh", NULL, false, true},
+	    {UP_QR_AUTO, "sshd", NULL, NULL, false, true},
+	    {UP_QR_AUTO, "login", "/dev/tty2", NULL, false, true},
+	    {UP_QR_AUTO, "login", "tty2", NULL, false, true},
+	    {UP_QR_AUTO, "su", "/dev/pts/3", NULL, false, true},
+	    {UP_QR_AUTO, "sudo", "/dev/pts/0", NULL, false, true},
+	    {UP_QR_AUTO, NULL, NULL, NULL, false, true},
+	    {UP_QR_AUTO, "sudo", "/dev/pts/0", "", false, true},
+	    /* greeters */
+	    {UP_QR_AUTO, "lightdm", ":0", ":0", false, false},
+	    {UP_QR_AUTO, "lightdm", NULL, NULL, false, false},
+	    {UP_QR_AUTO, "lightdm-greeter", NULL, NULL, false, false},
+	    {UP_QR_AUTO, "lightdm-autologin", NULL, NULL, false, false},
+	    {UP_QR_AUTO, "sddm", "/dev/tty1", NULL, false, false},
+	    {UP_QR_AUTO, "gdm-password", "/dev/tty1", NULL, false, false},
+	    {UP_QR_AUTO, "gdm-autologin", "/dev/tty1", NULL, false, false},
+	    {UP_QR_AUTO, "gdm-fingerprint", "/dev/tty1", NULL, false, false},
+	    /* GDM sets PAM_TTY=/dev/tty1: the environment flag decides */
+	    {UP_QR_AUTO, "login", "/dev/tty1", NULL, true, false},
+	    {UP_QR_AUTO, "other", "/dev/tty1", NULL, true, false},
+	    {UP_QR_AUTO, "other", ":1", NULL, false, false},
+	    {UP_QR_AUTO, "other", ":1.0", NULL, false, false},
+	    {UP_QR_AUTO, "other", "host:0", NULL, false, false},
+	    {UP_QR_AUTO, "other", "/dev/tty7", ":0", false, false},
+	    {UP_QR_AUTO, "sudo", "/dev/pts/1", "localhost:10.0", false, false},
+	    /* text: always; off: never */
+	    {UP_QR_TEXT, "lightdm", ":0", ":0", true, true},
+	    {UP_QR_TEXT, "sshd", "ssh", NULL, false, true},
+	    {UP_QR_OFF, "sshd", "ssh", NULL, false, false},
+	    {UP_QR_OFF, "login", "/dev/tty2", NULL, false, false},
 	};
 
 	(void)state;
@@ -278,13 +281,13 @@ static void test_qr_config(void **state)
 		bool ok;
 		enum up_qr_mode want;
 	} rows[] = {
-		{ "", true, UP_QR_AUTO },
-		{ "qr = auto\n", true, UP_QR_AUTO },
-		{ "qr = text\n", true, UP_QR_TEXT },
-		{ "qr = off\n", true, UP_QR_OFF },
-		{ "qr = Off\n", true, UP_QR_OFF },
-		{ "qr = yes\n", false, UP_QR_AUTO },
-		{ "qr = \n", false, UP_QR_AUTO },
+	    {"", true, UP_QR_AUTO},
+	    {"qr = auto\n", true, UP_QR_AUTO},
+	    {"qr = text\n", true, UP_QR_TEXT},
+	    {"qr = off\n", true, UP_QR_OFF},
+	    {"qr = Off\n", true, UP_QR_OFF},
+	    {"qr = yes\n", false, UP_QR_AUTO},
+	    {"qr = \n", false, UP_QR_AUTO},
 	};
 
 	(void)state;
@@ -319,10 +322,10 @@ static void test_qr_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_split_short),	   cmocka_unit_test(test_split_lines),
-		cmocka_unit_test(test_split_utf8),	   cmocka_unit_test(test_split_too_long),
-		cmocka_unit_test(test_enrolment_messages), cmocka_unit_test(test_device_messages),
-		cmocka_unit_test(test_qr_table),	   cmocka_unit_test(test_qr_config),
+	    cmocka_unit_test(test_split_short),	       cmocka_unit_test(test_split_lines),
+	    cmocka_unit_test(test_split_utf8),	       cmocka_unit_test(test_split_too_long),
+	    cmocka_unit_test(test_enrolment_messages), cmocka_unit_test(test_device_messages),
+	    cmocka_unit_test(test_qr_table),	       cmocka_unit_test(test_qr_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
