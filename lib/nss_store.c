@@ -225,6 +225,15 @@ static up_err write_files(struct up_ctx *ctx, int dirfd, const char *passwd, con
 	char num[32];
 	up_err r;
 
+	/* The NSS module refuses a file over its cap, so writing one would
+	 * make every pool user vanish at once: refuse the change instead. */
+	if (strlen(passwd) > NSS_CAP || strlen(group) > NSS_CAP) {
+		up_log(ctx, LOG_ERR, "NSS files at their %u-byte cap: provisioning refused", NSS_CAP);
+		return up_fail(ctx, UP_ERANGE,
+			       "nss/passwd or nss/group would exceed %u bytes: change refused "
+			       "(remove unused entries with userpool user del)",
+			       NSS_CAP);
+	}
 	snprintf(num, sizeof(num), "%lld\n", (long long)next);
 	/* uid_next first: a crash after it wastes a UID, never reuses one. */
 	r = up_state_write(ctx, dirfd, "uid_next", num, strlen(num), 0644);
@@ -544,6 +553,11 @@ static up_err members_locked(struct up_ctx *ctx, int dirfd, const struct nss_fil
 
 	if (!group)
 		return UP_ENOMEM;
+	if (strlen(group) > NSS_CAP) {
+		free(group);
+		return up_fail(ctx, UP_ERANGE,
+			       "nss/group would exceed %u bytes: group_map change refused", NSS_CAP);
+	}
 	if (strcmp(group, f->group) != 0)
 		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
 	free(group);

@@ -486,6 +486,63 @@ static void test_other_users_untouched(void **state)
 	up_ctx_free(ctx);
 }
 
+/* Issue 16: at the size cap new provisioning is refused and the existing
+ * entries stay readable (the files never grow past what the reader takes). */
+static void test_size_cap(void **state)
+{
+	char conf[512];
+	struct up_ctx *ctx;
+	struct passwd *pw;
+	struct stat st_before, st_after;
+	FILE *f;
+	size_t written = 0;
+	uint32_t uid = 0;
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 299999\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	assert_int_equal(up_nss_user_add(ctx, "capkeep", &uid), UP_OK);
+	/* Pad the passwd file to just under the 4 MiB cap with filler lines. */
+	assert_int_equal(stat("/var/lib/userpool/nss/passwd", &st_before), 0);
+	written = (size_t)st_before.st_size;
+	f = fopen("/var/lib/userpool/nss/passwd", "a");
+	assert_non_null(f);
+	for (unsigned i = 0; written < 4u * 1024u * 1024u - 64u; i++) {
+		char line[128];
+		int n = snprintf(line, sizeof(line), "f%07u:x:%u:%u:filler:/nonexistent:/bin/false\n",
+				 i, 250000u + (i % 40000u), 250000u + (i % 40000u));
+		if (written + (size_t)n > 4u * 1024u * 1024u - 64u)
+			break;
+		fputs(line, f);
+		written += (size_t)n;
+	}
+	fclose(f);
+	assert_int_equal(stat("/var/lib/userpool/nss/passwd", &st_before), 0);
+	{
+		up_err r = up_nss_user_add(ctx, "capnew_with_a_long_name_to_pass_the_cap", NULL);
+		if (r != UP_ERANGE)
+			fprintf(stderr, "# user add at the cap: %s\n", up_ctx_detail(ctx));
+		assert_int_equal(r, UP_ERANGE);
+	}
+	assert_int_equal(stat("/var/lib/userpool/nss/passwd", &st_after), 0);
+	assert_int_equal(st_after.st_size, st_before.st_size);
+	/* The existing entry still resolves through glibc. */
+	pw = getpwnam("capkeep");
+	assert_non_null(pw);
+	assert_int_equal(pw->pw_uid, uid);
+	assert_null(getpwnam("capnew_with_a_long_name_to_pass_the_cap"));
+	up_ctx_free(ctx);
+	/* Leave a clean file for the tests after this one. */
+	f = fopen("/var/lib/userpool/nss/passwd", "w");
+	assert_non_null(f);
+	fclose(f);
+	f = fopen("/var/lib/userpool/nss/group", "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -496,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_concurrent),     cmocka_unit_test(test_hostile_file),
 		cmocka_unit_test(test_group_map),
 		cmocka_unit_test(test_other_users_untouched),
+		cmocka_unit_test(test_size_cap),
 	};
 	int rc;
 
