@@ -131,6 +131,13 @@ up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap
  * rename, fsync(dir). */
 up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const void *data,
 		      size_t len, mode_t mode);
+/* Temp files that a killed writer left in dirfd (".<name>.<hex>.tmp"):
+ * for one `name`, or every one when `name` is NULL. With `remove`, they are
+ * unlinked: only a writer that holds the lock every writer of `name`
+ * takes may do that (nobody else can be writing it). *ret_n (optional):
+ * how many were found. */
+up_err up_state_tmp_sweep(struct up_ctx *ctx, int dirfd, const char *name, bool remove,
+			  size_t *ret_n);
 /* Open `name` for flock() (created 0600 if missing). Returns the fd. */
 up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd);
 /* The uid that must own state files: 0, or the running euid in test builds

@@ -473,6 +473,9 @@ static up_err cache_store(struct up_ctx *ctx, int dirfd, const char *name, const
 	else
 		rc = up_state_write(ctx, dirfd, name, text, strlen(text), 0600);
 	free(text);
+	/* Called with the JWKS lock held (locked_fetch). */
+	if (!rc)
+		(void)up_state_tmp_sweep(ctx, dirfd, name, true, NULL);
 	if (rc)
 		up_log(ctx, LOG_WARNING, "jwks: cannot write the cache file jwks/%s", name);
 	return rc;

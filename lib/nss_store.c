@@ -262,6 +262,9 @@ static up_err nss_locked(struct up_ctx *ctx, nss_fn fn, void *ud)
 		r = read_files(ctx, dirfd, &f);
 	if (!r)
 		r = fn(ctx, dirfd, &f, ud);
+	/* nss/lock is held: temp files left by a killed writer are stale. */
+	if (!r)
+		(void)up_state_tmp_sweep(ctx, dirfd, NULL, true, NULL);
 	nss_files_clear(&f);
 	if (lockfd >= 0)
 		close(lockfd);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -246,6 +247,59 @@ fail:
 		close(fd);
 	unlinkat(dirfd, tmp, 0);
 	return r;
+}
+
+/* ".<name>.<16 hex>.tmp", as up_state_write names them; any name when
+ * `name` is NULL. */
+static bool is_tmp_of(const char *entry, const char *name)
+{
+	size_t len = strlen(entry), nlen;
+	const char *hex;
+
+	if (len < 1 + 1 + 16 + 4 || entry[0] != '.' || strcmp(entry + len - 4, ".tmp") != 0)
+		return false;
+	hex = entry + len - 4 - 16;
+	if (hex[-1] != '.')
+		return false;
+	for (size_t i = 0; i < 16; i++)
+		if (!strchr("0123456789abcdef", hex[i]))
+			return false;
+	if (!name)
+		return hex - 1 > entry + 1;
+	nlen = strlen(name);
+	return (size_t)(hex - 1 - (entry + 1)) == nlen && strncmp(entry + 1, name, nlen) == 0;
+}
+
+up_err up_state_tmp_sweep(struct up_ctx *ctx, int dirfd, const char *name, bool remove,
+			  size_t *ret_n)
+{
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+	int fd;
+
+	fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return up_fail(ctx, UP_ESTATE, "cannot open the state directory: %s",
+			       strerror(errno));
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return up_fail(ctx, UP_ESTATE, "cannot read the state directory: %s",
+			       strerror(errno));
+	}
+	/* Bounded: a directory listing ends; unlinking never adds entries. */
+	while ((de = readdir(d)) != NULL) {
+		if (!is_tmp_of(de->d_name, name))
+			continue;
+		if (remove && unlinkat(dirfd, de->d_name, 0) < 0 && errno != ENOENT)
+			continue;
+		n++;
+	}
+	closedir(d);
+	if (ret_n)
+		*ret_n = n;
+	return UP_OK;
 }
 
 up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd)

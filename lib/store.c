@@ -386,6 +386,10 @@ static up_err save(struct up_ctx *ctx, int dirfd, const char *name,
 		return UP_ENOMEM;
 	r = up_state_write(ctx, dirfd, name, text, strlen(text), 0600);
 	up_free_secret(text);
+	/* Every writer of this file holds its lock: copies that a killed
+	 * writer left behind (a verifier, a token) go now. */
+	if (!r)
+		(void)up_state_tmp_sweep(ctx, dirfd, name, true, NULL);
 	return r;
 }
 
@@ -516,6 +520,8 @@ up_err up_store_user_purge(struct up_ctx *ctx, const char *username)
 	r = open_locked(ctx, username, name, &dirfd, &lockfd);
 	if (r)
 		return r;
+	/* Copies of the record that killed writers left go with it. */
+	(void)up_state_tmp_sweep(ctx, dirfd, name, true, NULL);
 	/* The lock file stays: removing it while another process waits on it
 	 * would let a third one lock a fresh inode next to it. */
 	if (unlinkat(dirfd, name, 0) < 0) {
@@ -627,6 +633,30 @@ up_err up_store_check(struct up_ctx *ctx)
 	if (r)
 		return r;
 	close(dirfd);
+	return UP_OK;
+}
+
+up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n)
+{
+	static const char *const dirs[] = { "users", "nss", "jwks" };
+	size_t total = 0;
+
+	if (!ctx || !ctx->cfg || !ret_n)
+		return UP_EINVAL;
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		size_t n = 0;
+		int dirfd;
+		up_err r = up_state_dir(ctx, dirs[i], &dirfd);
+
+		if (r)
+			return r;
+		r = up_state_tmp_sweep(ctx, dirfd, NULL, false, &n);
+		close(dirfd);
+		if (r)
+			return r;
+		total += n;
+	}
+	*ret_n = total;
 	return UP_OK;
 }
 

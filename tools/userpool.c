@@ -188,6 +188,19 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 	up_jwks_info_free(info);
 
 	r = up_store_check(ctx);
+	if (!r) {
+		size_t ntmp = 0;
+		/* Left by writers killed mid-write; each goes with the next write
+		 * of its file. Not an error, but worth knowing. */
+		if (up_store_tmp_files(ctx, &ntmp) == UP_OK) {
+			if (opt_json)
+				json_object_set_new(j, "stale_temp_files", json_integer((json_int_t)ntmp));
+			else if (ntmp)
+				printf("State directory: %zu stale temporary file(s) from interrupted "
+				       "writes (removed by the next write or `userpool cache purge`)\n",
+				       ntmp);
+		}
+	}
 	if (opt_json) {
 		json_object_set_new(j, "state_ok", json_boolean(r == UP_OK));
 		if (r)

@@ -71,6 +71,9 @@ UP_EXPORT up_err up_stepup_check(struct up_ctx *ctx, const char *username, const
 
 /* Health of state_dir for `userpool status`: UP_OK or the reason. */
 UP_EXPORT up_err up_store_check(struct up_ctx *ctx);
+/* How many temp files killed writers left in users/, nss/ and jwks/ (each
+ * is removed by the next writer of its file, or by a purge). */
+UP_EXPORT up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n);
 
 /* NSS provisioning (DESIGN §7): state_dir/nss/passwd and nss/group. */
 UP_EXPORT up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid);
