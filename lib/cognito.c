@@ -191,8 +191,12 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 		if (!j)
 			r = up_fail(ctx, UP_EPROTO, "%s: HTTP %ld with a body that is not a JSON object",
 				    action, resp.status);
-		else
+		else {
+			/* The pool has answered this sign-in (a challenge, a
+			 * session): a later drop is no longer "unreachable". */
+			ctx->pool_answered = true;
 			*ret_json = j;
+		}
 		up_http_resp_clear(&resp);
 		return r;
 	}

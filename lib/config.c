@@ -78,6 +78,7 @@ enum key_id {
 	K_OFFLINE,
 	K_OFFLINE_MAX_AGE,
 	K_OFFLINE_MAX_FAILURES,
+	K_OFFLINE_MFA,
 	K_MAX_AUTH_AGE,
 	K_TIMEOUT,
 	K_KDF_SLOTS,
@@ -125,6 +126,7 @@ static const struct {
     [K_OFFLINE] = {"offline", false},
     [K_OFFLINE_MAX_AGE] = {"offline_max_age", false},
     [K_OFFLINE_MAX_FAILURES] = {"offline_max_failures", false},
+    [K_OFFLINE_MFA] = {"offline_mfa", false},
     [K_MAX_AUTH_AGE] = {"max_auth_age", false},
     [K_TIMEOUT] = {"timeout", false},
     [K_KDF_SLOTS] = {"kdf_slots", false},
@@ -831,6 +833,15 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		return set_duration(p, name, v, 1, OFFLINE_MAX_AGE_MAX, &c->offline_max_age);
 	case K_OFFLINE_MAX_FAILURES:
 		return set_int(p, name, v, FAILURES_MIN, FAILURES_MAX, &c->offline_max_failures);
+	case K_OFFLINE_MFA:
+		/* A security setting: anything but the two words is an error. */
+		if (strcmp(v, "require") == 0)
+			c->offline_mfa_skip = false;
+		else if (strcmp(v, "skip") == 0)
+			c->offline_mfa_skip = true;
+		else
+			return bad(p, name, "'%.64s' is not require or skip", v);
+		return UP_OK;
 	case K_MAX_AUTH_AGE:
 		return set_duration(p, name, v, 0, MAX_AUTH_AGE_MAX, &c->max_auth_age);
 	case K_TIMEOUT:
@@ -1095,6 +1106,7 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	c->offline = true;
 	c->offline_max_age = 7 * DAY;
 	c->offline_max_failures = 5;
+	c->offline_mfa_skip = false;
 	c->max_auth_age = 0;
 	c->timeout = 10;
 	c->leeway = 60;

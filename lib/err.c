@@ -7,7 +7,7 @@ static const char *const messages[UP_ERR_MAX] = {
 	[UP_EINVAL] = "invalid argument",
 	[UP_ECONFIG] = "configuration error",
 	[UP_ENET] = "user pool unreachable",
-	[UP_ETLS] = "TLS error",
+	[UP_ETLS] = "TLS certificate verification failed",
 	[UP_ESERVER] = "user pool server error",
 	[UP_EHTTP] = "unexpected HTTP response",
 	[UP_EPROTO] = "malformed response",
@@ -50,9 +50,9 @@ bool up_err_unreachable(up_err err)
 {
 	switch (err) {
 	case UP_ENET:
-	case UP_ETLS:
 	case UP_ESERVER:
 		return true;
+	case UP_ETLS: /* a certificate or host-name failure is an attack */
 	default:
 		return false;
 	}

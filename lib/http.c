@@ -196,6 +196,12 @@ static up_err map_curl(struct up_ctx *ctx, CURLcode rc, const char *errbuf, cons
 
 	switch (rc) {
 	case CURLE_SSL_CONNECT_ERROR:
+		/* The handshake broke off (reset, a plain-HTTP port, the cable):
+		 * a network failure. Whoever can cause it can also cut the wire;
+		 * what an offline sign-in then demands is §5's business. A
+		 * certificate the peer did present but that fails verification
+		 * is reported as CURLE_PEER_FAILED_VERIFICATION below. */
+		return up_fail(ctx, UP_ENET, "%s: TLS handshake failed: %s", url, why);
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
 	case CURLE_SSL_CIPHER:
@@ -205,7 +211,11 @@ static up_err map_curl(struct up_ctx *ctx, CURLcode rc, const char *errbuf, cons
 	case CURLE_SSL_INVALIDCERTSTATUS:
 	case CURLE_SSL_CRL_BADFILE:
 	case CURLE_USE_SSL_FAILED:
-		return up_fail(ctx, UP_ETLS, "%s: %s", url, why);
+		/* Certificate, host name or TLS setup: never "unreachable" (an
+		 * interception looks exactly like this), so no offline fallback. */
+		up_log(ctx, LOG_WARNING, "TLS verification of %s failed (possible interception): %s",
+		       url, why);
+		return up_fail(ctx, UP_ETLS, "%s: TLS verification failed: %s", url, why);
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
 		return up_fail(ctx, UP_ECONFIG, "%s: %s", url, why);

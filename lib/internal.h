@@ -32,6 +32,9 @@ struct up_ctx {
 	struct up_http *http;      /* created on first use, reused within the context */
 	struct up_oidc_endpoints oidc;
 	int64_t jwks_last_refetch; /* in-process memory of the last unknown-kid fetch */
+	bool pool_answered;        /* this sign-in got a well-formed answer from the
+				      pool (set by cognito.c / oidc.c, cleared by
+				      up_signin): no offline fallback after that */
 };
 
 /* --- log.c --- */

@@ -706,6 +706,7 @@ static up_err token_result(struct up_ctx *ctx, const struct up_http_resp *resp,
 		rc = up_fail(ctx, UP_EPROTO, "token response is not a JSON object");
 		goto out;
 	}
+	ctx->pool_answered = true;
 	id = json_string_value(json_object_get(root, "id_token"));
 	access = json_string_value(json_object_get(root, "access_token"));
 	refresh = json_string_value(json_object_get(root, "refresh_token"));
@@ -893,6 +894,8 @@ static up_err device_start(struct up_ctx *ctx, struct device_auth *d)
 		rc = up_fail(ctx, UP_EPROTO, "device authorization response is not a JSON object");
 		goto out;
 	}
+	/* The provider answered this sign-in: no offline fallback after this. */
+	ctx->pool_answered = true;
 	dc = json_string_value(json_object_get(root, "device_code"));
 	uc = json_string_value(json_object_get(root, "user_code"));
 	uri = json_string_value(json_object_get(root, "verification_uri"));

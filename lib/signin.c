@@ -251,6 +251,15 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 		    up_fail(ctx, UP_EOFFLINE, "cached entry bound to another pool or client");
 		return UP_OK;
 	}
+	/* A second factor is never silently dropped: a user whose last online
+	 * sign-in used one gets no password-only sign-in offline unless
+	 * offline_mfa = skip (no TOTP secret is held locally). */
+	if (cur->mfa && !cfg->offline_mfa_skip) {
+		o->result = up_fail(ctx, UP_EOFFLINE,
+				    "the last online sign-in used a second factor and no TOTP "
+				    "secret is held locally (offline_mfa = require)");
+		return UP_OK;
+	}
 	/* An entry from a sign-in without a second factor (made while mfa was
 	 * optional) must not stand in for one that mfa = required demands. */
 	if (cfg->mfa_required && !cur->mfa) {
@@ -399,6 +408,7 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 		return UP_EINVAL;
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	ctx->pool_answered = false;
 	r = up_signin_online(ctx, username, password, conv, &auth);
 	if (!r) {
 		if (ctx->cfg->mfa_required && !auth->mfa) {
@@ -428,6 +438,16 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 	 * back to the cache. */
 	if (!up_err_unreachable(r) || !ctx->cfg->offline)
 		return r;
+	/* Once the pool has answered anything in this sign-in (it asked for
+	 * the code), a cut connection is no outage but a possible downgrade
+	 * of password + code to password only (issue 16 item 5). */
+	if (ctx->pool_answered) {
+		up_log(ctx, LOG_WARNING,
+		       "sign-in of %s: the connection to the user pool failed after the pool "
+		       "answered; no offline fallback: %s",
+		       username, up_ctx_detail(ctx));
+		return r;
+	}
 	snprintf(online_detail, sizeof(online_detail), "%s", up_ctx_detail(ctx));
 	o = signin_offline(ctx, username, password, conv, ret_auth);
 	if (!o)

@@ -72,7 +72,6 @@ static int pam_code(up_err r)
 	case UP_ELOCKED:
 		return PAM_MAXTRIES;
 	case UP_ENET:
-	case UP_ETLS:
 	case UP_ESERVER:
 	case UP_EHTTP:
 	case UP_EPROTO:
@@ -86,6 +85,7 @@ static int pam_code(up_err r)
 		return PAM_SERVICE_ERR;
 	case UP_EGROUP:
 		return PAM_PERM_DENIED;
+	case UP_ETLS: /* certificate / host name: an interception is a denial */
 	case UP_EDENIED:
 	case UP_EDISABLED:
 	case UP_ECODE:
@@ -128,8 +128,9 @@ static const char *user_message(up_err r)
 		return "Your account is not confirmed yet";
 	case UP_ELOCKED:
 		return "Offline sign-in is locked after too many failures: sign in while the user pool is reachable";
-	case UP_ENET:
 	case UP_ETLS:
+		return "The user pool's certificate could not be verified: sign-in refused, contact your administrator";
+	case UP_ENET:
 	case UP_ESERVER:
 	case UP_EOFFLINE:
 		return "The user pool is unreachable and offline sign-in is not possible";

@@ -59,6 +59,7 @@ struct up_config {
 	bool offline;            /* default yes */
 	int64_t offline_max_age; /* default 7d */
 	int64_t offline_max_failures; /* default 5 */
+	bool offline_mfa_skip;   /* offline_mfa = skip; default require (false) */
 	int64_t max_auth_age;    /* default 0 (off) */
 	int64_t timeout;         /* default 10s */
 	int64_t kdf_slots;       /* concurrent derivations per machine; 0 (default): online CPUs */

@@ -17,7 +17,8 @@ typedef enum up_err {
 	UP_EINVAL,        /* bad argument from the caller */
 	UP_ECONFIG,       /* configuration missing or invalid */
 	UP_ENET,          /* DNS, connect, timeout, connection dropped: unreachable */
-	UP_ETLS,          /* TLS handshake or certificate verification failed: unreachable */
+	UP_ETLS,          /* TLS certificate / host-name verification failed: an attack,
+			     never unreachable (a broken handshake is UP_ENET) */
 	UP_ESERVER,       /* HTTP 5xx from the pool: unreachable */
 	UP_EHTTP,         /* other unexpected HTTP status (redirect, 404, ...) */
 	UP_EPROTO,        /* malformed or unexpected response */

@@ -500,13 +500,60 @@ static void test_mfa_then_offline(void **state)
 	assert_true(rec->mfa);
 	up_user_record_free(rec);
 
-	/* Offline asks for the password only, even with mfa = required
-	 * (offline = no is the knob for stacks that need fresh MFA). */
+	/* Issue 16 item 5: the second factor is not dropped offline. No TOTP
+	 * secret is held locally, so offline_mfa = require (the default)
+	 * means no offline sign-in: the unreachable error stands. */
 	unreachable();
+	expect_signin(f, "Pw-secret-1", UP_ESERVER);
+	assert_true(t_log_contains(&f->log, "offline_mfa = require"));
+	assert_null(strstr(f->info, "Signed in offline"));
+
+	/* offline_mfa = skip: the administrator's explicit choice of the
+	 * password only. */
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = required\noffline_mfa = skip\n");
 	assert_int_equal(signin(f, "Pw-secret-1", &auth), UP_OK);
 	assert_true(auth->offline);
 	assert_false(auth->mfa);
 	up_auth_free(auth);
+}
+
+/* Issue 16 item 5 (b): once the pool answered (it asked for the code), a
+ * dropped connection is not "unreachable": no offline sign-in, even with
+ * offline_mfa = skip. */
+static void test_no_fallback_after_challenge(void **state)
+{
+	struct fx *f = *state;
+	struct up_auth *auth = NULL;
+	json_t *j;
+
+	free(t_pool_enable_totp(pool, f->user));
+	j = t_pool_admin(pool, "set_pool_mfa", "{s:s}", "mfa", "OPTIONAL");
+	json_decref(j);
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = required\noffline_mfa = skip\n");
+	assert_int_equal(signin(f, "Pw-secret-1", &auth), UP_OK);
+	assert_true(auth->mfa);
+	up_auth_free(auth);
+
+	/* The pool answers InitiateAuth with the challenge; the connection
+	 * drops when the code is sent. */
+	t_pool_fault(pool, "{s:s, s:s}", "action", "drop", "match", "RespondToAuthChallenge");
+	expect_signin(f, "Pw-secret-1", UP_ENET);
+	assert_true(t_log_contains(&f->log, "no offline fallback"));
+	assert_null(strstr(f->info, "Signed in offline"));
+	/* A 503 after the challenge: the same. */
+	t_pool_clear_faults(pool);
+	t_pool_fault(pool, "{s:s, s:s, s:i}", "action", "status", "match",
+		     "RespondToAuthChallenge", "code", 503);
+	expect_signin(f, "Pw-secret-1", UP_ESERVER);
+	/* Before any answer (InitiateAuth dropped) the fallback still works
+	 * under offline_mfa = skip: the flag is per sign-in. */
+	t_pool_clear_faults(pool);
+	t_pool_fault(pool, "{s:s, s:s}", "action", "drop", "match", "InitiateAuth");
+	assert_true(expect_signin(f, "Pw-secret-1", UP_OK));
+	j = t_pool_admin(pool, "set_pool_mfa", "{s:s}", "mfa", "OFF");
+	json_decref(j);
 }
 
 /* The same policy for provider = oidc (ROPC at the pool's OpenID Provider). */
@@ -519,7 +566,7 @@ static void test_oidc_offline(void **state)
 	assert_true(asprintf(&cfg,
 			     "provider = oidc\nissuer = %soidc\nclient_id = %s\n"
 			     "auth_flow = password\nca_file = %s\nstate_dir = %s\n"
-			     "mfa = optional\n",
+			     "mfa = optional\noffline_mfa = skip\n",
 			     pool->url, pool->client_id, pool->ca_file, f->state) > 0);
 	/* ROPC with otp_mode = prompt always asks for a code. */
 	free(t_pool_enable_totp(pool, f->user));
@@ -600,6 +647,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_bound_entry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mfa_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mfa_then_offline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_fallback_after_challenge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oidc_offline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_refresh_token_kept_only_for_revoke, setup,
 					    teardown),
