@@ -37,7 +37,7 @@ pool_start() { # pool_start [--port N]
 	rm -f "$T/pool.ready"
 	"$PYTHON3" "$top_srcdir/tests/pool/pool.py" --port "${1:-0}" --state "$T/pool" \
 		--tls "$T/ca" --pool-id "$POOL_ID" --client-id "$CLIENT_ID" \
-		--ready-file "$T/pool.ready" >"$T/pool.out" 2>>"$T/pool.err" &
+		--ready-file "$T/pool.ready" ${POOL_ARGS:-} >"$T/pool.out" 2>>"$T/pool.err" &
 	POOL_PID=$!
 	for _ in $(seq 1 150); do
 		[ -s "$T/pool.ready" ] && break

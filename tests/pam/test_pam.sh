@@ -410,15 +410,55 @@ grep -q '^FDS ' "$OUT" && ! grep -q 'FD LEFT OPEN' "$OUT"
 ok $? "no file descriptor left open after pam_end ($(grep '^FDS' "$OUT"))"
 [ $RC -eq 0 ] || diag "$(cat "$OUT" | head -n 30)"
 
+# --- issue 16 item 5: cutting the network keeps the second factor -----
+# After one online sign-in with password + TOTP, an attacker who has only
+# the password must not get in by cutting the connection.
+create_user oscar "$PW" "$(new_secret)" '["staff"]' || echo "Bail out! cannot create oscar"
+conf skipmfa "max_auth_age = 0" "offline_mfa = skip"
+service "$SVC" skipmfa skipmfa
+drive -s main -u oscar -a "$PW" -a "$(code_for oscar)" auth
+expect auth PAM_SUCCESS "downgrade: oscar signs in online with password + TOTP (fills the cache)"
+# (1) the connection drops at InitiateAuth: no TOTP secret is held
+# locally, so offline_mfa = require (default) means no offline sign-in.
+admin fault '{"action":"drop","match":"InitiateAuth"}' >/dev/null
+drive -s main -u oscar -a "$PW" auth
+expect auth PAM_AUTHINFO_UNAVAIL "downgrade (1): dropped at InitiateAuth, password only: PAM_AUTHINFO_UNAVAIL, not an offline sign-in"
+hasnt "Signed in offline" && grep -q 'offline_mfa = require' "$LOG"
+ok $? "downgrade (1): the log says why (offline_mfa = require), no 'Signed in offline'"
+admin clear_faults '{}' >/dev/null
+# (2) the pool asked for the code, then the connection drops when the code
+# is sent: the pool answered, so no fallback even with offline_mfa = skip.
+admin fault '{"action":"drop","match":"RespondToAuthChallenge","body_match":"SOFTWARE_TOKEN_MFA"}' >/dev/null
+drive -s skipmfa -u oscar -a "$PW" -a "000000" auth
+expect auth PAM_AUTHINFO_UNAVAIL "downgrade (2): dropped after the pool asked for the code: PAM_AUTHINFO_UNAVAIL (offline_mfa = skip)"
+has "PROMPT_ECHO_OFF: Verification code" && hasnt "Signed in offline" &&
+	grep -q '^4 .*no offline fallback' "$LOG"
+ok $? "downgrade (2): the code was asked for, no offline sign-in, LOG_WARNING 'no offline fallback'"
+drive -s main -u oscar -a "$PW" -a "000000" auth
+expect auth PAM_AUTHINFO_UNAVAIL "downgrade (2): the same with the default configuration"
+admin clear_faults '{}' >/dev/null
+
 # --- offline ---------------------------------------------------------
+pool_port=$(printf '%s' "$POOL_URL" | sed -n 's|^https://[^/]*:\([0-9]*\)/.*|\1|p')
+pool_stop
+# (3) a wrong-host certificate (signed by the right CA) at the pool's
+# address: an attack, never "unreachable" (offline_mfa = skip isolates it).
+POOL_ARGS=--wrong-host-cert pool_start "$pool_port" || echo "Bail out! wrong-host pool did not start"
+drive -s skipmfa -u oscar -a "$PW" auth
+expect auth PAM_AUTH_ERR "downgrade (3): wrong-host certificate: PAM_AUTH_ERR, no offline fallback"
+has "certificate could not be verified" && hasnt "Signed in offline" &&
+	grep -q '^4 .*TLS verification of .* failed' "$LOG"
+ok $? "downgrade (3): 'certificate could not be verified', LOG_WARNING, no 'Signed in offline'"
 pool_stop
 drive -s main -u alice -a "$PW" auth acct
-expect auth PAM_SUCCESS "pool stopped: alice signs in offline with her password"
+expect auth PAM_AUTHINFO_UNAVAIL "pool stopped, alice's last sign-in used MFA, no local TOTP secret: no offline sign-in (offline_mfa = require)"
+drive -s skipmfa -u alice -a "$PW" auth acct
+expect auth PAM_SUCCESS "pool stopped, offline_mfa = skip: alice signs in offline with her password"
 has "INFO: Signed in offline — the user pool is unreachable" && hasnt "Verification code"
 ok $? "offline: 'Signed in offline — the user pool is unreachable', no code prompt"
 drive -s main -u mia -a "$PW" auth
 expect auth PAM_AUTHINFO_UNAVAIL "pool stopped, no cached entry: PAM_AUTHINFO_UNAVAIL"
-conf lockout "offline_max_failures = 3"
+conf lockout "offline_max_failures = 3" "offline_mfa = skip"
 service "$SVC" lockout lockout
 for i in 1 2 3; do
 	drive -s lockout -u erin -a "wrong-$PW" auth

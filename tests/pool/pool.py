@@ -1695,6 +1695,8 @@ class Admin:
             raise ValueError("match must be a string")
         if req.get("regex"):
             re.compile(match)
+        if not isinstance(req.get("body_match", ""), str):
+            raise ValueError("body_match must be a string")
         for k in ("seconds", "interval_ms", "retry_after"):
             if k in req and (not isinstance(req[k], (int, float)) or req[k] < 0):
                 raise ValueError("%s must be a non-negative number" % k)
@@ -1865,7 +1867,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     act = target.rsplit(".", 1)[-1]
                     st["targets"][act] = st["targets"].get(act, 0) + 1
                 for f in pool.faults:
-                    if fault_matches(f, key):
+                    # body_match: only requests whose body holds this text
+                    # (e.g. "SOFTWARE_TOKEN_MFA": the code's answer)
+                    bm = f.get("body_match")
+                    if fault_matches(f, key) and (not bm or bm.encode() in body):
                         f["hits"] += 1
                         fault = f
                         break
