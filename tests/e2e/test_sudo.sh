@@ -44,7 +44,7 @@ mount --bind "$tmp/sudoers" /etc/sudoers
 sudo_stack() { # OFFLINE: the "sudo" service of this namespace
 	cat > /etc/pam.d/sudo <<-EOF
 	# userpool end-to-end test stack (namespace copy of /etc/pam.d)
-	auth     required  $e2e_pammod $e2e_pamargs offline=$1
+	auth     required  $e2e_pammod $e2e_pamargs offline=$1 offline_mfa=skip
 	account  required  $e2e_pammod $e2e_pamargs
 	password required  pam_deny.so
 	session  required  pam_permit.so
@@ -121,7 +121,8 @@ check "offline = no: pool unreachable (503), sudo refused despite the cache (rc 
 check "the user is told the pool is unreachable" \
 	grep -q "unreachable and offline sign-in is not possible" "$tmp/s5"
 
-# Control for 5: the same outage with offline = yes signs in from the cache
+# Control for 5: the same outage with offline = yes (and offline_mfa = skip,
+# the stack's explicit choice of the password alone) signs in from the cache
 # with the password only, so it is offline = no that refused above.
 sudo_stack yes
 run_sudo "$tmp/s6" --password "$pw" --no-code --command 'id -un'
