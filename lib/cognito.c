@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "internal.h"
 #include "srp.h"
 
@@ -113,6 +115,12 @@ up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status,
 		{ "SoftwareTokenMFANotFoundException", UP_ENOMFA },
 		{ "EnableSoftwareTokenMFAException", UP_ECODE },
 		{ "InternalErrorException", UP_ESERVER },
+		{ "ResourceNotFoundException", UP_ENOTFOUND },
+		{ "UserLambdaValidationException", UP_ELAMBDA },
+		{ "InvalidLambdaResponseException", UP_EPOOLCONFIG },
+		{ "UnexpectedLambdaException", UP_EPOOLCONFIG },
+		{ "InvalidUserPoolConfigurationException", UP_EPOOLCONFIG },
+		{ "ForbiddenException", UP_EFORBIDDEN },
 	};
 	char name[128];
 	const char *msg = message ? message : "";
@@ -120,7 +128,8 @@ up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status,
 
 	error_name(type, name, sizeof(name));
 	if (!name[0])
-		return up_fail(ctx, UP_EHTTP, "%s: HTTP %ld without an error name", action, status);
+		return up_fail(ctx, status == 404 ? UP_ENOTFOUND : UP_EHTTP,
+			       "%s: HTTP %ld without an error name", action, status);
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (strcmp(name, table[i].name) == 0) {
 			err = table[i].err;
@@ -214,7 +223,8 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 		if (!type || !*type)
 			type = resp.error_type;
 		if (!type || !*type) {
-			r = up_fail(ctx, UP_EHTTP, "%s: HTTP %ld", action, resp.status);
+			r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld",
+				    action, resp.status);
 		} else {
 			r = up_cognito_map_error(ctx, action, resp.status, type, msg);
 		}
@@ -962,6 +972,59 @@ out:
 
 /* ---------------------------------------------------------------------- */
 /* other calls */
+
+static up_err probe_prompt(void *ud, const char *text, bool echo, char **ret_answer)
+{
+	(void)ud;
+	(void)text;
+	(void)echo;
+	(void)ret_answer;
+	return UP_ECONV;
+}
+
+static up_err probe_text(void *ud, const char *text)
+{
+	(void)ud;
+	(void)text;
+	return UP_OK;
+}
+
+up_err up_cognito_probe(struct up_ctx *ctx, int64_t *ret_skew, bool *ret_have_date)
+{
+	unsigned char rnd[24];
+	char *hex = NULL, name[64], password[64];
+	struct up_conv conv = { 0 };
+	struct up_auth *auth = NULL;
+	up_err r;
+
+	if (!ctx || !ret_skew || !ret_have_date)
+		return UP_EINVAL;
+	*ret_skew = 0;
+	*ret_have_date = false;
+	if ((r = check_ctx(ctx)))
+		return r;
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1 || up_hex_encode(rnd, sizeof(rnd), &hex))
+		return up_fail(ctx, UP_EINTERNAL, "no random bytes for the probe");
+	/* Neither is a secret: a name no one has and a password no one uses. */
+	snprintf(name, sizeof(name), "userpool-probe-%.16s", hex);
+	snprintf(password, sizeof(password), "Probe-%.32s", hex + 16);
+	free(hex);
+	conv.prompt = probe_prompt;
+	conv.info = probe_text;
+	conv.error = probe_text;
+	ctx->http_date = 0;
+	r = up_cognito_signin(ctx, name, password, &conv, &auth);
+	up_auth_free(auth);
+	if (ctx->http_date) {
+		*ret_skew = ctx->http_date - ctx->http_date_local;
+		*ret_have_date = true;
+	}
+	if (r == UP_EDENIED || r == UP_ENOUSER) {
+		up_clear_detail(ctx);
+		return UP_OK;
+	}
+	return r ? r : up_fail(ctx, UP_EPROTO, "the pool accepted a random user name");
+}
 
 up_err up_cognito_refresh(struct up_ctx *ctx, const char *username, const char *refresh_token,
 			  struct up_auth **ret_auth)

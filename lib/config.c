@@ -141,6 +141,51 @@ static const struct {
     [K_DEBUG] = {"debug", false},
 };
 
+/* Edit distance (Levenshtein) of two short names, capped at 9. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[64], n = (unsigned)strlen(b), m = (unsigned)strlen(a);
+
+	if (n >= 64 || m >= 64)
+		return 9;
+	for (unsigned j = 0; j <= n; j++)
+		row[j] = j;
+	for (unsigned i = 1; i <= m; i++) {
+		unsigned diag = row[0], t;
+
+		row[0] = i;
+		for (unsigned j = 1; j <= n; j++) {
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			t = row[j];
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = t;
+		}
+	}
+	return row[n] > 9 ? 9 : row[n];
+}
+
+/* The known key nearest to a typo'd one (issue 18), or NULL when none is close. */
+static const char *nearest_key(const char *key)
+{
+	const char *best = NULL;
+	unsigned bestd = 3; /* at most two edits, and less than a third of the name */
+
+	for (int i = 0; i < K_COUNT; i++) {
+		unsigned d = edit_distance(key, keys[i].name);
+
+		if (d < bestd && d * 3 < strlen(keys[i].name) + 1) {
+			bestd = d;
+			best = keys[i].name;
+		}
+	}
+	return best;
+}
+
 /* Ranges of the numeric settings (seconds for durations). */
 #define DAY INT64_C(86400)
 #define OFFLINE_MAX_AGE_MAX (365 * DAY)
@@ -854,7 +899,9 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		struct stat st;
 
 		if (!*v)
-			return set_str(p, &c->ca_file, v);
+			return bad(p, name,
+				   "empty: remove the line to use the system's CA certificates, or "
+				   "name a PEM file");
 		if ((why = path_problem(v)))
 			return bad(p, name, "%s", why);
 		if (stat(v, &st) != 0)
@@ -930,6 +977,7 @@ static bool is_blank(char c)
 /* One line of the file, NUL-terminated in place. */
 static up_err parse_line(struct parser *p, char *line)
 {
+	const char *near;
 	char *key, *eq, *v, *kend;
 	size_t vlen;
 	int id;
@@ -961,6 +1009,8 @@ static up_err parse_line(struct parser *p, char *line)
 	if (id < 0) {
 		if (strcmp(key, "use_first_pass") == 0 || strcmp(key, "try_first_pass") == 0)
 			warn(p, key, "is a PAM module argument, not a file setting: ignored");
+		else if ((near = nearest_key(key)))
+			warn(p, key, "unknown key ignored (did you mean %s?)", near);
 		else
 			warn(p, key, "unknown key ignored");
 		return UP_OK;
@@ -1139,6 +1189,69 @@ static up_err dup_default(struct parser *p, char **field, const char *def)
 	return *field ? UP_OK : nomem(p);
 }
 
+/* The AWS region named in a Cognito URL's host (cognito-idp.REGION.amazonaws.com,
+ * also behind a prefix such as a VPC endpoint's), into buf; false when none. */
+static bool url_region(const char *url, char *buf, size_t len)
+{
+	const char *h = strstr(url, "://"), *end, *r, *dot;
+
+	if (!h)
+		return false;
+	h += 3;
+	end = h + strcspn(h, "/:?#");
+	r = strstr(h, "cognito-idp.");
+	if (!r || r >= end)
+		return false;
+	if (end - h < 14 || strncmp(end - 14, ".amazonaws.com", 14) != 0)
+		return false;
+	r += strlen("cognito-idp.");
+	dot = memchr(r, '.', (size_t)(end - r));
+	if (!dot || dot == r || (size_t)(dot - r) >= len)
+		return false;
+	memcpy(buf, r, (size_t)(dot - r));
+	buf[dot - r] = '\0';
+	return true;
+}
+
+/*
+ * Cross-checks of a Cognito configuration that loads but cannot sign anyone
+ * in (issue 18): an endpoint or issuer in another region than the pool, an
+ * issuer that names another pool.
+ */
+static bool cognito_urls_agree(struct parser *p, const struct up_config *c)
+{
+	char r[64];
+	bool ok = true;
+
+	if (c->region && c->endpoint && url_region(c->endpoint, r, sizeof(r)) &&
+	    strcmp(r, c->region) != 0) {
+		bad(p, "endpoint", "%.200s is in region %s, the pool in %s: fix region or endpoint",
+		    c->endpoint, r, c->region);
+		ok = false;
+	}
+	if (c->region && c->issuer && url_region(c->issuer, r, sizeof(r)) &&
+	    strcmp(r, c->region) != 0) {
+		bad(p, "issuer", "%.200s is in region %s, the pool in %s: fix issuer or region",
+		    c->issuer, r, c->region);
+		ok = false;
+	}
+	if (c->issuer && c->user_pool_id) {
+		size_t il = strlen(c->issuer), pl = strlen(c->user_pool_id);
+
+		while (il > 0 && c->issuer[il - 1] == '/')
+			il--;
+		if (il <= pl || strncmp(c->issuer + il - pl, c->user_pool_id, pl) != 0 ||
+		    c->issuer[il - pl - 1] != '/') {
+			bad(p, "issuer",
+			    "%.200s does not end in /%s (user_pool_id): tokens would be refused; "
+			    "fix issuer or user_pool_id, or remove issuer to derive it",
+			    c->issuer, c->user_pool_id);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 /*
  * Every derived value and every cross-key rule, in one place, after all
  * overrides (DESIGN §2): Cognito's endpoint, issuer and jwks_uri from region
@@ -1219,6 +1332,8 @@ static up_err finish(struct parser *p)
 			if (!(c->jwks_uri = strdup(buf)))
 				return nomem(p);
 		}
+		if (!cognito_urls_agree(p, c))
+			ok = false;
 		if ((r = dup_default(p, &c->username_claim, "cognito:username")) ||
 		    (r = dup_default(p, &c->groups_claim, "cognito:groups")))
 			return r;
@@ -1239,6 +1354,11 @@ static up_err finish(struct parser *p)
 		    (r = dup_default(p, &c->groups_claim, "groups")))
 			return r;
 	}
+	/* issue 16: a client cannot tell whether the pool allows self sign-up. */
+	if (p->list && (!c->allow_groups || !c->allow_groups[0]))
+		warn(p, "allow_groups",
+		     "empty: every user of the pool can sign in (and if the pool allows self "
+		     "sign-up, anyone); name the pool groups that may sign in here");
 	if (c->uid_min > c->uid_max) {
 		bad(p, "uid_min", "%lld is above uid_max %lld", (long long)c->uid_min,
 		    (long long)c->uid_max);

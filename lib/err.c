@@ -37,6 +37,11 @@ static const char *const messages[UP_ERR_MAX] = {
 	[UP_ETIMEOUT] = "timed out",
 	[UP_EACCESSDENIED] = "access denied",
 	[UP_EINTERNAL] = "internal error",
+	[UP_ENOTFOUND] = "not found (check client_id, user_pool_id, region and endpoint)",
+	[UP_ELAMBDA] = "refused by a Lambda trigger of the user pool",
+	[UP_EPOOLCONFIG] = "the user pool or its app client is misconfigured",
+	[UP_EFORBIDDEN] = "forbidden by the user pool (AWS WAF or resource policy)",
+	[UP_ESKEW] = "the clock of this machine is off",
 };
 
 const char *up_strerror(up_err err)

@@ -28,6 +28,7 @@ struct sink {
 	size_t cap;
 	bool over;
 	char *error_type;
+	int64_t date; /* the response's Date header (RFC 9110 §6.6.1); 0 when absent */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -148,7 +149,17 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 	struct sink *s = ud;
 	size_t n = size * nmemb;
 	static const char name[] = "x-amzn-errortype:";
+	static const char date[] = "date:";
 
+	if (n > sizeof(date) - 1 && n < 128 && strncasecmp(data, date, sizeof(date) - 1) == 0) {
+		char v[128];
+		time_t t;
+
+		memcpy(v, data + sizeof(date) - 1, n - (sizeof(date) - 1));
+		v[n - (sizeof(date) - 1)] = '\0';
+		t = curl_getdate(v, NULL);
+		s->date = t > 0 ? (int64_t)t : 0;
+	}
 	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
 		const char *v = data + sizeof(name) - 1;
 		size_t vlen = n - (sizeof(name) - 1);
@@ -353,6 +364,9 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	/* For `userpool status`: the pool's clock against ours. */
+	ctx->http_date = sink.date;
+	ctx->http_date_local = sink.date ? up_ctx_now(ctx) : 0;
 	if (status >= 500) {
 		r = up_fail(ctx, UP_ESERVER, "%s: HTTP %ld", req->url, status);
 		goto out;
@@ -421,7 +435,7 @@ up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms)
 	r = up_http_do(ctx, &req, &resp);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!r && resp.status != 200)
-		r = up_fail(ctx, UP_EHTTP, "%s: HTTP %ld", url, resp.status);
+		r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld", url, resp.status);
 	up_http_resp_clear(&resp);
 	free(url);
 	if (r)

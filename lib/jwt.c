@@ -594,11 +594,19 @@ static up_err check_claims(struct up_ctx *ctx, json_t *p, enum up_token_kind kin
 	if (!(flags & UP_VERIFY_OFFLINE)) {
 		if (now >= sat_add(exp, leeway))
 			return up_fail(ctx, UP_EEXPIRED, "token expired");
+		/* A token the provider just issued that is not yet valid here:
+		 * this machine's clock is behind (DESIGN §5). Say so. */
 		if (has_nbf && nbf > sat_add(now, leeway))
-			return up_fail(ctx, UP_EEXPIRED, "token not yet valid (nbf)");
+			return up_fail(ctx, UP_ESKEW,
+				       "the clock of this machine is %lld s off (token not valid "
+				       "before %lld, leeway %lld s)",
+				       (long long)(nbf - now), (long long)nbf, (long long)leeway);
 	}
 	if (has_iat && iat > sat_add(now, leeway))
-		return up_fail(ctx, UP_EJWT, "iat is in the future");
+		return up_fail(ctx, UP_ESKEW,
+			       "the clock of this machine is %lld s off (token issued at %lld, "
+			       "leeway %lld s)",
+			       (long long)(iat - now), (long long)iat, (long long)leeway);
 
 	uclaim = cfg->username_claim ? cfg->username_claim
 				     : (cognito ? "cognito:username" : "preferred_username");

@@ -82,6 +82,9 @@ static int pam_code(up_err r)
 	case UP_EINVAL:
 	case UP_EINTERNAL:
 	case UP_ESTATE:
+	case UP_ENOTFOUND:
+	case UP_EPOOLCONFIG:
+	case UP_EFORBIDDEN:
 		return PAM_SERVICE_ERR;
 	case UP_EGROUP:
 		return PAM_PERM_DENIED;
@@ -104,16 +107,58 @@ static int pam_code(up_err r)
 	case UP_EACCESSDENIED:
 	case UP_ENOENT:
 	case UP_ERANGE:
+	case UP_ELAMBDA:
+	case UP_ESKEW:
 		return PAM_AUTH_ERR;
 	default:
 		return PAM_SERVICE_ERR;
 	}
 }
 
-/* A short message that tells the person what to do, or NULL. */
-static const char *user_message(up_err r)
+/*
+ * The part of the context's detail after `marker`, made printable and capped,
+ * into buf: the pool's message of a Lambda trigger, the clock offset.
+ */
+static const char *detail_after(struct up_ctx *ctx, const char *marker, const char *prefix,
+				char *buf, size_t len)
 {
+	const char *d = up_ctx_detail(ctx);
+	const char *m = d ? strstr(d, marker) : NULL;
+	size_t n;
+
+	if (!m)
+		return NULL;
+	m += strlen(marker);
+	n = (size_t)snprintf(buf, len, "%s%.200s", prefix, m);
+	if (n >= len)
+		n = len - 1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] >= 0x7f)
+			buf[i] = '?';
+	return buf;
+}
+
+/* A short message that tells the person what to do, or NULL. */
+static const char *user_message(struct up_ctx *ctx, up_err r)
+{
+	static __thread char buf[256];
+	const char *m;
+
 	switch (r) {
+	case UP_ELAMBDA:
+		/* The trigger's own message is meant for the person (AWS: "the
+		 * message is returned to the client"). */
+		m = detail_after(ctx, "UserLambdaValidationException: ", "Sign-in refused by the user pool: ", buf,
+				 sizeof(buf));
+		return m ? m : "Sign-in refused by a check of the user pool";
+	case UP_ESKEW:
+		m = detail_after(ctx, "the clock of this machine is ", "Sign-in refused: the clock of this machine is ",
+				 buf, sizeof(buf));
+		return m ? m : "Sign-in refused: the clock of this machine is off";
+	case UP_ENOTFOUND:
+	case UP_EPOOLCONFIG:
+	case UP_EFORBIDDEN:
+		return "The user pool refused this machine's configuration: contact your administrator (userpool status)";
 	case UP_ECODE:
 		return "Verification code rejected";
 	case UP_ECODEEXPIRED:
@@ -463,7 +508,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	r = up_signin(ctx, username, pw, &conv, &auth);
 	rc = pam_code(r);
 	if (r != UP_OK || !auth || !auth->claims) {
-		const char *msg = user_message(r);
+		const char *msg = user_message(ctx, r);
 		if (rc == PAM_SUCCESS)
 			rc = PAM_AUTH_ERR; /* never success without a verified result */
 		pam_syslog(pamh, LOG_NOTICE, "sign-in for %s failed: %s%s%s", username,
@@ -724,7 +769,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	 * (and the code); the cache cannot change a password. */
 	r = up_signin_online(ctx, username, oldpw, &conv, &auth);
 	if (r) {
-		const char *msg = user_message(r);
+		const char *msg = user_message(ctx, r);
 		pam_syslog(pamh, LOG_NOTICE, "password change for %s: sign-in failed: %s: %s",
 			   username, up_strerror(r), up_ctx_detail(ctx));
 		if (msg)
@@ -746,8 +791,8 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 			   up_strerror(r), up_ctx_detail(ctx));
 		if (r == UP_EPOLICY)
 			(void)conv_error(pamh, up_ctx_detail(ctx)); /* the pool's policy message */
-		else if (user_message(r))
-			(void)conv_error(pamh, user_message(r));
+		else if (user_message(ctx, r))
+			(void)conv_error(pamh, user_message(ctx, r));
 		rc = PAM_AUTHTOK_ERR;
 		goto out;
 	}

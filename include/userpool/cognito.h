@@ -14,6 +14,17 @@ UP_BEGIN_DECLS
 UP_EXPORT up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *password,
 				   const struct up_conv *conv, struct up_auth **ret_auth);
 
+/*
+ * userpool status: a sign-in for a random name that cannot exist, with a
+ * random password, through the configured flow. UP_OK when the pool answered
+ * with a user-level refusal (UserNotFound, NotAuthorized): the client id, pool
+ * and flow work. Otherwise the cause (UP_ENOTFOUND for a wrong client_id,
+ * UP_EPARAM for a flow the client does not allow, ...). *ret_skew is the
+ * pool's Date header minus the local clock (seconds) and *ret_have_date
+ * whether the pool sent one.
+ */
+UP_EXPORT up_err up_cognito_probe(struct up_ctx *ctx, int64_t *ret_skew, bool *ret_have_date);
+
 /* REFRESH_TOKEN_AUTH; the new ID token is verified. */
 UP_EXPORT up_err up_cognito_refresh(struct up_ctx *ctx, const char *username,
 				    const char *refresh_token, struct up_auth **ret_auth);

@@ -48,6 +48,11 @@ typedef enum up_err {
 	UP_ETIMEOUT,      /* device authorization expired or polling gave up */
 	UP_EACCESSDENIED, /* device authorization denied by the user */
 	UP_EINTERNAL,     /* an internal error (OpenSSL, libcurl setup) */
+	UP_ENOTFOUND,     /* ResourceNotFound or HTTP 404: wrong client_id, user_pool_id or endpoint */
+	UP_ELAMBDA,       /* a Lambda trigger of the pool refused the sign-in (UserLambdaValidation) */
+	UP_EPOOLCONFIG,   /* InvalidUserPoolConfiguration: the pool or app client is misconfigured */
+	UP_EFORBIDDEN,    /* ForbiddenException: AWS WAF or the pool's policy refused the request */
+	UP_ESKEW,         /* token issued in the future beyond leeway: the local clock is off */
 	UP_ERR_MAX
 } up_err;
 

@@ -268,7 +268,11 @@ static void test_map_error_table(void **state)
 		{ "SoftwareTokenMFANotFoundException", NULL, UP_ENOMFA },
 		{ "EnableSoftwareTokenMFAException", NULL, UP_ECODE },
 		{ "InternalErrorException", NULL, UP_ESERVER },
-		{ "ResourceNotFoundException", "client", UP_EPROTO },
+		/* issue 18: clear causes, not "malformed response" */
+		{ "ResourceNotFoundException", "User pool client x does not exist.", UP_ENOTFOUND },
+		{ "UserLambdaValidationException", "PreAuthentication failed with error No.", UP_ELAMBDA },
+		{ "InvalidUserPoolConfigurationException", "x", UP_EPOOLCONFIG },
+		{ "ForbiddenException", "x", UP_EFORBIDDEN },
 		{ "aws#SomethingNewException:xyz", NULL, UP_EPROTO },
 		{ "", NULL, UP_EHTTP },
 		{ NULL, NULL, UP_EHTTP },
@@ -710,6 +714,11 @@ static void test_injected_errors(void **state)
 		{ "InternalErrorException", "x", 400, UP_ESERVER },
 		{ "InternalErrorException", "x", 500, UP_ESERVER },
 		{ "WeirdNewException", "x", 400, UP_EPROTO },
+		{ "ResourceNotFoundException", "User pool client x does not exist.", 400, UP_ENOTFOUND },
+		{ "UserLambdaValidationException", "PreAuthentication failed with error Closed.", 400,
+		  UP_ELAMBDA },
+		{ "InvalidUserPoolConfigurationException", "x", 400, UP_EPOOLCONFIG },
+		{ "ForbiddenException", "x", 403, UP_EFORBIDDEN },
 	};
 	struct fx *f = fx_new("auth_flow = password\n");
 	char user[64];
@@ -732,7 +741,7 @@ static void test_injected_errors(void **state)
 	t_pool_clear_faults(P);
 	t_pool_fault(P, "{s:s,s:s,s:i,s:s}", "action", "status", "match", "InitiateAuth", "code",
 		     404, "body", "not found");
-	expect_signin(f, user, PW, NULL, UP_EHTTP);
+	expect_signin(f, user, PW, NULL, UP_ENOTFOUND); /* not found, not unreachable */
 	fx_free(f);
 }
 

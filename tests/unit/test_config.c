@@ -695,9 +695,9 @@ static void test_derived(void **state)
 	assert_string_equal(c->endpoint, "https://cognito-idp.eu-west-1.amazonaws.com/");
 
 	/* an issuer with a trailing '/' does not give '//' */
-	load_ok(f, BASE "issuer = https://pool.example/x/\n");
-	assert_string_equal(cfg_of(f)->jwks_uri, "https://pool.example/x/.well-known/jwks.json");
-	assert_string_equal(cfg_of(f)->issuer, "https://pool.example/x/");
+	load_ok(f, BASE "issuer = https://pool.example/" POOL "/\n");
+	assert_string_equal(cfg_of(f)->jwks_uri, "https://pool.example/" POOL "/.well-known/jwks.json");
+	assert_string_equal(cfg_of(f)->issuer, "https://pool.example/" POOL "/");
 
 	/* a local test pool: everything explicit, region mismatch is fine then */
 	load_ok(f, "client_id = a\nuser_pool_id = local_Abc\nregion = us-east-1\n"
@@ -1185,13 +1185,47 @@ static size_t count_lines(const char *s)
 static void test_check(void **state)
 {
 	struct fx *f = *state;
-	char *path = t_write_file(f->dir, "c.conf", BASE, 0600);
+	char *path = t_write_file(f->dir, "c.conf", BASE "allow_groups = admins\n", 0600);
 	char *out;
 
 	out = up_config_check(f->ctx, path, false);
 	assert_non_null(out);
 	assert_string_equal(out, "");
 	free(out);
+
+	/* issue 16: an empty allow_groups is a warning of the check */
+	free(path);
+	path = t_write_file(f->dir, "c.conf", BASE, 0600);
+	out = up_config_check(f->ctx, path, false);
+	assert_non_null(out);
+	assert_non_null(strstr(out, "warning: allow_groups: empty: every user of the pool"));
+	free(out);
+
+	/* issue 18: configurations that load but cannot sign anyone in */
+	{
+		static const struct {
+			const char *text, *want;
+		} cases[] = {
+			{ BASE "ca_file =\n", "ca_file: empty: remove the line" },
+			{ BASE "issuer = https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other\n",
+			  "does not end in /" POOL },
+			{ BASE "endpoint = https://cognito-idp.us-east-1.amazonaws.com/\n",
+			  "is in region us-east-1, the pool in eu-west-1" },
+			{ BASE "issuer = https://cognito-idp.us-east-2.amazonaws.com/" POOL "\n",
+			  "is in region us-east-2" },
+			{ BASE "timout = 5\n", "unknown key ignored (did you mean timeout?)" },
+			{ BASE "allow_group = a\n", "(did you mean allow_groups?)" },
+		};
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			free(path);
+			path = t_write_file(f->dir, "c.conf", cases[i].text, 0600);
+			out = up_config_check(f->ctx, path, false);
+			assert_non_null(out);
+			if (!strstr(out, cases[i].want))
+				fail_msg("case %zu: %s", i, out);
+			free(out);
+		}
+	}
 
 	free(path);
 	path = t_write_file(f->dir, "c.conf",
@@ -1216,7 +1250,7 @@ static void test_check(void **state)
 	assert_non_null(strstr(out, "uid_min: 5000 is above uid_max 4000"));
 	if (geteuid() != 0)
 		assert_non_null(strstr(out, "not owned by root\n"));
-	assert_int_equal(count_lines(out), geteuid() == 0 ? 8 : 9);
+	assert_int_equal(count_lines(out), geteuid() == 0 ? 9 : 10); /* + allow_groups warning */
 	/* the check does not load anything */
 	assert_null(up_ctx_config(f->ctx));
 	free(out);

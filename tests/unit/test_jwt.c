@@ -826,12 +826,13 @@ static void test_time_edges(void **state)
 		{ "exp", T_NOW - 60, UP_EEXPIRED },
 		{ "exp", T_NOW - 61, UP_EEXPIRED },
 		{ "nbf", T_NOW + 60, UP_OK },
-		{ "nbf", T_NOW + 61, UP_EEXPIRED },
+		/* issue 18: a token valid only in the future means this clock is behind */
+		{ "nbf", T_NOW + 61, UP_ESKEW },
 		{ "nbf", T_NOW - 1000, UP_OK },
 		{ "iat", T_NOW + 60, UP_OK },
-		{ "iat", T_NOW + 61, UP_EJWT },
-		{ "nbf", INT64_MAX, UP_EEXPIRED },
-		{ "iat", INT64_MAX, UP_EJWT },
+		{ "iat", T_NOW + 61, UP_ESKEW },
+		{ "nbf", INT64_MAX, UP_ESKEW },
+		{ "iat", INT64_MAX, UP_ESKEW },
 		{ "iat", INT64_MIN, UP_OK },
 	};
 
@@ -853,6 +854,16 @@ static void test_time_edges(void **state)
 		json_object_set_new(c, "nbf", json_string("0"));
 		tok = sign(K.rsa1, "RS256", "rsa1", c);
 		expect(t, tok, UP_TOKEN_ID, UP_EJWT, "nbf is not an integer");
+		free(tok);
+	}
+	{
+		/* The message names the offset, not "incorrect password". */
+		json_t *c = id_claims();
+		char *tok;
+
+		json_object_set_new(c, "iat", json_integer(T_NOW + 600));
+		tok = sign(K.rsa1, "RS256", "rsa1", c);
+		expect(t, tok, UP_TOKEN_ID, UP_ESKEW, "the clock of this machine is 600 s off");
 		free(tok);
 	}
 }
