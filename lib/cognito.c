@@ -498,6 +498,10 @@ static up_err initiate(struct signin *s, const char *flow, json_t *params, json_
 	return call(s->ctx, "InitiateAuth", body, ret_resp);
 }
 
+/* Beyond this, a NotAuthorized answer to PASSWORD_VERIFIER is put down to this
+ * machine's clock (the pool's Date header against ours). */
+#define SRP_CLOCK_SKEW 300
+
 /* USER_SRP_AUTH: InitiateAuth and the PASSWORD_VERIFIER answer. */
 static up_err srp_start(struct signin *s, const char *password, json_t **ret_resp)
 {
@@ -555,7 +559,18 @@ static up_err srp_start(struct signin *s, const char *password, json_t **ret_res
 	}
 	json_put_secret(resp);
 	resp = NULL;
+	ctx->http_date = 0;
 	r = respond(s, "PASSWORD_VERIFIER", ans, &resp);
+	if (r == UP_EDENIED && ctx->http_date &&
+	    llabs(ctx->http_date - ctx->http_date_local) > SRP_CLOCK_SKEW) {
+		/* The pool checks TIMESTAMP against its clock: with this machine's
+		 * clock minutes off, the right password is refused too. */
+		long long off = (long long)(ctx->http_date - ctx->http_date_local);
+		r = up_fail(ctx, UP_ESKEW,
+			    "the clock of this machine is %lld s off (the pool's Date says %s); "
+			    "the pool refuses the SRP timestamp",
+			    off < 0 ? -off : off, off > 0 ? "later" : "earlier");
+	}
 	if (r)
 		goto out;
 	*ret_resp = resp;

@@ -39,7 +39,10 @@ static void usage(FILE *out)
 		"  -j, --json             machine-readable output for status, login, verify, cache\n"
 		"  -k, --kind KIND        token kind for verify: id, access or any (default)\n"
 		"  -h, --help, -V, --version\n\n"
-		"Exit status: 0 success, 1 failure or refusal, 2 usage or configuration error.\n",
+		"Exit status: 0 success, 1 failure or refusal, 2 usage or configuration error.\n"
+		"status exits 0 when every check passed (warnings may be shown), 1 when a check\n"
+		"of the pool, the app client, the clock, the JWKS or the state failed, 2 when\n"
+		"the configuration has errors; each problem is named with its fix.\n",
 		UP_DEFAULT_CONFIG);
 }
 
@@ -129,6 +132,78 @@ static int show_claims(const struct up_claims *c, bool mfa, bool offline, bool h
 	return 0;
 }
 
+/* A fix for each way the app-client probe can fail. */
+static const char *probe_fix(up_err r, const struct up_config *cfg)
+{
+	switch (r) {
+	case UP_ENOTFOUND:
+		return "client_id, user_pool_id or endpoint name no app client of this pool: copy "
+		       "the app client id and pool id from the Cognito console (App integration)";
+	case UP_EPARAM:
+		return cfg->auth_flow == UP_FLOW_SRP
+			   ? "the app client does not allow USER_SRP_AUTH: enable ALLOW_USER_SRP_AUTH "
+			     "on it, or set auth_flow = password"
+			   : "the app client does not allow USER_PASSWORD_AUTH: enable "
+			     "ALLOW_USER_PASSWORD_AUTH on it, or set auth_flow = srp";
+	case UP_ECONFIG:
+		return "the app client has a secret: set client_secret in the configuration file, "
+		       "or use an app client without a secret";
+	case UP_EPOOLCONFIG:
+		return "fix the user pool or app client settings (Lambda triggers, flows) in AWS";
+	case UP_EFORBIDDEN:
+		return "AWS WAF or a policy blocks this machine: check the pool's web ACL";
+	case UP_ELAMBDA:
+		return "a Lambda trigger of the pool refused the probe: check its code";
+	default:
+		return "check endpoint, ca_file, proxy and the network";
+	}
+}
+
+/*
+ * issue 18: sign in as a random name through the configured flow; only a
+ * user-level refusal proves that client_id, the pool and the flow work. The
+ * answer's Date header tells the clock skew. Returns true on a problem.
+ */
+static bool probe_client(struct up_ctx *ctx, json_t *j)
+{
+	const struct up_config *cfg = up_ctx_config(ctx);
+	int64_t skew = 0;
+	bool have_date = false, bad = false;
+	up_err r = up_cognito_probe(ctx, &skew, &have_date);
+
+	if (r == UP_EDENIED && strstr(up_ctx_detail(ctx), "ecret hash"))
+		r = UP_ECONFIG;
+	if (opt_json) {
+		json_object_set_new(j, "client_ok", json_boolean(r == UP_OK));
+		if (r)
+			json_object_set_new(j, "client_error", json_string(up_ctx_detail(ctx)));
+	} else if (r) {
+		char *d = term_safe(up_ctx_detail(ctx));
+		printf("App client: sign-in cannot work: %s: %s\n  fix: %s\n", up_strerror(r),
+		       d ? d : "", probe_fix(r, cfg));
+		free(d);
+	} else {
+		printf("App client: ok (the pool refused a random user name, as it should)\n");
+	}
+	bad = r != UP_OK;
+	if (have_date) {
+		int64_t off = skew < 0 ? -skew : skew;
+
+		if (opt_json) {
+			json_object_set_new(j, "clock_skew", json_integer(skew));
+		} else if (off > cfg->leeway) {
+			printf("Clock: the clock of this machine is %lld s %s the pool's (leeway %lld s)\n"
+			       "  fix: set the time (timedatectl set-ntp true, or chrony)\n",
+			       (long long)off, skew > 0 ? "behind" : "ahead of", (long long)cfg->leeway);
+		} else {
+			printf("Clock: within %lld s of the pool's\n", (long long)off);
+		}
+		if (off > cfg->leeway)
+			bad = true;
+	}
+	return bad;
+}
+
 static int cmd_status(struct up_ctx *ctx, const char *config)
 {
 	struct up_jwks_info *info = NULL;
@@ -149,13 +224,20 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 		else
 			printf("  ok\n");
 	}
-	if (problems[0])
-		rc = 1;
+	for (const char *l = problems; *l;) {
+		if (strncmp(l, "warning: ", 9) != 0)
+			rc = 2; /* an error, not only warnings */
+		l += strcspn(l, "\n");
+		l += *l == '\n';
+	}
 	free(problems);
+	if (geteuid() != 0 && !opt_json)
+		printf("  warning: not running as root: run as root (sudo userpool status) to check "
+		       "the root-only configuration and state\n");
 	if (!up_ctx_config(ctx)) {
 		if (opt_json)
 			emit_json(j);
-		return rc ? rc : 1;
+		return rc ? rc : 2;
 	}
 
 	r = up_pool_ping(ctx, &ms);
@@ -166,12 +248,17 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 			json_object_set_new(j, "pool_error", json_string(up_ctx_detail(ctx)));
 	} else if (r) {
 		char *d = term_safe(up_ctx_detail(ctx));
-		printf("User pool: unreachable: %s: %s\n", up_strerror(r), d ? d : "");
+		printf("User pool: %s: %s: %s\n", r == UP_ENOTFOUND ? "not found" : "unreachable",
+		       up_strerror(r), d ? d : "");
+		if (r == UP_ENOTFOUND)
+			printf("  fix: check user_pool_id, region, issuer and jwks_uri\n");
 		free(d);
 	} else {
 		printf("User pool: reachable (%lld ms)\n", (long long)ms);
 	}
-	if (r)
+	if (r && !rc)
+		rc = 1;
+	if (!r && up_ctx_config(ctx)->provider == UP_PROVIDER_COGNITO && probe_client(ctx, j) && !rc)
 		rc = 1;
 
 	r = up_jwks_info(ctx, &info);
@@ -407,6 +494,13 @@ static int cmd_cache(struct up_ctx *ctx, int argc, char **argv)
 	return -1;
 }
 
+static void quiet_log(void *ud, int priority, const char *msg)
+{
+	(void)ud;
+	(void)priority;
+	(void)msg;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -449,8 +543,10 @@ int main(int argc, char **argv)
 
 	if (up_ctx_new(&ctx))
 		return 1;
-	up_ctx_set_logger(ctx, term_log, prog);
+	/* status lists the configuration's warnings itself: once (issue 18). */
+	up_ctx_set_logger(ctx, strcmp(cmd, "status") == 0 ? quiet_log : term_log, prog);
 	r = up_ctx_load_config(ctx, config, 0, NULL, true);
+	up_ctx_set_logger(ctx, term_log, prog);
 	if (strcmp(cmd, "status") == 0 && argc == 0) {
 		rc = cmd_status(ctx, config);
 		goto out;

@@ -835,9 +835,11 @@ class CognitoAPI:
                 return
         raise not_authorized("Unable to verify secret hash for client %s" % cid)
 
-    def user_for_auth(self, username):
+    def user_for_auth(self, username, client=None):
         user = self.pool.users.get(username) if isinstance(username, str) else None
         if user is None:
+            if client and client.get("prevent_user_existence_errors"):
+                raise not_authorized("Incorrect username or password.")
             raise CognitoError("UserNotFoundException", "User does not exist.")
         if not user["enabled"]:
             raise not_authorized("User is disabled.")
@@ -909,7 +911,7 @@ class CognitoAPI:
                 raise invalid_param("Missing required parameter USERNAME" if not isinstance(
                     username, str) else "Missing required parameter PASSWORD")
             self.check_secret_hash(cid, client, [username], params.get("SECRET_HASH"))
-            user = self.user_for_auth(username)
+            user = self.user_for_auth(username, client)
             if not self.pool.check_password(user, params.get("PASSWORD")):
                 raise not_authorized()
             return self.after_password(user, cid)
@@ -930,7 +932,7 @@ class CognitoAPI:
         if not isinstance(a_hex, str) or not re.fullmatch(r"[0-9a-fA-F]{1,2048}", a_hex):
             raise invalid_param("Missing required parameter SRP_A")
         self.check_secret_hash(cid, client, [username], params.get("SECRET_HASH"))
-        user = self.user_for_auth(username)
+        user = self.user_for_auth(username, client)
         A = int(a_hex, 16)
         if A % SRP_N == 0:
             raise not_authorized("Incorrect username or password.")
@@ -1643,6 +1645,11 @@ class Admin:
             self.pool.clients.pop(cid, None)
         else:
             self.pool.clients[cid] = {"secret": req.get("secret")}
+            # PreventUserExistenceErrors = ENABLED (AWS's recommended
+            # setting): an unknown name is answered like a wrong password,
+            # NotAuthorizedException "Incorrect username or password."
+            if req.get("prevent_user_existence_errors"):
+                self.pool.clients[cid]["prevent_user_existence_errors"] = True
         self.pool.save()
         return {"clients": sorted(self.pool.clients)}
 
@@ -1794,7 +1801,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def build(self, status, body, ctype="application/json", headers=None):
         reason = http.server.BaseHTTPRequestHandler.responses.get(status, ("Status",))[0]
         lines = ["HTTP/1.1 %d %s" % (status, reason),
-                 "Date: " + self.date_time_string(),
+                 # The pool's own clock (set_clock_offset), as a real
+                 # server's Date header shows its clock.
+                 "Date: " + self.date_time_string(Clock.now()),
                  "Content-Type: " + ctype,
                  "Content-Length: %d" % len(body),
                  "x-amzn-RequestId: " + str(uuid.uuid4())]

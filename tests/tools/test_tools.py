@@ -170,7 +170,7 @@ def pam_signin(tmp, conf, user, answers):
 
 
 def main():
-    print("1..17", flush=True)
+    print("1..23", flush=True)
     tmp = tempfile.mkdtemp(prefix="uptools.")
     os.chmod(tmp, 0o755)
     pool = Pool(tmp)
@@ -179,7 +179,7 @@ def main():
     finally:
         pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if all(results) and len(results) == 17 else 1
+    return 0 if all(results) and len(results) == 23 else 1
 
 
 def run(tmp, pool):
@@ -322,6 +322,91 @@ def run(tmp, pool):
                         timeout=60)
     tap(r.returncode == 0 and r2.returncode == 1, "userpool jwks refresh; user add refuses a hostile name",
         r.stdout + r.stderr + r2.stderr)
+    status_checks(tmp, pool, conf)
+
+
+def status(conf, user=None):
+    pre = None
+    if user:
+        import pwd
+        pw = pwd.getpwnam(user)
+        def pre():
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+    r = subprocess.run([CLI, "--config", conf, "status"], capture_output=True, text=True, timeout=60,
+                       preexec_fn=pre)
+    return r.returncode, r.stdout + r.stderr
+
+
+def status_checks(tmp, pool, conf):
+    """issue 18 item 4 and 7, issue 16: status finds what makes every sign-in fail."""
+    # 18: a working setup: the client probe passes, the clock agrees, and the
+    # empty allow_groups is one warning (issue 16), printed once.
+    rc, out = status(conf)
+    tap(rc == 0 and "App client: ok" in out and "Clock: within" in out
+        and "warning: allow_groups: empty" in out and out.count("allow_groups") == 1,
+        "status probes the app client and the clock; warns once that allow_groups is empty", out)
+    # 19: a wrong client_id: ResourceNotFoundException, named with the fix
+    bad = os.path.join(tmp, "badclient.conf")
+    with open(conf) as f:
+        text = f.read()
+    with open(bad, "w") as f:
+        f.write(text.replace(CLIENT, "wrongclient0000000000000001") + "allow_groups = admins\n")
+    rc, out = status(bad)
+    tap(rc == 1 and "App client: sign-in cannot work" in out and "not found" in out and "fix:" in out
+        and "malformed" not in out, "status: a wrong client_id is found and named with its fix", out)
+    # 20: issuer of another pool, empty ca_file, region of the endpoint: configuration errors (exit 2)
+    with open(bad, "w") as f:
+        f.write(text.replace("%s/%s" % (pool.url.rstrip("/"), POOL_ID), pool.url.rstrip("/") + "/us-east-1_Other"))
+    rc1, out1 = status(bad)
+    with open(bad, "w") as f:
+        f.write(text.replace("ca_file = ", "ca_file =\n#"))
+    rc2, out2 = status(bad)
+    with open(bad, "w") as f:
+        f.write(text.replace("endpoint = %s" % pool.url, "endpoint = https://cognito-idp.eu-west-1.amazonaws.com/"))
+    rc3, out3 = status(bad)
+    tap(rc1 == 2 and "does not end in /" + POOL_ID in out1 and rc2 == 2 and "ca_file: empty" in out2
+        and rc3 == 2 and "region eu-west-1, the pool in us-east-1" in out3,
+        "status: issuer of another pool, empty ca_file, endpoint in another region are errors",
+        out1 + out2 + out3)
+    # 21: the pool's clock 10 minutes ahead: status reports the skew, and a
+    # sign-in says the clock is off, not "incorrect password"
+    pool.admin("create_user", username="skewy", password=PASSWORD)
+    optional = os.path.join(tmp, "optional.conf")
+    with open(optional, "w") as f:
+        f.write(text + "mfa = optional\nenroll_on_login = no\n")
+    os.chmod(optional, 0o644)
+    pwflow = os.path.join(tmp, "pwflow.conf")
+    with open(pwflow, "w") as f:
+        f.write(text.replace("auth_flow = srp", "auth_flow = password") + "mfa = optional\nenroll_on_login = no\n")
+    os.chmod(pwflow, 0o644)
+    pool.admin("set_clock_offset", seconds=600)
+    try:
+        rc, out = status(conf)
+        r = pam_signin(tmp, optional, "skewy", [PASSWORD])      # SRP: the pool refuses the TIMESTAMP
+        r2 = pam_signin(tmp, pwflow, "skewy", [PASSWORD])       # tokens issued "in the future"
+    finally:
+        pool.admin("set_clock_offset", seconds=0)
+    said = r.stdout + r.stderr
+    said2 = r2.stdout + r2.stderr
+    tap(rc == 1 and re.search(r"clock of this machine is (599|600|601) s behind", out)
+        and r.returncode != 0 and re.search(r"the clock of this machine is (599|600|601) s off", said)
+        and r2.returncode != 0 and re.search(r"the clock of this machine is (599|600|601) s off", said2)
+        and "incorrect" not in (said + said2).lower(),
+        "a clock 10 minutes off: status reports it, the sign-in says so", out + said + said2)
+    # 22: a typo'd key: the nearest key suggested, one warning line; non-root: "run as root"
+    with open(bad, "w") as f:
+        f.write(text + "allow_groups = admins\ntimout = 5\n")
+    os.chmod(bad, 0o644)
+    rc, out = status(bad)
+    rc2, out2 = status(bad, "nobody")
+    tap(rc == 0 and "did you mean timeout?" in out and out.count("warning:") == 1
+        and "run as root" in out2, "status: typo'd key suggests the nearest, warning printed once; "
+        "non-root is told to run as root", out + out2)
+    # 23: --help names status's exit codes
+    r = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=60)
+    tap(r.returncode == 0 and "status exits 0" in r.stdout and "2 when" in r.stdout,
+        "--help documents status's exit codes", r.stdout)
 
 
 if __name__ == "__main__":
