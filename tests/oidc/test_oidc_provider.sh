@@ -13,6 +13,9 @@ client="$b/tests/oidc/oidc_client"
 mods=$(dirname "${UP_NODE_MODULES:-$s/tests/sdk/node_modules}") # holds node_modules
 secret='provider-test-secret:with/odd+chars'
 
+# Node from the npm registry (tests/sdk/package.json pins "node"), so the
+# test runs the same on Debian 12, whose nodejs 18 cannot load these modules.
+[ -x "$mods/node_modules/node/bin/node" ] && PATH="$mods/node_modules/node/bin:$PATH"
 if ! command -v node >/dev/null || [ ! -d "$mods/node_modules/oidc-provider" ]; then
 	echo "1..0 # SKIP node or oidc-provider missing (run npm install in tests/sdk)"
 	exit 0

@@ -10,6 +10,8 @@ pool_py="$here/../pool/pool.py"
 # node_modules: this folder's, or the one the build names (VPATH, distcheck).
 nm=${UP_NODE_MODULES:-$here/node_modules}
 python=${PYTHON:-/usr/bin/python3}
+# Node from the npm registry (package.json pins "node") before Debian 12's 18.
+[ -z "${NODE:-}" ] && [ -x "$nm/node/bin/node" ] && PATH="$nm/node/bin:$PATH"
 node=${NODE:-node}
 
 if ! command -v "$node" >/dev/null 2>&1; then

@@ -48,6 +48,9 @@ trap 'exit 1' INT TERM HUP
 
 skip() { echo "1..0 # SKIP $*"; exit 0; }
 
+# Node from the npm registry (tests/sdk/package.json pins "node"), so the
+# test runs the same on Debian 12, whose nodejs 18 cannot load these modules.
+[ -x "${UP_NODE_MODULES:-$top_srcdir/tests/sdk/node_modules}/node/bin/node" ] && PATH="${UP_NODE_MODULES:-$top_srcdir/tests/sdk/node_modules}/node/bin:$PATH"
 command -v node >/dev/null 2>&1 || skip "node not installed"
 command -v curl >/dev/null 2>&1 || skip "curl not installed"
 [ -x "$client" ] || skip "cognito_local_client not built"
