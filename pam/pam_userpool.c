@@ -16,6 +16,7 @@
 #define PAM_SM_PASSWORD
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
+#include <security/pam_modutil.h>
 
 #include <userpool/userpool.h>
 
@@ -469,6 +470,25 @@ static const char *get_password(pam_handle_t *pamh, struct up_ctx *ctx, int *ret
 	return pw;
 }
 
+/*
+ * issue 18: a pool user without an NSS entry gets no hint from sshd ("Invalid
+ * user"), and sshd then sends a dummy password ("\b\n\r\177INCORRECT") that
+ * must never reach the pool. Log what to do; under sshd (service names
+ * starting with "sshd") do not contact the pool at all. PAM_IGNORE: go on.
+ */
+static int unprovisioned(pam_handle_t *pamh, const char *login)
+{
+	const void *svc = NULL;
+
+	if (pam_modutil_getpwnam(pamh, login))
+		return PAM_IGNORE;
+	pam_syslog(pamh, LOG_NOTICE, "%s has no NSS entry: run userpool user add %s", login, login);
+	if (pam_get_item(pamh, PAM_SERVICE, &svc) == PAM_SUCCESS && svc &&
+	    strncmp((const char *)svc, "sshd", 4) == 0)
+		return PAM_USER_UNKNOWN;
+	return PAM_IGNORE;
+}
+
 PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	const struct up_config *cfg;
@@ -488,6 +508,9 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	cfg = up_ctx_config(ctx);
 
 	rc = try_stepup(pamh, ctx, username);
+	if (rc != PAM_IGNORE)
+		goto out;
+	rc = unprovisioned(pamh, login);
 	if (rc != PAM_IGNORE)
 		goto out;
 

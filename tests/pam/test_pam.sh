@@ -438,6 +438,19 @@ drive -s main -u oscar -a "$PW" -a "000000" auth
 expect auth PAM_AUTHINFO_UNAVAIL "downgrade (2): the same with the default configuration"
 admin clear_faults '{}' >/dev/null
 
+# --- issue 18 item 6: an unprovisioned pool user under sshd --------------------
+# sshd sends "\b\n\r\177INCORRECT" when getpwnam fails: it never reaches the
+# pool, and the log says how to provision the user.
+service "$SVC" sshd main
+before=$(stat_of InitiateAuth)
+drive -s sshd -u carol -a "$(printf '\b\n\r\177INCORRECT')" auth
+after=$(stat_of InitiateAuth)
+[ "$(result auth)" = PAM_USER_UNKNOWN ] && [ "$before" = "$after" ] &&
+	grep -q "carol has no NSS entry: run userpool user add carol" "$LOG"
+st=$?
+ok $st "sshd, no NSS entry: the dummy password is not sent to the pool; the log names userpool user add"
+[ $st -eq 0 ] || diag "before=$before after=$after $(cat "$OUT" "$LOG" | tail -n 20)"
+
 # --- offline ---------------------------------------------------------
 pool_port=$(printf '%s' "$POOL_URL" | sed -n 's|^https://[^/]*:\([0-9]*\)/.*|\1|p')
 pool_stop
