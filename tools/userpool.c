@@ -32,7 +32,9 @@ static void usage(FILE *out)
 		"  cache show USER        show one cached user\n"
 		"  cache purge [USER]     forget one cached user, or all\n"
 		"  jwks refresh           fetch the pool's signing keys now\n"
-		"  user add NAME          provision a local NSS entry for a pool user\n"
+		"  user add NAME...       provision local NSS entries for pool users\n"
+		"  user add --from-file FILE   the same for every name in FILE (one a line;\n"
+		"                         e.g. a pool group's members, listed with AWS credentials)\n"
 		"  user del NAME          remove a local NSS entry (its UID is never reused)\n\n"
 		"Options:\n"
 		"  -c, --config PATH      configuration file (default %s)\n"
@@ -501,6 +503,78 @@ static void quiet_log(void *ud, int priority, const char *msg)
 	(void)msg;
 }
 
+static int add_one(struct up_ctx *ctx, const char *name)
+{
+	uint32_t uid = 0;
+	up_err r = up_nss_user_add(ctx, name, &uid);
+	char *safe = term_safe(name);
+
+	if (r) {
+		fprintf(stderr, "userpool: user add %s: ", safe ? safe : "?");
+		fail(ctx, "refused", r);
+	} else {
+		printf("%s: uid %u\n", safe ? safe : "?", uid);
+	}
+	free(safe);
+	return r ? 1 : 0;
+}
+
+/*
+ * user add NAME... | --from-file FILE (one name a line, # comments). Every
+ * name is tried; the exit status is 1 when any was refused (issue 18).
+ * --group cannot work with an app client: ListUsersInGroup is an admin API
+ * that needs IAM credentials, so the members come from a file.
+ */
+static int cmd_user_add(struct up_ctx *ctx, int argc, char **argv)
+{
+	int bad = 0, n = 0;
+
+	if (strcmp(argv[0], "--group") == 0 || strncmp(argv[0], "--group=", 8) == 0) {
+		fprintf(stderr,
+			"userpool: user add --group: an app client cannot list a group's members "
+			"(ListUsersInGroup is an admin API that needs AWS credentials). List them "
+			"where you have those, e.g.\n  aws cognito-idp list-users-in-group "
+			"--user-pool-id POOL --group-name GROUP --query 'Users[].Username' "
+			"--output text | tr '\\t' '\\n' >members\nthen run: userpool user add "
+			"--from-file members\n");
+		return 2;
+	}
+	if (strcmp(argv[0], "--from-file") == 0) {
+		char line[512];
+		FILE *f;
+
+		if (argc != 2) {
+			fprintf(stderr, "userpool: user add --from-file FILE\n");
+			return 2;
+		}
+		f = fopen(argv[1], "re");
+		if (!f) {
+			perror(argv[1]);
+			return 1;
+		}
+		/* bounded: at most 100000 names */
+		while (n < 100000 && fgets(line, sizeof(line), f)) {
+			char *p = line, *e;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			e = p + strcspn(p, "\r\n");
+			while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+				e--;
+			*e = '\0';
+			if (!*p || *p == '#')
+				continue;
+			n++;
+			bad |= add_one(ctx, p);
+		}
+		fclose(f);
+		return bad;
+	}
+	for (int i = 0; i < argc; i++)
+		bad |= add_one(ctx, argv[i]);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -530,7 +604,9 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	/* Options may also follow the command (userpool verify --kind id TOKEN). */
-	while ((c = getopt_long(argc, argv, "c:jk:", opts, NULL)) != -1) {
+	/* "user add" takes its own options (--from-file, --group): stop there. */
+	while ((c = getopt_long(argc, argv, strcmp(cmd, "user") == 0 ? "+c:jk:" : "c:jk:", opts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'j': opt_json = true; break;
@@ -570,14 +646,8 @@ int main(int argc, char **argv)
 		else
 			printf("JWKS refreshed.\n");
 		rc = r ? 1 : 0;
-	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "add") == 0) {
-		uint32_t uid = 0;
-		r = up_nss_user_add(ctx, argv[1], &uid);
-		if (r)
-			fail(ctx, "user add", r);
-		else
-			printf("%s: uid %u\n", argv[1], uid);
-		rc = r ? 1 : 0;
+	} else if (strcmp(cmd, "user") == 0 && argc >= 2 && strcmp(argv[0], "add") == 0) {
+		rc = cmd_user_add(ctx, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "del") == 0) {
 		r = up_nss_user_del(ctx, argv[1]);
 		if (r)

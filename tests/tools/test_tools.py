@@ -170,7 +170,7 @@ def pam_signin(tmp, conf, user, answers):
 
 
 def main():
-    print("1..23", flush=True)
+    print("1..24", flush=True)
     tmp = tempfile.mkdtemp(prefix="uptools.")
     os.chmod(tmp, 0o755)
     pool = Pool(tmp)
@@ -179,7 +179,7 @@ def main():
     finally:
         pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if all(results) and len(results) == 23 else 1
+    return 0 if all(results) and len(results) == 24 else 1
 
 
 def run(tmp, pool):
@@ -407,6 +407,21 @@ def status_checks(tmp, pool, conf):
     r = subprocess.run([CLI, "--help"], capture_output=True, text=True, timeout=60)
     tap(r.returncode == 0 and "status exits 0" in r.stdout and "2 when" in r.stdout,
         "--help documents status's exit codes", r.stdout)
+    # 24: issue 18 item 6: user add takes several names and a file; --group explains
+    names = os.path.join(tmp, "members")
+    with open(names, "w") as f:
+        f.write("# staff\nmulti3\n\n  multi4  \n")
+    r = subprocess.run([CLI, "--config", conf, "user", "add", "multi1", "multi2"], capture_output=True,
+                       text=True, timeout=60)
+    r2 = subprocess.run([CLI, "--config", conf, "user", "add", "--from-file", names], capture_output=True,
+                        text=True, timeout=60)
+    r3 = subprocess.run([CLI, "--config", conf, "user", "add", "--group", "staff"], capture_output=True,
+                        text=True, timeout=60)
+    tap(r.returncode == 0 and re.search(r"multi1: uid \d+", r.stdout) and re.search(r"multi2: uid \d+", r.stdout)
+        and r2.returncode == 0 and re.search(r"multi3: uid \d+", r2.stdout) and re.search(r"multi4: uid \d+", r2.stdout)
+        and r3.returncode == 2 and "ListUsersInGroup" in r3.stderr and "--from-file" in r3.stderr,
+        "user add: several names, --from-file, --group explains why a client cannot list members",
+        r.stdout + r.stderr + r2.stdout + r2.stderr + r3.stderr)
 
 
 if __name__ == "__main__":
