@@ -861,6 +861,9 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s", v ? v : "missing");
 		goto out;
 	}
+	/* Audit (issue 18): who enrolled which device, at sign-in. */
+	up_log(ctx, LOG_NOTICE, "enrolment: %s enrolled authenticator \"%s\" at sign-in",
+	       s->username, host);
 	if ((r = set_session(s, "VerifySoftwareToken", resp)))
 		goto out;
 	json_put_secret(resp);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "term.h"
@@ -291,6 +292,17 @@ int main(int argc, char **argv)
 		fail(ctx, "making TOTP the preferred second factor", r);
 		rc = exit_for(r);
 		goto out;
+	}
+	/* Audit (issue 18): who (the calling uid), for which pool user, which device. */
+	{
+		char *sd = term_safe(device), *su = term_safe(username);
+
+		openlog("userpool-enroll", LOG_PID, LOG_AUTHPRIV);
+		syslog(LOG_NOTICE, "uid %u enrolled authenticator \"%s\" for pool user %s",
+		       (unsigned)getuid(), sd ? sd : "?", su ? su : "?");
+		closelog();
+		free(sd);
+		free(su);
 	}
 	printf("Authenticator \"%s\" enrolled for %s. Sign-in will now ask for its code.\n", device,
 	       username);

@@ -302,6 +302,8 @@ grep -q "^otpauth://totp/.*secret=" "$T/frank.uri" 2>/dev/null
 ok $? "MFA_SETUP: the QR code holds an otpauth://totp URI"
 [ "$(admin get_user '{"username":"frank"}' | json_get totp_enabled)" = True ]
 ok $? "MFA_SETUP: the pool now has frank's authenticator"
+grep -q "enrolment: frank enrolled authenticator \"$(hostname)\" at sign-in" "$LOG"
+ok $? "MFA_SETUP: the log has an audit line (who, which device name) (issue 18)"
 sed -n 's/.*secret=\([A-Z2-7]*\).*/\1/p' "$T/frank.uri" >>"$T/totp_secrets"
 hasnt "OVERSIZE"
 ok $? "MFA_SETUP: every message is shorter than PAM_MAX_MSG_SIZE (512)"
