@@ -57,6 +57,14 @@ static void log_to_syslog(void *ud, int priority, const char *msg)
 	pam_syslog((pam_handle_t *)ud, priority, "%s", msg);
 }
 
+#define CONFIG_WARNED "pam_userpool_config_warned"
+
+static void log_not_warnings(void *ud, int priority, const char *msg)
+{
+	if (priority != LOG_WARNING)
+		pam_syslog((pam_handle_t *)ud, priority, "%s", msg);
+}
+
 /* The one mapping from the library's causes to PAM codes. Anything not
  * named here fails closed. */
 static int pam_code(up_err r)
@@ -282,8 +290,21 @@ static int setup(pam_handle_t *pamh, int argc, const char **argv, struct up_ctx 
 	r = up_ctx_new(&ctx);
 	if (r)
 		return pam_code(r);
-	up_ctx_set_logger(ctx, log_to_syslog, pamh);
+	/* Configuration warnings (a typo'd key, ...) once per sign-in, not once
+	 * per phase (issue 18): the first phase of this handle logs them. */
+	{
+		const void *seen = NULL;
+
+		up_ctx_set_logger(ctx,
+				  pam_get_data(pamh, CONFIG_WARNED, &seen) == PAM_SUCCESS && seen
+				      ? log_not_warnings
+				      : log_to_syslog,
+				  pamh);
+	}
 	r = up_ctx_load_config(ctx, NULL, argc, (const char *const *)argv, true);
+	up_ctx_set_logger(ctx, log_to_syslog, pamh);
+	if (!r)
+		(void)pam_set_data(pamh, CONFIG_WARNED, (void *)1, NULL);
 	if (r) {
 		pam_syslog(pamh, LOG_ERR, "configuration refused: %s", up_ctx_detail(ctx));
 		up_ctx_free(ctx);

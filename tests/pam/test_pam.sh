@@ -440,6 +440,15 @@ drive -s main -u oscar -a "$PW" -a "000000" auth
 expect auth PAM_AUTHINFO_UNAVAIL "downgrade (2): the same with the default configuration"
 admin clear_faults '{}' >/dev/null
 
+# --- issue 18 item 7: a typo'd key: nearest key named, logged once per sign-in
+conf typo "max_auth_age = 0" "timout = 10s"
+service "$SVC" typo typo
+drive -s typo -u dave -a "$PW" -a "$(code_for dave)" auth acct
+[ "$(result auth)" = PAM_SUCCESS ] && [ "$(grep -c 'did you mean timeout?' "$LOG")" = 1 ]
+st=$?
+ok $st "a typo'd key: 'did you mean timeout?' logged once for auth + account, not per phase"
+[ $st -eq 0 ] || diag "$(grep -i timout "$LOG")" "$(cat "$OUT" | tail -n 5)"
+
 # --- issue 18 item 6: an unprovisioned pool user under sshd --------------------
 # sshd sends "\b\n\r\177INCORRECT" when getpwnam fails: it never reaches the
 # pool, and the log says how to provision the user.
