@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root and a disposable machine"
 	exit 0
 fi
-echo "1..16"
+echo "1..26"
 snapshot() { (cd /etc && sha256sum nsswitch.conf pam.d/* 2>/dev/null | sort) ; }
 snapshot >"$work/before"
 
@@ -75,6 +75,40 @@ check "pamtester signs in through the installed common-auth" \
 code=$(oathtool --totp -b "$secret")
 check "a wrong password is refused" \
 	sh -c "! printf 'wrong-password\n000000\n' | pamtester userpool-pkgtest pkguser authenticate"
+
+# 3b. issue 18 items 1-3: local accounts with the profile on, against a pool
+# whose app client has PreventUserExistenceErrors (NotAuthorizedException for
+# unknown names, AWS's recommended setting).
+admin set_client '{"client_id":"userpooltestclient00000001","prevent_user_existence_errors":true}' >/dev/null
+userdel -r localadm >/dev/null 2>&1
+useradd -m -s /bin/bash localadm >>"$work/log" 2>&1
+check "chpasswd sets a local password with the profile on" sh -c "echo 'localadm:Local-Pass-1' | chpasswd"
+stats() { admin stats '{}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["targets"].get("InitiateAuth",0))'; }
+before=$(stats)
+check "PreventUserExistenceErrors pool: a local user signs in through common-auth" \
+	sh -c "printf 'Local-Pass-1\n' | pamtester userpool-pkgtest localadm authenticate acct_mgmt"
+check "su - localadm (root to a local user) works with the profile on" su - localadm -c true
+check "the local user's sign-in never reached the pool" test "$(stats)" = "$before"
+check "passwd as the local user changes the local password" \
+	sh -c "printf 'Local-Pass-1\nLocal-Pass-2-x\nLocal-Pass-2-x\n' | runuser -u localadm -- passwd"
+check "passwd localadm as root changes the local password" \
+	sh -c "printf 'Local-Pass-3-y\nLocal-Pass-3-y\n' | passwd localadm"
+check "the changed local password signs in" \
+	sh -c "printf 'Local-Pass-3-y\n' | pamtester userpool-pkgtest localadm authenticate"
+code=$(oathtool --totp -b "$secret")
+printf '@include common-password\n' >/etc/pam.d/userpool-pkgpw
+check "a pool user still changes the pool password through common-password" \
+	sh -c "printf 'Correct-Horse-1\n$code\nCorrect-Horse-2-z\nCorrect-Horse-2-z\n' | pamtester userpool-pkgpw pkguser chauthtok"
+rm -f /etc/pam.d/userpool-pkgpw
+# The sudo step-up stack of pam_userpool(8), exactly as written there.
+zcat -f /usr/share/man/man8/pam_userpool.8* 2>/dev/null | sed -n '/^sudo step-up MFA/,/^\.fi/p' |
+	sed -n '/^\.nf/,/^\.fi/p' | sed '1d;$d; s/\\-/-/g' >/etc/pam.d/userpool-sudotest
+check "the man page's sudo step-up stack is extracted" grep -q pam_userpool.so /etc/pam.d/userpool-sudotest
+check "the man page's sudo step-up stack signs a local administrator in" \
+	sh -c "printf 'Local-Pass-3-y\n' | pamtester userpool-sudotest localadm authenticate acct_mgmt"
+rm -f /etc/pam.d/userpool-sudotest
+admin set_client '{"client_id":"userpooltestclient00000001"}' >/dev/null
+userdel -r localadm >/dev/null 2>&1
 cp -a "$work/conf.orig" /etc/userpool/userpool.conf
 rm -f /etc/pam.d/userpool-pkgtest
 kill "$pool_pid" 2>/dev/null
