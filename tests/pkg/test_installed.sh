@@ -95,7 +95,8 @@ check "passwd localadm as root changes the local password" \
 	sh -c "printf 'Local-Pass-3-y\nLocal-Pass-3-y\n' | passwd localadm"
 check "the changed local password signs in" \
 	sh -c "printf 'Local-Pass-3-y\n' | pamtester userpool-pkgtest localadm authenticate"
-code=$(oathtool --totp -b "$secret")
+# the next step's code: the pool refuses a code already used in this step
+code=$(oathtool --totp -b --now "$(date -u -d '+30 sec' '+%Y-%m-%d %H:%M:%S UTC')" "$secret")
 printf '@include common-password\n' >/etc/pam.d/userpool-pkgpw
 check "a pool user still changes the pool password through common-password" \
 	sh -c "printf 'Correct-Horse-1\n$code\nCorrect-Horse-2-z\nCorrect-Horse-2-z\n' | pamtester userpool-pkgpw pkguser chauthtok"

@@ -497,7 +497,8 @@ static void test_failed_refetch_keeps_set(void **state)
 	}
 	/* HTTP errors and oversize bodies through up_jwks_refresh */
 	tu_server_serve(&t->srv, "{}", 404);
-	assert_int_equal(up_jwks_refresh(t->ctx), UP_EHTTP);
+	/* issue 18: a 404 is "not found", not "unreachable" */
+	assert_int_equal(up_jwks_refresh(t->ctx), UP_ENOTFOUND);
 	tu_server_serve(&t->srv, "{}", 500);
 	assert_int_equal(up_jwks_refresh(t->ctx), UP_ESERVER);
 	{
