@@ -435,7 +435,8 @@ up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms)
 	r = up_http_do(ctx, &req, &resp);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (!r && resp.status != 200)
-		r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld", url, resp.status);
+		r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld", url,
+			    resp.status);
 	up_http_resp_clear(&resp);
 	free(url);
 	if (r)

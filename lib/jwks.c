@@ -497,7 +497,10 @@ static up_err fetch(struct up_ctx *ctx, const char *uri, json_t **ret_jwks,
 	if (rc)
 		goto out;
 	if (resp.status != 200) {
-		rc = up_fail(ctx, resp.status >= 500 ? UP_ESERVER : resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP,
+		rc = up_fail(ctx,
+			     resp.status >= 500	  ? UP_ESERVER
+			     : resp.status == 404 ? UP_ENOTFOUND
+						  : UP_EHTTP,
 			     "JWKS fetch: HTTP status %ld", resp.status);
 		goto out;
 	}

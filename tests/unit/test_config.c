@@ -696,7 +696,8 @@ static void test_derived(void **state)
 
 	/* an issuer with a trailing '/' does not give '//' */
 	load_ok(f, BASE "issuer = https://pool.example/" POOL "/\n");
-	assert_string_equal(cfg_of(f)->jwks_uri, "https://pool.example/" POOL "/.well-known/jwks.json");
+	assert_string_equal(cfg_of(f)->jwks_uri,
+			    "https://pool.example/" POOL "/.well-known/jwks.json");
 	assert_string_equal(cfg_of(f)->issuer, "https://pool.example/" POOL "/");
 
 	/* a local test pool: everything explicit, region mismatch is fine then */
@@ -1206,15 +1207,15 @@ static void test_check(void **state)
 		static const struct {
 			const char *text, *want;
 		} cases[] = {
-			{ BASE "ca_file =\n", "ca_file: empty: remove the line" },
-			{ BASE "issuer = https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other\n",
-			  "does not end in /" POOL },
-			{ BASE "endpoint = https://cognito-idp.us-east-1.amazonaws.com/\n",
-			  "is in region us-east-1, the pool in eu-west-1" },
-			{ BASE "issuer = https://cognito-idp.us-east-2.amazonaws.com/" POOL "\n",
-			  "is in region us-east-2" },
-			{ BASE "timout = 5\n", "unknown key ignored (did you mean timeout?)" },
-			{ BASE "allow_group = a\n", "(did you mean allow_groups?)" },
+		    {BASE "ca_file =\n", "ca_file: empty: remove the line"},
+		    {BASE "issuer = https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Other\n",
+		     "does not end in /" POOL},
+		    {BASE "endpoint = https://cognito-idp.us-east-1.amazonaws.com/\n",
+		     "is in region us-east-1, the pool in eu-west-1"},
+		    {BASE "issuer = https://cognito-idp.us-east-2.amazonaws.com/" POOL "\n",
+		     "is in region us-east-2"},
+		    {BASE "timout = 5\n", "unknown key ignored (did you mean timeout?)"},
+		    {BASE "allow_group = a\n", "(did you mean allow_groups?)"},
 		};
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			free(path);
