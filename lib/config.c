@@ -32,6 +32,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -74,6 +75,7 @@ enum key_id {
 	K_ALLOW_GROUPS,
 	K_GROUP_MAP,
 	K_IGNORE_USERS,
+	K_POOL_LOCAL_USERS,
 	K_STATE_DIR,
 	K_OFFLINE,
 	K_OFFLINE_MAX_AGE,
@@ -122,6 +124,7 @@ static const struct {
     [K_ALLOW_GROUPS] = {"allow_groups", false},
     [K_GROUP_MAP] = {"group_map", false},
     [K_IGNORE_USERS] = {"ignore_users", false},
+    [K_POOL_LOCAL_USERS] = {"pool_local_users", false},
     [K_STATE_DIR] = {"state_dir", false},
     [K_OFFLINE] = {"offline", false},
     [K_OFFLINE_MAX_AGE] = {"offline_max_age", false},
@@ -659,6 +662,7 @@ static bool empty_allowed(enum key_id id)
 	case K_ALLOW_GROUPS:
 	case K_GROUP_MAP:
 	case K_IGNORE_USERS:
+	case K_POOL_LOCAL_USERS:
 		return true;
 	default:
 		return false;
@@ -692,7 +696,7 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		if (((unsigned char)*q < 0x20 || *q == 0x7f) &&
 		    !(*q == '\t' &&
 		      (id == K_ALLOW_GROUPS || id == K_GROUP_MAP || id == K_IGNORE_USERS ||
-		       id == K_SCOPE)))
+		       id == K_POOL_LOCAL_USERS || id == K_SCOPE)))
 			return bad(p, name, "control characters in the value");
 
 	switch (id) {
@@ -870,6 +874,8 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 	}
 	case K_IGNORE_USERS:
 		return set_list(p, name, &c->ignore_users, v);
+	case K_POOL_LOCAL_USERS:
+		return set_list(p, name, &c->pool_local_users, v);
 	case K_STATE_DIR:
 		if ((why = path_problem(v)))
 			return bad(p, name, "%s", why);
@@ -1173,10 +1179,12 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	c->allow_groups = calloc(1, sizeof(char *));
 	c->group_map = calloc(1, sizeof(char *));
 	c->ignore_users = calloc(2, sizeof(char *));
+	c->pool_local_users = calloc(1, sizeof(char *));
 	if (c->ignore_users)
 		c->ignore_users[0] = strdup("root");
 	if (!c->otp_param || !c->scope || !c->totp_issuer || !c->username_format || !c->state_dir ||
-	    !c->home || !c->shell || !c->allow_groups || !c->group_map || !c->ignore_users || !c->ignore_users[0])
+	    !c->home || !c->shell || !c->allow_groups || !c->group_map || !c->ignore_users || !c->ignore_users[0] ||
+	    !c->pool_local_users)
 		return nomem(p);
 	return UP_OK;
 }
@@ -1427,10 +1435,13 @@ static up_err parse_args(struct parser *p, int argc, const char *const *argv)
 			warn(p, NULL, "argument %s: given twice: the last one wins", key);
 		}
 		p->arg_set[id] = true;
-		if (id == K_CLIENT_SECRET)
-			warn(p, NULL,
-			     "argument client_secret: PAM service files are usually "
-			     "world-readable; keep the secret in the root-only config file");
+		if (id == K_CLIENT_SECRET) {
+			/* The value is never read, let alone echoed. */
+			r = bad(p, NULL,
+				"argument client_secret: refused: PAM service files are "
+				"world-readable; keep the secret in the root-only config file");
+			goto next;
+		}
 		vlen = strlen(eq + 1);
 		v = strdup(eq + 1);
 		if (!v)
@@ -1550,6 +1561,7 @@ void up_config_free(struct up_config *cfg)
 	up_strv_free(cfg->allow_groups);
 	up_strv_free(cfg->group_map);
 	up_strv_free(cfg->ignore_users);
+	up_strv_free(cfg->pool_local_users);
 	free(cfg->state_dir);
 	free(cfg->ca_file);
 	free(cfg->proxy);
@@ -1653,11 +1665,61 @@ up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_usernam
 	return UP_OK;
 }
 
+#define UP_FILES_PASSWD "/etc/passwd"
+
+/* Is `login` in the files database? Read as a file, not through NSS: the
+ * NSS module answers for pool users too. An unreadable file counts as
+ * "local" (fail closed: no password goes to the pool). */
+static bool in_files_db(const char *login)
+{
+	FILE *f = fopen(UP_FILES_PASSWD, "re");
+	struct passwd *pw;
+	bool found = false;
+
+	if (!f)
+		return errno != ENOENT;
+	while ((pw = fgetpwent(f)))
+		if (pw->pw_name && strcmp(pw->pw_name, login) == 0) {
+			found = true;
+			break;
+		}
+	fclose(f);
+	return found;
+}
+
+static const char *skip_reason(struct up_ctx *ctx, const char *login)
+{
+	const struct up_config *c;
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
+
+	if (!ctx || !ctx->cfg || !login)
+		return NULL;
+	c = ctx->cfg;
+	if (up_strv_contains(c->ignore_users, login))
+		return "listed in ignore_users";
+	if (up_strv_contains(c->pool_local_users, login))
+		return NULL;
+	if (in_files_db(login))
+		return "a local account in " UP_FILES_PASSWD " (not in pool_local_users)";
+	if (getpwnam_r(login, &pwbuf, buf, sizeof(buf), &pw) == 0 && pw &&
+	    ((int64_t)pw->pw_uid < c->uid_min || (int64_t)pw->pw_uid > c->uid_max))
+		return "a uid outside uid_min..uid_max (not in pool_local_users)";
+	return NULL;
+}
+
+const char *up_user_skip_reason(struct up_ctx *ctx, const char *login, bool announce)
+{
+	const char *why = skip_reason(ctx, login);
+
+	if (why)
+		up_log(ctx, announce ? LOG_INFO : LOG_DEBUG, "user %s: ignored: %s", login, why);
+	return why;
+}
+
 bool up_user_ignored(struct up_ctx *ctx, const char *login)
 {
-	if (!ctx || !ctx->cfg || !login)
-		return false;
-	return up_strv_contains(ctx->cfg->ignore_users, login);
+	return up_user_skip_reason(ctx, login, false) != NULL;
 }
 
 up_err up_config_parse_text(struct up_ctx *ctx, const char *text, size_t len, int argc,

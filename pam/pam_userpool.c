@@ -23,6 +23,8 @@
 #define PUBLIC __attribute__((visibility("default")))
 
 #define DATA_AUTH "pam_userpool_auth"
+#define DATA_IGNORED "pam_userpool_ignored"
+static int ignored_mark;
 /* Seconds libpam waits after a failed sign-in (a floor: the largest
  * delay asked for by any module in the stack wins). */
 #define FAIL_DELAY_USEC 2000000u
@@ -317,7 +319,8 @@ static int setup(pam_handle_t *pamh, int argc, const char **argv, struct up_ctx 
 /* The local login name; PAM_IGNORE for ignore_users. */
 static int get_login(pam_handle_t *pamh, struct up_ctx *ctx, const char **ret_login)
 {
-	const char *login = NULL;
+	const char *login = NULL, *why;
+	const void *seen = NULL;
 	int rc;
 
 	rc = pam_get_user(pamh, &login, NULL);
@@ -325,8 +328,15 @@ static int get_login(pam_handle_t *pamh, struct up_ctx *ctx, const char **ret_lo
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
 	if (!login || !*login)
 		return PAM_USER_UNKNOWN;
-	if (up_user_ignored(ctx, login))
+	/* Said at LOG_INFO once per handle (every phase asks again). */
+	if (pam_get_data(pamh, DATA_IGNORED, &seen) != PAM_SUCCESS)
+		seen = NULL;
+	why = up_user_skip_reason(ctx, login, !seen);
+	if (why) {
+		if (!seen)
+			(void)pam_set_data(pamh, DATA_IGNORED, &ignored_mark, NULL);
 		return PAM_IGNORE;
+	}
 	*ret_login = login;
 	return PAM_SUCCESS;
 }
@@ -666,11 +676,18 @@ out:
 
 PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	(void)pamh;
+	struct up_ctx *ctx = NULL;
+	const char *login = NULL;
+	int rc;
+
 	(void)flags;
-	(void)argc;
-	(void)argv;
-	return PAM_SUCCESS;
+	/* Nothing to open; local accounts get PAM_IGNORE as in every phase. */
+	rc = setup(pamh, argc, argv, &ctx);
+	if (rc != PAM_SUCCESS)
+		return rc;
+	rc = get_login(pamh, ctx, &login);
+	up_ctx_free(ctx);
+	return rc;
 }
 
 PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -55,6 +55,9 @@ struct up_config {
 	char **group_map;        /* "POOLGROUP:LOCALGROUP" items: NSS supplementary
 				    groups for pool users (default empty) */
 	char **ignore_users;     /* default { "root" } */
+	char **pool_local_users; /* local names (files database, uid outside
+				    uid_min..uid_max) the pool may still sign in;
+				    default empty */
 	char *state_dir;         /* default /var/lib/userpool */
 	bool offline;            /* default yes */
 	int64_t offline_max_age; /* default 7d */

@@ -99,7 +99,17 @@ UP_EXPORT up_err up_signin(struct up_ctx *ctx, const char *username, const char 
 /* Map a local login name to the pool username with username_format. */
 UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_username);
 
-/* True when `login` is one of ignore_users. */
+/*
+ * Why the module must not handle `login` (PAM_IGNORE, before any prompt), or
+ * NULL when the pool may sign it in: one of ignore_users, or a local account
+ * (a name in the files database /etc/passwd, or one that resolves to a uid
+ * outside uid_min..uid_max) not listed in pool_local_users. A reason is
+ * logged at LOG_INFO when `announce`, else at LOG_DEBUG.
+ */
+UP_EXPORT const char *up_user_skip_reason(struct up_ctx *ctx, const char *login,
+					  bool announce);
+
+/* True when up_user_skip_reason() gives a reason (logged at debug). */
 UP_EXPORT bool up_user_ignored(struct up_ctx *ctx, const char *login);
 
 UP_END_DECLS

@@ -206,6 +206,13 @@ svc_err gwrite "configuration file group-writable"
 conf secret "client_secret = s3cr3t-client-secret"
 chmod 0644 "$T/conf/secret.conf"
 svc_err secret "client_secret in a world-readable file"
+# issue 16: a secret as a module argument would sit in world-readable /etc/pam.d
+conf argsecret
+service "$SVC" argsecret argsecret client_secret=argv-s3cr3t-client-secret
+drive -s argsecret -u alice -a "$PW" auth
+expect auth PAM_SERVICE_ERR "client_secret as a PAM module argument: PAM_SERVICE_ERR"
+grep -q "argument client_secret: refused" "$LOG" && ! grep -q "argv-s3cr3t" "$LOG" && hasnt "PROMPT"
+ok $? "client_secret argument: logged as refused, value not logged, no prompt"
 conf badmfa "mfa = maybe"
 svc_err badmfa "bad value of a security setting (mfa = maybe)"
 hasnt "PROMPT"

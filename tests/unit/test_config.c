@@ -550,7 +550,21 @@ static void test_lists(void **state)
 	assert_string_equal(c->allow_groups[2], "devs");
 	assert_string_equal(c->allow_groups[3], "x");
 	assert_int_equal(up_strv_len(c->ignore_users), 0);
+	assert_int_equal(up_strv_len(c->pool_local_users), 0);
+	/* root is still a local account in /etc/passwd (issue 16) */
+	assert_true(up_user_ignored(f->ctx, "root"));
+	assert_non_null(strstr(up_user_skip_reason(f->ctx, "root", false), "/etc/passwd"));
+	assert_null(up_user_skip_reason(f->ctx, "no-such-local-name-x", false));
+
+	/* pool_local_users lets a local name reach the pool; ignore_users wins */
+	load_ok(f, BASE "ignore_users =\npool_local_users = root,\tdaemon\n");
+	c = cfg_of(f);
+	assert_int_equal(up_strv_len(c->pool_local_users), 2);
 	assert_false(up_user_ignored(f->ctx, "root"));
+	assert_false(up_user_ignored(f->ctx, "daemon"));
+	assert_true(up_user_ignored(f->ctx, "bin"));
+	load_ok(f, BASE "ignore_users = root\npool_local_users = root\n");
+	assert_true(up_user_ignored(f->ctx, "root"));
 
 	load_ok(f, BASE "allow_groups = \"one,two\"\nignore_users = root,admin\n");
 	c = cfg_of(f);
@@ -982,22 +996,30 @@ static void test_secret_never_shown(void **state)
 	assert_true(f->log.len > 0); /* the debug line was logged */
 	assert_false(t_log_contains(&f->log, SECRET));
 
-	/* a secret as a PAM argument: a warning, the value never shown */
+	/* a secret as a PAM argument (issue 16): refused, the value never shown */
 	{
 		const char *argv[] = {"client_secret=" SECRET};
 
 		t_log_reset(&f->log);
-		assert_int_equal(load_args(f, BASE, 0600, false, 1, argv), UP_OK);
-		assert_string_equal(cfg_of(f)->client_secret, SECRET);
-		assert_true(t_log_contains(&f->log, "argument client_secret"));
+		assert_int_equal(load_args(f, BASE, 0600, false, 1, argv), UP_ECONFIG);
+		assert_detail_has(f, "argument client_secret: refused");
+		assert_null(strstr(up_ctx_detail(f->ctx), SECRET));
 		assert_false(t_log_contains(&f->log, SECRET));
+	}
+	{
+		/* also when the file holds one and when it is empty */
+		const char *argv[] = {"client_secret="};
+
+		t_log_reset(&f->log);
+		assert_int_equal(load_args(f, BASE, 0600, false, 1, argv), UP_ECONFIG);
+		assert_detail_has(f, "argument client_secret: refused");
 	}
 	{
 		const char *argv[] = {"client_secret=" SECRET "\001"};
 
 		t_log_reset(&f->log);
 		assert_int_equal(load_args(f, BASE, 0600, false, 1, argv), UP_ECONFIG);
-		assert_detail_has(f, "client_secret: invalid");
+		assert_detail_has(f, "argument client_secret: refused");
 		assert_null(strstr(up_ctx_detail(f->ctx), SECRET));
 		assert_false(t_log_contains(&f->log, SECRET));
 	}
