@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -13,6 +14,7 @@ up_err up_ctx_new(struct up_ctx **ret_ctx)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return UP_ENOMEM;
+	ctx->requester = -1;
 	*ret_ctx = ctx;
 	return UP_OK;
 }
@@ -42,6 +44,19 @@ void up_ctx_set_clock(struct up_ctx *ctx, up_clock_fn fn, void *userdata)
 		return;
 	ctx->clock_fn = fn;
 	ctx->clock_ud = userdata;
+}
+
+void up_ctx_set_requester(struct up_ctx *ctx, int64_t uid)
+{
+	if (ctx)
+		ctx->requester = uid >= 0 && uid <= UINT32_MAX ? uid : -1;
+}
+
+int64_t up_ctx_requester(const struct up_ctx *ctx)
+{
+	if (ctx && ctx->requester >= 0)
+		return ctx->requester;
+	return (int64_t)getuid();
 }
 
 int64_t up_ctx_now(const struct up_ctx *ctx)

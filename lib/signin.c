@@ -88,7 +88,14 @@ static up_err record_dup(const struct up_user_record *cur, struct up_user_record
 	rec->mfa = cur->mfa;
 	rec->last_online = cur->last_online;
 	rec->failures = cur->failures;
-	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
+	if (cur->n_fails) {
+		rec->fails = calloc(cur->n_fails, sizeof(*rec->fails));
+		if (rec->fails) {
+			memcpy(rec->fails, cur->fails, cur->n_fails * sizeof(*rec->fails));
+			rec->n_fails = cur->n_fails;
+		}
+	}
+	if ((cur->n_fails && !rec->fails) || !rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
 	    !rec->id_token || (cur->refresh_token && !rec->refresh_token) ||
 	    (cur->verifier && !rec->verifier) ||
 	    stepups_dup(cur->stepups, cur->n_stepups, &rec->stepups, &rec->n_stepups)) {
@@ -215,30 +222,64 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 }
 
 /* ---------------------------------------------------------------------- */
-/* offline sign-in, decided under the user's lock */
+/* offline sign-in: checked outside the user's lock, counted under it */
+
+/* Delay of a requester with `count` failures: none below
+ * offline_max_failures, then 30 s doubling per further failure, capped. */
+#define OFFLINE_DELAY_FIRST 30
+#define OFFLINE_DELAY_CAP 900
+#define OFFLINE_RETRIES 4
+
+static int64_t offline_delay(const struct up_config *cfg, int64_t count)
+{
+	int64_t k;
+
+	if (count < cfg->offline_max_failures)
+		return 0;
+	k = count - cfg->offline_max_failures;
+	if (k >= 5)
+		return OFFLINE_DELAY_CAP;
+	return OFFLINE_DELAY_FIRST << k < OFFLINE_DELAY_CAP ? OFFLINE_DELAY_FIRST << k
+							    : OFFLINE_DELAY_CAP;
+}
+
+static const struct up_offline_fail *fail_of(const struct up_user_record *rec, int64_t uid)
+{
+	for (size_t i = 0; i < rec->n_fails; i++)
+		if (rec->fails[i].uid == uid)
+			return &rec->fails[i];
+	return NULL;
+}
 
 struct offline_ud {
 	struct up_ctx *ctx;
 	const char *username;
-	const char *password;
+	int64_t requester;
+	const char *checked;	  /* the verifier the password was checked against */
+	int64_t checked_online;	  /* and the record's last_online then */
+	bool match;		  /* the password matched `checked` */
+	bool changed;		  /* the record changed in between: check again */
 	up_err result;		  /* the decision */
 	struct up_claims *claims; /* on success */
 	char *id_token;		  /* on success */
-	bool locked_now;	  /* this failure reached the limit */
+	bool locked_now;	  /* this failure started a delay */
+	int64_t count;		  /* the requester's failures after this attempt */
 };
 
-static up_err offline_decide(void *ud, const struct up_user_record *cur,
-			     struct up_user_record **ret_new)
+/* The cheap checks, on the record as read (before the KDF) and again under
+ * the lock. UP_OK with o->result set when refused; *ret_claims on a pass
+ * (when asked for). */
+static up_err offline_precheck(struct offline_ud *o, const struct up_user_record *cur,
+			       struct up_claims **ret_claims)
 {
-	struct offline_ud *o = ud;
 	struct up_ctx *ctx = o->ctx;
 	const struct up_config *cfg = ctx->cfg;
+	const struct up_offline_fail *mine;
 	struct up_claims *claims = NULL;
-	struct up_user_record *rec;
-	int64_t now = up_ctx_now(ctx);
+	int64_t now = up_ctx_now(ctx), wait;
 	up_err r;
 
-	*ret_new = NULL;
+	o->result = UP_OK;
 	if (!cur) {
 		o->result = up_fail(ctx, UP_EOFFLINE, "no cached entry");
 		return UP_OK;
@@ -282,12 +323,19 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 		o->result = up_fail(ctx, UP_EOFFLINE, "last online sign-in is in the future");
 		return UP_OK;
 	}
-	if (cur->failures >= cfg->offline_max_failures) {
-		o->result =
-		    up_fail(ctx, UP_ELOCKED, "offline sign-in locked after %lld failed attempts",
-			    (long long)cur->failures);
+	/* Failures count per requesting uid: one local user's guesses delay
+	 * that user's next attempts, not the victim's own. */
+	mine = fail_of(cur, o->requester);
+	if (mine && (wait = offline_delay(cfg, mine->count)) > 0 && now < mine->at + wait) {
+		o->result = up_fail(ctx, UP_ELOCKED,
+				    "offline sign-in for requester uid %lld delayed %lld s more "
+				    "after %lld failed attempts",
+				    (long long)o->requester, (long long)(mine->at + wait - now),
+				    (long long)mine->count);
 		return UP_OK;
 	}
+	if (!ret_claims)
+		return UP_OK;
 	r = up_token_verify(ctx, cur->id_token, UP_TOKEN_ID, o->username, UP_VERIFY_OFFLINE,
 			    &claims);
 	if (r == UP_ENOMEM)
@@ -301,34 +349,95 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 		o->result = up_fail(ctx, UP_EOFFLINE, "cached ID token names another sub");
 		return UP_OK;
 	}
-	r = up_verifier_check(ctx, cur->verifier, o->password);
-	if (r == UP_ENOMEM) {
-		up_claims_free(claims);
+	*ret_claims = claims;
+	return UP_OK;
+}
+
+/* The record with the requester's count set to `count` (0: removed); the
+ * entry with the oldest failure makes room when the list is full. */
+static up_err with_count(const struct up_user_record *cur, int64_t uid, int64_t count, int64_t now,
+			 struct up_user_record **ret)
+{
+	struct up_user_record *rec;
+	size_t i, n = 0;
+	up_err r = record_dup(cur, &rec);
+
+	if (r)
 		return r;
+	free(rec->fails);
+	rec->fails = calloc(UP_MAX_REQUESTERS + 1, sizeof(*rec->fails));
+	rec->n_fails = 0;
+	if (!rec->fails) {
+		up_user_record_free(rec);
+		return UP_ENOMEM;
 	}
-	if (r && r != UP_EDENIED) {
+	for (i = 0; i < cur->n_fails && n < UP_MAX_REQUESTERS; i++)
+		if (cur->fails[i].uid != uid)
+			rec->fails[n++] = cur->fails[i];
+	if (count > 0) {
+		if (n == UP_MAX_REQUESTERS) {
+			size_t old = 0;
+
+			for (i = 1; i < n; i++)
+				if (rec->fails[i].at < rec->fails[old].at)
+					old = i;
+			rec->fails[old] = rec->fails[--n];
+		}
+		rec->fails[n].uid = uid;
+		rec->fails[n].count = count;
+		rec->fails[n].at = now;
+		n++;
+	}
+	rec->n_fails = n;
+	rec->failures = 0;
+	for (i = 0; i < n; i++)
+		rec->failures += rec->fails[i].count;
+	*ret = rec;
+	return UP_OK;
+}
+
+/* Under the user's lock: the record must still be the one the password was
+ * checked against; then count the failure (or clear the requester's). */
+static up_err offline_decide(void *ud, const struct up_user_record *cur,
+			     struct up_user_record **ret_new)
+{
+	struct offline_ud *o = ud;
+	struct up_ctx *ctx = o->ctx;
+	const struct up_offline_fail *mine;
+	struct up_claims *claims = NULL;
+	int64_t count;
+	up_err r;
+
+	*ret_new = NULL;
+	r = offline_precheck(o, cur, &claims);
+	if (r || o->result)
+		return r;
+	if (strcmp(cur->verifier, o->checked) != 0 || cur->last_online != o->checked_online) {
+		/* A sign-in changed the entry while the password was derived. */
 		up_claims_free(claims);
-		o->result = fail_because(ctx, UP_EOFFLINE, "password verifier unusable");
+		o->changed = true;
+		o->result = up_fail(ctx, UP_EOFFLINE, "cached entry changed during the check");
 		return UP_OK;
 	}
-	if (r == UP_EDENIED || cur->failures > 0) {
+	mine = fail_of(cur, o->requester);
+	count = mine ? mine->count : 0;
+	if (!o->match || count > 0 || (!mine && cur->failures > 0 && !cur->n_fails)) {
 		/* Count the failure (or clear the count) in the same locked
-		 * step that checked it: parallel guesses cannot slip past the
-		 * limit. */
-		up_err d = record_dup(cur, &rec);
-		if (d) {
+		 * step that re-read it: parallel guesses are all counted. */
+		o->count = o->match ? 0 : count + 1;
+		r = with_count(cur, o->requester, o->count, up_ctx_now(ctx), ret_new);
+		if (r) {
 			up_claims_free(claims);
-			return d;
+			return r;
 		}
-		rec->failures = r == UP_EDENIED ? cur->failures + 1 : 0;
-		o->locked_now = r == UP_EDENIED && rec->failures >= cfg->offline_max_failures;
-		*ret_new = rec;
+		o->locked_now = !o->match && o->count >= ctx->cfg->offline_max_failures;
 	}
-	if (r == UP_EDENIED) {
+	if (!o->match) {
 		up_claims_free(claims);
-		o->result =
-		    up_fail(ctx, UP_EDENIED, "offline password mismatch (%lld of %lld)",
-			    (long long)cur->failures + 1, (long long)cfg->offline_max_failures);
+		o->result = up_fail(ctx, UP_EDENIED,
+				    "offline password mismatch (%lld of %lld for requester uid %lld)",
+				    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
+				    (long long)o->requester);
 		return UP_OK;
 	}
 	o->id_token = strdup(cur->id_token);
@@ -343,37 +452,93 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 	return UP_OK;
 }
 
+/* Read the entry, check the password against it without holding the lock
+ * (the KDF takes a good part of a second), then decide under the lock. */
+static up_err offline_attempt(struct offline_ud *o, const char *password)
+{
+	struct up_ctx *ctx = o->ctx;
+	struct up_user_record *cur = NULL;
+	char *checked = NULL;
+	up_err r;
+
+	r = up_store_user_read(ctx, o->username, &cur);
+	if (r == UP_ENOMEM)
+		return r;
+	if (r == UP_ENOENT)
+		cur = NULL;
+	else if (r) {
+		o->result = UP_EOFFLINE;
+		return UP_OK;
+	}
+	r = offline_precheck(o, cur, NULL);
+	if (r || o->result) {
+		up_user_record_free(cur);
+		return r;
+	}
+	r = up_verifier_check(ctx, cur->verifier, password);
+	if (r == UP_ENOMEM) {
+		up_user_record_free(cur);
+		return r;
+	}
+	if (r && r != UP_EDENIED) {
+		up_user_record_free(cur);
+		o->result = fail_because(ctx, UP_EOFFLINE, "password verifier unusable");
+		return UP_OK;
+	}
+	o->match = r == UP_OK;
+	checked = strdup(cur->verifier);
+	o->checked_online = cur->last_online;
+	up_user_record_free(cur);
+	if (!checked)
+		return UP_ENOMEM;
+	o->checked = checked;
+	o->changed = false;
+	r = up_store_user_update(ctx, o->username, offline_decide, o);
+	o->checked = NULL;
+	up_free_secret(checked);
+	if (r && r != UP_ENOMEM) {
+		if (o->result == UP_OK)
+			/* Only the reset of the failure count was lost. */
+			up_log(ctx, LOG_WARNING, "cannot update the cached entry of %s: %s",
+			       o->username, up_ctx_detail(ctx));
+		else if (o->result == UP_EDENIED)
+			up_log(ctx, LOG_ERR, "cannot count a failed offline attempt of %s: %s",
+			       o->username, up_ctx_detail(ctx));
+		else
+			/* No decision was made (the entry could not be locked or
+			 * read): the detail says why. */
+			o->result = UP_EOFFLINE;
+		return UP_OK;
+	}
+	return r;
+}
+
 static up_err signin_offline(struct up_ctx *ctx, const char *username, const char *password,
 			     const struct up_conv *conv, struct up_auth **ret_auth)
 {
-	struct offline_ud o = {ctx, username, password, UP_EOFFLINE, NULL, NULL, false};
+	struct offline_ud o = {0};
 	struct up_auth *auth;
-	up_err r;
+	up_err r = UP_OK;
 
 	if (!password)
 		return up_fail(ctx, UP_EOFFLINE, "no password to check offline");
-	r = up_store_user_update(ctx, username, offline_decide, &o);
+	o.ctx = ctx;
+	o.username = username;
+	o.requester = up_ctx_requester(ctx);
+	o.result = UP_EOFFLINE;
+	for (int i = 0; i < OFFLINE_RETRIES; i++) {
+		r = offline_attempt(&o, password);
+		if (r || !o.changed)
+			break;
+	}
 	if (r == UP_ENOMEM) {
 		up_claims_free(o.claims);
 		up_free_secret(o.id_token);
 		return r;
 	}
-	if (r) {
-		if (o.result == UP_OK)
-			/* Only the reset of the failure count was lost. */
-			up_log(ctx, LOG_WARNING, "cannot update the cached entry of %s: %s",
-			       username, up_ctx_detail(ctx));
-		else if (o.result == UP_EDENIED)
-			up_log(ctx, LOG_ERR, "cannot count a failed offline attempt of %s: %s",
-			       username, up_ctx_detail(ctx));
-		else
-			/* No decision was made (the entry could not be locked or
-			 * read): the detail says why. */
-			o.result = UP_EOFFLINE;
-	}
 	if (o.result == UP_EDENIED)
 		up_log(ctx, LOG_NOTICE, "offline sign-in for %s failed: wrong password%s", username,
-		       o.locked_now ? "; offline sign-in now locked until the next online sign-in"
+		       o.locked_now ? "; this requester's offline attempts are now delayed"
 				    : "");
 	if (o.result)
 		return o.result;

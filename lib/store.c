@@ -74,6 +74,7 @@ void up_user_record_free(struct up_user_record *rec)
 	up_free_secret(rec->refresh_token);
 	up_free_secret(rec->verifier);
 	stepups_free(rec->stepups, rec->n_stepups);
+	free(rec->fails);
 	free(rec);
 }
 
@@ -107,13 +108,20 @@ static const char *record_problem(const struct up_user_record *rec)
 		if (!field_ok(rec->stepups[i].service, MAX_FIELD) || !rec->stepups[i].tty ||
 		    strlen(rec->stepups[i].tty) >= MAX_FIELD || rec->stepups[i].at < 0)
 			return "bad stepup";
+	if (rec->n_fails > UP_MAX_REQUESTERS || (rec->n_fails && !rec->fails))
+		return "bad offline_failures";
+	for (size_t i = 0; i < rec->n_fails; i++)
+		if (rec->fails[i].uid < 0 || rec->fails[i].uid > UINT32_MAX ||
+		    rec->fails[i].count < 1 || rec->fails[i].at < 0)
+			return "bad offline_failures entry";
 	return NULL;
 }
 
 static json_t *record_to_json(const struct up_user_record *rec)
 {
 	json_t *j = json_object(), *groups = json_array(), *stepups = json_array();
-	bool ok = j && groups && stepups;
+	json_t *fails = json_array();
+	bool ok = j && groups && stepups && fails;
 
 	for (size_t i = 0; ok && rec->groups && rec->groups[i]; i++)
 		ok = json_array_append_new(groups, json_string(rec->groups[i])) == 0;
@@ -136,9 +144,16 @@ static json_t *record_to_json(const struct up_user_record *rec)
 	     json_object_set_new(j, "mfa", json_boolean(rec->mfa)) == 0 &&
 	     json_object_set_new(j, "last_online", json_integer(rec->last_online)) == 0 &&
 	     json_object_set_new(j, "failures", json_integer(rec->failures)) == 0 &&
-	     json_object_set(j, "stepups", stepups) == 0;
+	     json_object_set(j, "stepups", stepups) == 0 &&
+	     json_object_set(j, "offline_failures", fails) == 0;
+	for (size_t i = 0; ok && i < rec->n_fails; i++)
+		ok = json_array_append_new(fails, json_pack("{s:I, s:I, s:I}", "uid",
+							    (json_int_t)rec->fails[i].uid, "count",
+							    (json_int_t)rec->fails[i].count, "at",
+							    (json_int_t)rec->fails[i].at)) == 0;
 	json_decref(groups);
 	json_decref(stepups);
+	json_decref(fails);
 	if (!ok) {
 		up_json_wipe(j);
 		json_decref(j);
@@ -231,6 +246,30 @@ static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_us
 		    !get_str(v, "tty", true, &s->tty) || !get_int(v, "at", &s->at)) {
 			problem = "a stepup entry is malformed";
 			goto bad;
+		}
+	}
+	/* Per-requester failure counts; absent in older records. */
+	v = json_object_get(j, "offline_failures");
+	if (v && !json_is_null(v)) {
+		const json_t *e;
+
+		if (!json_is_array(v) || json_array_size(v) > UP_MAX_REQUESTERS) {
+			problem = "offline_failures is not a short array";
+			goto bad;
+		}
+		rec->fails = calloc(json_array_size(v) + 1, sizeof(*rec->fails));
+		if (!rec->fails)
+			goto nomem;
+		json_array_foreach(v, i, e)
+		{
+			struct up_offline_fail *o = &rec->fails[i];
+
+			if (!json_is_object(e) || !get_int(e, "uid", &o->uid) ||
+			    !get_int(e, "count", &o->count) || !get_int(e, "at", &o->at)) {
+				problem = "an offline_failures entry is malformed";
+				goto bad;
+			}
+			rec->n_fails = i + 1;
 		}
 	}
 	problem = record_problem(rec);

@@ -29,6 +29,11 @@ UP_EXPORT void up_ctx_free(struct up_ctx *ctx);
 UP_EXPORT void up_ctx_set_logger(struct up_ctx *ctx, up_log_fn fn, void *userdata);
 UP_EXPORT void up_ctx_set_clock(struct up_ctx *ctx, up_clock_fn fn, void *userdata);
 UP_EXPORT int64_t up_ctx_now(const struct up_ctx *ctx);
+/* The uid on whose behalf the sign-in runs (PAM_RUSER's uid, or the calling
+ * uid): offline failures are counted per requester. Default (or a negative
+ * uid): getuid(). */
+UP_EXPORT void up_ctx_set_requester(struct up_ctx *ctx, int64_t uid);
+UP_EXPORT int64_t up_ctx_requester(const struct up_ctx *ctx);
 
 /* The detail of the last failure ("" when none); valid until the next call. */
 UP_EXPORT const char *up_ctx_detail(const struct up_ctx *ctx);

@@ -320,7 +320,7 @@ static void test_lockout(void **state)
 	expect_signin(f, "wrong-1", UP_EDENIED);
 	expect_signin(f, "wrong-2", UP_EDENIED);
 	expect_signin(f, "wrong-3", UP_EDENIED);
-	assert_true(t_log_contains(&f->log, "locked"));
+	assert_true(t_log_contains(&f->log, "delayed"));
 	/* Locked: even the right password, and nothing more is counted. */
 	expect_signin(f, "Pw-secret-1", UP_ELOCKED);
 	expect_signin(f, "wrong-4", UP_ELOCKED);
@@ -339,6 +339,91 @@ static void test_lockout(void **state)
 	assert_int_equal(rec->failures, 0);
 	up_user_record_free(rec);
 	unreachable();
+	assert_true(expect_signin(f, "Pw-secret-1", UP_OK));
+}
+
+/* Issue 16 item 6: failures count per requesting uid, and the delay they
+ * cause decays (30 s doubling, capped at 15 minutes). */
+static void test_lockout_per_requester(void **state)
+{
+	struct fx *f = *state;
+	struct up_user_record *rec;
+	const int64_t attacker = 1001, victim = 200123;
+	int64_t t0;
+	char pw[32];
+
+	assert_false(expect_signin(f, "Pw-secret-1", UP_OK));
+	unreachable();
+	t0 = (int64_t)time(NULL);
+	f->fixed_now = t0;
+	/* 12 guesses of another local user: 3 counted, then delayed */
+	up_ctx_set_requester(f->ctx, attacker);
+	for (int i = 0; i < 12; i++) {
+		snprintf(pw, sizeof(pw), "wrong-%d", i);
+		expect_signin(f, pw, i < 3 ? UP_EDENIED : UP_ELOCKED);
+	}
+	rec = record(f);
+	assert_int_equal(rec->n_fails, 1);
+	assert_int_equal(rec->fails[0].uid, attacker);
+	assert_int_equal(rec->fails[0].count, 3);
+	assert_int_equal(rec->failures, 3);
+	up_user_record_free(rec);
+	/* the victim's own attempt is not blocked, and leaves the attacker's count */
+	up_ctx_set_requester(f->ctx, victim);
+	assert_true(expect_signin(f, "Pw-secret-1", UP_OK));
+	rec = record(f);
+	assert_int_equal(rec->n_fails, 1);
+	assert_int_equal(rec->fails[0].count, 3);
+	up_user_record_free(rec);
+	/* the attacker is delayed even with the right password ... */
+	up_ctx_set_requester(f->ctx, attacker);
+	expect_signin(f, "Pw-secret-1", UP_ELOCKED);
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "requester uid 1001 delayed 30 s more"));
+	/* ... until the delay expires: 30 s, then 60 s after the next failure */
+	f->fixed_now = t0 + 29;
+	expect_signin(f, "wrong-x", UP_ELOCKED);
+	f->fixed_now = t0 + 31;
+	expect_signin(f, "wrong-y", UP_EDENIED);
+	f->fixed_now = t0 + 31 + 59;
+	expect_signin(f, "wrong-z", UP_ELOCKED);
+	f->fixed_now = t0 + 31 + 61;
+	expect_signin(f, "wrong-z", UP_EDENIED); /* 5 failures: next delay 120 s */
+	/* the cap: after many more failures the delay is 15 minutes */
+	for (int i = 0; i < 6; i++) {
+		f->fixed_now += 1000;
+		expect_signin(f, "wrong-w", UP_EDENIED);
+	}
+	rec = record(f);
+	assert_int_equal(rec->fails[0].count, 11);
+	up_user_record_free(rec);
+	f->fixed_now += 899;
+	expect_signin(f, "Pw-secret-1", UP_ELOCKED);
+	f->fixed_now += 2;
+	/* a success clears this requester's count */
+	assert_true(expect_signin(f, "Pw-secret-1", UP_OK));
+	rec = record(f);
+	assert_int_equal(rec->n_fails, 0);
+	assert_int_equal(rec->failures, 0);
+	up_user_record_free(rec);
+
+	/* at most UP_MAX_REQUESTERS are remembered; the oldest goes */
+	for (int i = 0; i < UP_MAX_REQUESTERS + 1; i++) {
+		f->fixed_now++;
+		up_ctx_set_requester(f->ctx, 5000 + i);
+		expect_signin(f, "wrong-many", UP_EDENIED);
+	}
+	rec = record(f);
+	assert_int_equal(rec->n_fails, UP_MAX_REQUESTERS);
+	assert_int_equal(rec->failures, UP_MAX_REQUESTERS);
+	for (size_t i = 0; i < rec->n_fails; i++)
+		assert_true(rec->fails[i].uid != 5000);
+	up_user_record_free(rec);
+	/* a new process reads the counts back from disk */
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = optional\noffline_max_age = 1d\noffline_max_failures = 1\n");
+	up_ctx_set_requester(f->ctx, 5000 + UP_MAX_REQUESTERS);
+	expect_signin(f, "Pw-secret-1", UP_ELOCKED);
+	up_ctx_set_requester(f->ctx, 5000);
 	assert_true(expect_signin(f, "Pw-secret-1", UP_OK));
 }
 
@@ -642,6 +727,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pool_stopped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_offline_max_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_lockout, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lockout_per_requester, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_disabled_and_deleted_purge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_definitive_answer_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_entry, setup, teardown),
