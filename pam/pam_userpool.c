@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #define PAM_SM_AUTH
 #define PAM_SM_ACCOUNT
@@ -183,7 +185,7 @@ static const char *user_message(struct up_ctx *ctx, up_err r)
 	case UP_ENOTCONFIRMED:
 		return "Your account is not confirmed yet";
 	case UP_ELOCKED:
-		return "Offline sign-in is locked after too many failures: sign in while the user pool is reachable";
+		return "Offline sign-in is delayed after too many failures: try again later";
 	case UP_ETLS:
 		return "The user pool's certificate could not be verified: sign-in refused, contact your administrator";
 	case UP_ENET:
@@ -314,6 +316,20 @@ static int setup(pam_handle_t *pamh, int argc, const char **argv, struct up_ctx 
 	}
 	*ret_ctx = ctx;
 	return PAM_SUCCESS;
+}
+
+/* Who asks for this sign-in: PAM_RUSER's uid (sudo, su set it), else the
+ * calling uid. Offline failures are counted per requester. */
+static int64_t requester_uid(pam_handle_t *pamh)
+{
+	const void *item = NULL;
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
+
+	if (pam_get_item(pamh, PAM_RUSER, &item) == PAM_SUCCESS && item && *(const char *)item &&
+	    getpwnam_r(item, &pwbuf, buf, sizeof(buf), &pw) == 0 && pw)
+		return (int64_t)pw->pw_uid;
+	return (int64_t)getuid();
 }
 
 /* The local login name; PAM_IGNORE for ignore_users. */
@@ -559,6 +575,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	conv.echo_code = cfg->echo_code;
 	conv.no_qr = conv_no_qr(pamh, cfg);
 
+	up_ctx_set_requester(ctx, requester_uid(pamh));
 	r = up_signin(ctx, username, pw, &conv, &auth);
 	rc = pam_code(r);
 	if (r != UP_OK || !auth || !auth->claims) {

@@ -193,11 +193,182 @@ static void test_parallel_same_user(void **state)
 	free(cfg_path);
 }
 
+/* --- offline, one user, many processes (issues 23 item 5, 16 item 6) --- */
+
+#define N_OFFLINE 32
+
+enum { RES_OK = 0, RES_DENIED = 10, RES_LOCKED = 11 };
+
+/* One offline sign-in as `requester`; the lock wait is the default 10 s. */
+static int child_offline(const char *cfg_path, const char *username, const char *password,
+			 int64_t requester, int gate)
+{
+	struct up_ctx *ctx = NULL;
+	struct up_auth *auth = NULL;
+	struct up_conv conv = {0};
+	char c;
+	up_err r;
+
+	if (up_ctx_new(&ctx) || up_ctx_load_config(ctx, cfg_path, 0, NULL, false))
+		return 2;
+	up_ctx_set_requester(ctx, requester);
+	if (read(gate, &c, 1) < 0)
+		return 3;
+	r = up_signin(ctx, username, password, &conv, &auth);
+	if (r == UP_OK && (!auth || !auth->offline))
+		r = UP_EPROTO;
+	if (r && r != UP_EDENIED && r != UP_ELOCKED)
+		fprintf(stderr, "# %s: %s: %s\n", username, up_strerror(r), up_ctx_detail(ctx));
+	up_auth_free(auth);
+	up_ctx_free(ctx);
+	return r == UP_OK ? RES_OK : r == UP_EDENIED ? RES_DENIED : r == UP_ELOCKED ? RES_LOCKED : 1;
+}
+
+/* n processes at once; counts[exit status] afterwards. */
+static void run_offline(const char *cfg_path, const char *user, const char *password,
+			int64_t requester, int n, int counts[256])
+{
+	pid_t pids[N_OFFLINE];
+	int gate[2];
+
+	assert_true(n <= N_OFFLINE);
+	memset(counts, 0, 256 * sizeof(int));
+	assert_int_equal(pipe(gate), 0);
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] == 0) {
+			close(gate[1]);
+			alarm(300);
+			_exit(child_offline(cfg_path, user, password, requester, gate[0]));
+		}
+	}
+	close(gate[0]);
+	close(gate[1]);
+	for (int i = 0; i < n; i++) {
+		int status = 0;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		counts[WIFEXITED(status) ? WEXITSTATUS(status) : 255]++;
+	}
+}
+
+/* A user signed in once online, then the pool answers 503 (unreachable). */
+static char *offline_user(const char *cfg_path, const char *tag, const char *password)
+{
+	struct up_ctx *ctx = NULL;
+	struct up_auth *auth = NULL;
+	struct up_conv conv = {0};
+	char *user = NULL;
+
+	assert_true(asprintf(&user, "%s%d", tag, (int)getpid()) > 0);
+	t_pool_user(pool, user, password, NULL);
+	assert_int_equal(up_ctx_new(&ctx), UP_OK);
+	assert_int_equal(up_ctx_load_config(ctx, cfg_path, 0, NULL, false), UP_OK);
+	assert_int_equal(up_signin(ctx, user, password, &conv, &auth), UP_OK);
+	assert_false(auth->offline);
+	up_auth_free(auth);
+	up_ctx_free(ctx);
+	t_pool_fault(pool, "{s:s, s:s, s:i}", "action", "status", "match", "InitiateAuth", "code",
+		     503);
+	return user;
+}
+
+static struct up_user_record *read_record(const char *cfg_path, const char *user)
+{
+	struct up_ctx *ctx = NULL;
+	struct up_user_record *rec = NULL;
+
+	assert_int_equal(up_ctx_new(&ctx), UP_OK);
+	assert_int_equal(up_ctx_load_config(ctx, cfg_path, 0, NULL, false), UP_OK);
+	assert_int_equal(up_store_user_read(ctx, user, &rec), UP_OK);
+	up_ctx_free(ctx);
+	return rec;
+}
+
+static char *offline_config(const char *state_dir, const char *extra, char **ret_dir)
+{
+	char *text = NULL, *cfg, *dir = t_mkdtemp(), *path;
+
+	assert_true(asprintf(&text, "mfa = optional\ntimeout = 10s\n%s", extra) > 0);
+	cfg = t_pool_config(pool, state_dir, text);
+	path = t_write_file(dir, "userpool.conf", cfg, 0600);
+	free(text);
+	free(cfg);
+	*ret_dir = dir;
+	return path;
+}
+
+/* Issue 23 item 5: the KDF runs outside the user's lock, so 32 parallel
+ * offline sign-ins of one user all finish within the 10 s lock wait; and
+ * 16 parallel wrong guesses still count 16. */
+static void test_offline_parallel_same_user(void **state)
+{
+	char *sdir = t_state_dir(), *cdir = NULL;
+	char *cfg_path = offline_config(sdir, "offline_max_failures = 100\n", &cdir);
+	char *user = offline_user(cfg_path, "offpar", "Pw-offline-1");
+	struct up_user_record *rec;
+	int counts[256];
+
+	(void)state;
+	run_offline(cfg_path, user, "Pw-offline-1", 1001, N_OFFLINE, counts);
+	if (counts[RES_OK] != N_OFFLINE)
+		fail_msg("%d of %d parallel offline sign-ins succeeded", counts[RES_OK], N_OFFLINE);
+	run_offline(cfg_path, user, "wrong-offline", 1001, 16, counts);
+	assert_int_equal(counts[RES_DENIED], 16);
+	rec = read_record(cfg_path, user);
+	assert_int_equal(rec->failures, 16);
+	assert_int_equal(rec->n_fails, 1);
+	assert_int_equal(rec->fails[0].uid, 1001);
+	assert_int_equal(rec->fails[0].count, 16);
+	up_user_record_free(rec);
+	t_pool_clear_faults(pool);
+	t_rmtree(sdir);
+	t_rmtree(cdir);
+	free(sdir);
+	free(cdir);
+	free(cfg_path);
+	free(user);
+}
+
+/* Issue 16 item 6: 12 parallel wrong guesses of requester A do not lock
+ * the victim (another requester) out; A is delayed. */
+static void test_offline_parallel_other_requester(void **state)
+{
+	char *sdir = t_state_dir(), *cdir = NULL;
+	char *cfg_path = offline_config(sdir, "offline_max_failures = 5\n", &cdir);
+	char *user = offline_user(cfg_path, "offvic", "Pw-offline-2");
+	struct up_user_record *rec;
+	int counts[256];
+
+	(void)state;
+	run_offline(cfg_path, user, "wrong-guess", 1001, 12, counts);
+	if (counts[RES_DENIED] + counts[RES_LOCKED] != 12 || counts[RES_DENIED] < 5)
+		fail_msg("12 guesses: %d denied, %d delayed", counts[RES_DENIED], counts[RES_LOCKED]);
+	rec = read_record(cfg_path, user);
+	assert_int_equal(rec->fails[0].count, counts[RES_DENIED]);
+	up_user_record_free(rec);
+	/* the victim's right password, as the victim (uid 200777) */
+	run_offline(cfg_path, user, "Pw-offline-2", 200777, 1, counts);
+	assert_int_equal(counts[RES_OK], 1);
+	/* the attacker is delayed, even with the right password */
+	run_offline(cfg_path, user, "Pw-offline-2", 1001, 1, counts);
+	assert_int_equal(counts[RES_LOCKED], 1);
+	t_pool_clear_faults(pool);
+	t_rmtree(sdir);
+	t_rmtree(cdir);
+	free(sdir);
+	free(cdir);
+	free(cfg_path);
+	free(user);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_parallel_different_users),
 	    cmocka_unit_test(test_parallel_same_user),
+	    cmocka_unit_test(test_offline_parallel_same_user),
+	    cmocka_unit_test(test_offline_parallel_other_requester),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
