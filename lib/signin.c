@@ -1,5 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 #include <string.h>
 
 #include <userpool/cognito.h>
@@ -689,6 +696,84 @@ static up_err stepup_update(void *ud, const struct up_user_record *cur,
 	rec->n_stepups++;
 	*ret_new = rec;
 	return UP_OK;
+}
+
+/* Field 22 (starttime, clock ticks since boot) of /proc/<pid>/stat. */
+static bool proc_starttime(pid_t pid, unsigned long long *ret)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* The command name (field 2) may hold spaces and ')': skip to the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return false;
+	p++;
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p + 1, ' ');
+	}
+	if (!p)
+		return false;
+	errno = 0;
+	{
+		char *end = NULL;
+		unsigned long long v = strtoull(p + 1, &end, 10);
+
+		if (errno || end == p + 1 || (*end != ' ' && *end != '\0'))
+			return false;
+		*ret = v;
+	}
+	return true;
+}
+
+up_err up_stepup_binding(struct up_ctx *ctx, const char *login, const char *ruser,
+			 const char *tty, char **ret_key)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096], key[384];
+	unsigned long long start = 0;
+	struct stat st;
+	bool self;
+	pid_t sid;
+	int fd;
+
+	if (!ctx || !login || !*login || !ret_key || (tty && strlen(tty) > 128))
+		return UP_EINVAL;
+	*ret_key = NULL;
+	/* Only someone acting as themselves (sudo: PAM_RUSER is the user; or
+	 * the calling uid is the user's): never login, su to another user. */
+	self = ruser && strcmp(ruser, login) == 0;
+	if (!self && getpwnam_r(login, &pwbuf, buf, sizeof(buf), &pw) == 0 && pw)
+		self = pw->pw_uid == getuid();
+	if (!self)
+		return up_fail(ctx, UP_ENOENT, "not the invoking user acting as themselves");
+	/* Bound as sudo binds its timestamps: the controlling terminal's
+	 * device, the session id and the session leader's start time. */
+	fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return up_fail(ctx, UP_ENOENT, "no controlling terminal");
+	if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+		close(fd);
+		return up_fail(ctx, UP_ENOENT, "no controlling terminal");
+	}
+	close(fd);
+	sid = getsid(0);
+	if (sid <= 0 || !proc_starttime(sid, &start))
+		return up_fail(ctx, UP_ENOENT, "no session leader start time");
+	snprintf(key, sizeof(key), "%s ctty=%llu sid=%ld start=%llu", tty ? tty : "",
+		 (unsigned long long)st.st_rdev, (long)sid, start);
+	*ret_key = strdup(key);
+	return *ret_key ? UP_OK : UP_ENOMEM;
 }
 
 static bool stepup_args_ok(struct up_ctx *ctx, const char *username, const char *service,

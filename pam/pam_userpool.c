@@ -450,10 +450,11 @@ static int keep_auth_data(pam_handle_t *pamh, const char *username, char *const 
 }
 
 /*
- * The step-up window is keyed by (service, tty). Only a tty that names a
- * terminal device ties it to the person's session: with sshd's "ssh", or no
- * tty at all, any client that can reach the service and knows the user name
- * would be signed in without a prompt. Such services always run the flow.
+ * The step-up window is keyed by (service, binding): the library decides
+ * whether it applies (the invoking user acting as themselves, on a
+ * controlling terminal) and binds it like sudo's timestamps (terminal
+ * device, session id, session leader start time). A PAM_TTY that is a
+ * label (sshd's "ssh") or unset never takes part either.
  */
 static bool stepup_tty_ok(const char *tty)
 {
@@ -461,22 +462,42 @@ static bool stepup_tty_ok(const char *tty)
 	       strncmp(tty, "pts/", 4) == 0;
 }
 
+/* The binding, or NULL when the window does not apply here. */
+static char *stepup_key(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
+			const char *tty)
+{
+	const void *ruser = NULL;
+	char *key = NULL;
+
+	if (pam_get_item(pamh, PAM_RUSER, &ruser) != PAM_SUCCESS)
+		ruser = NULL;
+	if (up_stepup_binding(ctx, login, ruser, tty, &key) != UP_OK) {
+		pam_syslog(pamh, LOG_DEBUG, "no step-up window here: %s", up_ctx_detail(ctx));
+		return NULL;
+	}
+	return key;
+}
+
 /* Within max_auth_age of an MFA sign-in for this user, service and tty:
  * PAM_SUCCESS without a prompt. Anything else: PAM_IGNORE (run the flow). */
-static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *username)
+static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
+		      const char *username)
 {
 	const struct up_config *cfg = up_ctx_config(ctx);
 	struct up_user_record *rec = NULL;
 	const char *service, *tty;
 	bool fresh = false;
+	char *key;
 	int rc;
 
 	if (cfg->max_auth_age <= 0)
 		return PAM_IGNORE;
 	get_service_tty(pamh, &service, &tty);
-	if (!stepup_tty_ok(tty))
+	if (!stepup_tty_ok(tty) || !(key = stepup_key(pamh, ctx, login, tty)))
 		return PAM_IGNORE;
-	if (up_stepup_check(ctx, username, service, tty, &fresh) != UP_OK || !fresh)
+	rc = up_stepup_check(ctx, username, service, key, &fresh);
+	free(key);
+	if (rc != UP_OK || !fresh)
 		return PAM_IGNORE;
 	if (up_store_user_read(ctx, username, &rec) != UP_OK)
 		return PAM_IGNORE;
@@ -554,7 +575,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		return rc;
 	cfg = up_ctx_config(ctx);
 
-	rc = try_stepup(pamh, ctx, username);
+	rc = try_stepup(pamh, ctx, login, username);
 	if (rc != PAM_IGNORE)
 		goto out;
 	rc = unprovisioned(pamh, login);
@@ -597,10 +618,14 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	if (rc != PAM_SUCCESS)
 		goto out;
 	get_service_tty(pamh, &service, &tty);
-	if (cfg->max_auth_age > 0 && auth->mfa && stepup_tty_ok(tty) &&
-	    up_stepup_record(ctx, username, service, tty))
-		pam_syslog(pamh, LOG_WARNING, "could not record the step-up time: %s",
-			   up_ctx_detail(ctx));
+	if (cfg->max_auth_age > 0 && auth->mfa && stepup_tty_ok(tty)) {
+		char *key = stepup_key(pamh, ctx, login, tty);
+
+		if (key && up_stepup_record(ctx, username, service, key))
+			pam_syslog(pamh, LOG_WARNING, "could not record the step-up time: %s",
+				   up_ctx_detail(ctx));
+		free(key);
+	}
 	if (up_nss_name_valid(login)) {
 		if (up_nss_user_add(ctx, login, NULL) != UP_OK)
 			pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login,

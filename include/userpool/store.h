@@ -82,6 +82,18 @@ UP_EXPORT up_err up_stepup_record(struct up_ctx *ctx, const char *username, cons
 UP_EXPORT up_err up_stepup_check(struct up_ctx *ctx, const char *username, const char *service,
 				 const char *tty, bool *ret_fresh);
 
+/*
+ * The binding of a step-up entry for this process (issue 16): UP_ENOENT
+ * (detail: why) when the window must not apply, i.e. unless the service
+ * authenticates the invoking user as themselves (`ruser` equals `login`,
+ * or the calling uid is the user's) on a controlling terminal; else
+ * *ret_key (free()) names PAM_TTY (`tty`, may be NULL), the controlling
+ * terminal's device number, the session id and the session leader's start
+ * time, to pass as `tty` above (older name-keyed entries never match).
+ */
+UP_EXPORT up_err up_stepup_binding(struct up_ctx *ctx, const char *login, const char *ruser,
+				   const char *tty, char **ret_key);
+
 /* Health of state_dir for `userpool status`: UP_OK or the reason. */
 UP_EXPORT up_err up_store_check(struct up_ctx *ctx);
 /* How many temp files killed writers left in users/, nss/ and jwks/ (each

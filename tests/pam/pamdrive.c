@@ -32,6 +32,7 @@
  *   -x DISPLAY   PAM_XDISPLAY
  *   -e NAME=VAL  put NAME=VAL in the PAM environment (before the ops)
  *   -r RHOST     PAM_RHOST
+ *   -R RUSER     PAM_RUSER (the requesting user, as sudo and su set it)
  *   -T N         run the ops from N threads at once, one handle each
  *   -n N         run the ops N times (new handle each time); every result
  *                must be PAM_SUCCESS
@@ -79,7 +80,7 @@ static const char *answers[MAX_ANSWERS];
 static size_t n_answers;
 static enum fail_mode fail_mode;
 static unsigned fail_at;
-static const char *opt_tty, *opt_rhost, *opt_xdisplay, *opt_env;
+static const char *opt_tty, *opt_rhost, *opt_xdisplay, *opt_env, *opt_ruser;
 static unsigned opt_threads, opt_loops;
 static bool opt_fds, opt_quiet, opt_nodelay;
 static const char *ops[MAX_OPS];
@@ -476,6 +477,8 @@ static bool one_round(struct run *r)
 		die("pam_putenv");
 	if (opt_rhost && pam_set_item(pamh, PAM_RHOST, opt_rhost) != PAM_SUCCESS)
 		die("PAM_RHOST");
+	if (opt_ruser && pam_set_item(pamh, PAM_RUSER, opt_ruser) != PAM_SUCCESS)
+		die("PAM_RUSER");
 	if (opt_nodelay) {
 		void (*fn)(int, unsigned, void *) = fail_delay;
 		if (pam_set_item(pamh, PAM_FAIL_DELAY, (const void *)fn) != PAM_SUCCESS)
@@ -583,7 +586,7 @@ int main(int argc, char **argv)
 	bool ok = true;
 	int c;
 
-	while ((c = getopt(argc, argv, "s:d:u:U:Na:f:t:r:T:n:Fl:qDk:x:e:")) != -1) {
+	while ((c = getopt(argc, argv, "s:d:u:U:Na:f:t:r:R:T:n:Fl:qDk:x:e:")) != -1) {
 		switch (c) {
 		case 's':
 			opt_service = optarg;
@@ -639,6 +642,9 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			opt_rhost = optarg;
+			break;
+		case 'R':
+			opt_ruser = optarg;
 			break;
 		case 'T':
 		case 'n': {

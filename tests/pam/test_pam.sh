@@ -83,7 +83,7 @@ PW=Passw0rd-test1
 PW2=NewPassw0rd-2
 
 # --- users ------------------------------------------------------------------
-for u in alice bob carol dave erin frank kate lena mia ned t1 t2 t3 t4 pat; do
+for u in alice bob carol dave erin frank kate lena mia ned t1 t2 t3 t4 pat ola; do
 	s=$(new_secret)
 	case $u in
 	frank) s= ;; # no authenticator: MFA_SETUP on login
@@ -389,25 +389,99 @@ revoked_after=$(json_get revoked_origins <"$T/pool/pool.json")
 ok $? "revoke_on_close: the pool revoked the refresh token; the state no longer holds it"
 
 # --- max_auth_age step-up --------------------------------------------
+# The window applies only to the invoking user acting as themselves (here
+# PAM_RUSER = the user, as sudo sets it) on a controlling terminal, bound to
+# the terminal device + session id + session leader start time (issue 16
+# item 4). in_pty runs a script as the leader of a new session whose
+# controlling terminal is a fresh pty.
+in_pty() { # in_pty SCRIPT
+	"$PYTHON3" -c 'import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv("/bin/bash", ["bash", sys.argv[1]])
+while True:
+    try:
+        if not os.read(fd, 4096):
+            break
+    except OSError:
+        break
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))' "$1"
+}
+# pty_drive NAME [pamdrive args]: a line of the script $T/pty.sh
+pty_drive() {
+	local n=$1
+	shift
+	printf '"%s" -d "%s" -D -l "%s" %s >"%s" 2>&1\n' "$PAMDRIVE" "$SVC" "$T/logs/pty.$n" \
+		"$(printf '%q ' "$@")" "$T/pty.$n" >>"$T/pty.sh"
+}
 conf stepup "max_auth_age = 300"
 service "$SVC" stepup stepup
-drive -s stepup -u pat -t pts/7 -a "$PW" -a "$(code_for pat)" auth
-expect auth PAM_SUCCESS "step-up: first sign-in with password + code"
-drive -s stepup -u pat -t pts/7 auth acct
-r=$(result auth)
-[ "$r" = PAM_SUCCESS ] && [ "$(result acct)" = PAM_SUCCESS ] && ! grep -q '^PROMPT' "$OUT"
-ok $? "step-up: second sign-in within max_auth_age, same tty: no prompt, PAM_SUCCESS"
-drive -s stepup -u pat -t pts/8 -a "wrong-$PW" auth
+: >"$T/pty.sh"
+pty_drive 1 -s stepup -u pat -R pat -t pts/7 -a "$PW" -a "$(code_for pat)" auth
+pty_drive 2 -s stepup -u pat -R pat -t pts/7 auth acct
+pty_drive 3 -s stepup -u pat -R pat -t pts/8 -a "wrong-$PW" auth
+# su to pat from another user on the same terminal
+pty_drive 4 -s stepup -u pat -R bob -t pts/7 -a "wrong-$PW" auth
+# login: no PAM_RUSER, the caller is root
+pty_drive 5 -s stepup -u pat -t pts/7 -a "wrong-$PW" auth
+in_pty "$T/pty.sh"
+grep -q 'RESULT auth PAM_SUCCESS' "$T/pty.1"
+ok $? "step-up: first sign-in with password + code (sudo-like, on a terminal)"
+[ $? -eq 0 ] || diag "$(cat "$T/pty.1")"
+OUT=$T/pty.2
+[ "$(result auth)" = PAM_SUCCESS ] && [ "$(result acct)" = PAM_SUCCESS ] && ! grep -q '^PROMPT' "$OUT"
+ok $? "step-up: same user as themselves, same session and terminal, within max_auth_age: no prompt"
+[ $? -eq 0 ] || diag "$(cat "$OUT")"
+OUT=$T/pty.3
 grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
-ok $? "step-up: another tty gets the full flow"
+ok $? "step-up: another PAM_TTY gets the full flow"
+OUT=$T/pty.4
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
+ok $? "step-up: su to the user from another user (PAM_RUSER bob), same terminal: full flow"
+OUT=$T/pty.5
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
+ok $? "step-up: login (no PAM_RUSER, caller root), same terminal: full flow"
+# another session with the same PAM_TTY name (a reused tty1 / pts): full flow
+: >"$T/pty.sh"
+pty_drive 6 -s stepup -u pat -R pat -t pts/7 -a "wrong-$PW" auth
+in_pty "$T/pty.sh"
+OUT=$T/pty.6
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
+ok $? "step-up: the same PAM_TTY name in another session: full flow"
+# no controlling terminal at all (a daemon, sshd): full flow
+drive -s stepup -u pat -R pat -t pts/7 -a "wrong-$PW" auth
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
+ok $? "step-up: no controlling terminal: full flow"
+# login on tty1 leaves no window for the next person on tty1
+: >"$T/pty.sh"
+pty_drive 7 -s stepup -u ola -t tty1 -a "$PW" -a "$(code_for ola)" auth
+in_pty "$T/pty.sh"
+: >"$T/pty.sh"
+pty_drive 8 -s stepup -u ola -t tty1 auth
+in_pty "$T/pty.sh"
+OUT=$T/pty.7
+[ "$(result auth)" = PAM_SUCCESS ]
+ok $? "step-up: ola signs in on login/tty1"
+OUT=$T/pty.8
+grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" != PAM_SUCCESS ]
+ok $? "step-up: the next sign-in on tty1 from another session needs the full flow"
 mkdir -p "$T/svc-short"
 conf stepup_short "max_auth_age = 2"
 service "$T/svc-short" stepup stepup_short
-sleep 3
 SVC_SAVE=$SVC
 SVC=$T/svc-short
-drive -s stepup -u pat -t pts/7 -a "wrong-$PW" auth
+: >"$T/pty.sh"
+pty_drive 9 -s stepup -u pat -R pat -t pts/7 -a "$PW" -a "$(code_for pat 30)" auth
+echo "sleep 3" >>"$T/pty.sh"
+pty_drive 10 -s stepup -u pat -R pat -t pts/7 -a "wrong-$PW" auth
+in_pty "$T/pty.sh"
 SVC=$SVC_SAVE
+OUT=$T/pty.9
+[ "$(result auth)" = PAM_SUCCESS ]
+ok $? "step-up: sign-in with a 2 s window"
+[ $? -eq 0 ] || diag "$(cat "$OUT")"
+OUT=$T/pty.10
 grep -q '^PROMPT_ECHO_OFF: Password' "$OUT" && [ "$(result auth)" = PAM_AUTH_ERR ]
 ok $? "step-up: outside the window the full flow runs again"
 
