@@ -468,6 +468,7 @@ static up_err offline_attempt(struct offline_ud *o, const char *password)
 	char *checked = NULL;
 	up_err r;
 
+	o->changed = false;
 	r = up_store_user_read(ctx, o->username, &cur);
 	if (r == UP_ENOMEM)
 		return r;
@@ -499,7 +500,8 @@ static up_err offline_attempt(struct offline_ud *o, const char *password)
 	if (!checked)
 		return UP_ENOMEM;
 	o->checked = checked;
-	o->changed = false;
+	/* No decision until offline_decide made one under the lock. */
+	o->result = UP_EOFFLINE;
 	r = up_store_user_update(ctx, o->username, offline_decide, o);
 	o->checked = NULL;
 	up_free_secret(checked);
@@ -549,6 +551,11 @@ static up_err signin_offline(struct up_ctx *ctx, const char *username, const cha
 				    : "");
 	if (o.result)
 		return o.result;
+	if (!o.claims || !o.id_token) { /* never success without a verified result */
+		up_claims_free(o.claims);
+		up_free_secret(o.id_token);
+		return up_fail(ctx, UP_EOFFLINE, "no offline decision was made");
+	}
 	auth = calloc(1, sizeof(*auth));
 	if (!auth) {
 		up_claims_free(o.claims);
