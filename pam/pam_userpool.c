@@ -814,6 +814,11 @@ static up_err update_verifier(void *ud, const struct up_user_record *cur,
 	rec->refresh_token = cur->refresh_token ? strdup(cur->refresh_token) : NULL;
 	rec->stepups = NULL;
 	rec->n_stepups = 0;
+	/* Not copied (it would be freed twice): a password changed online
+	 * starts the offline failure counts afresh. */
+	rec->fails = NULL;
+	rec->n_fails = 0;
+	rec->failures = 0;
 	rec->verifier = NULL;
 	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups) {
 		up_user_record_free(rec);
