@@ -42,6 +42,7 @@ static const char *const messages[UP_ERR_MAX] = {
 	[UP_EPOOLCONFIG] = "the user pool or its app client is misconfigured",
 	[UP_EFORBIDDEN] = "forbidden by the user pool (AWS WAF or resource policy)",
 	[UP_ESKEW] = "the clock of this machine is off",
+	[UP_ESUBCHANGED] = "the name is bound to another account (sub changed)",
 };
 
 const char *up_strerror(up_err err)

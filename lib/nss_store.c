@@ -625,3 +625,86 @@ out:
 	free(want);
 	return r;
 }
+
+/*
+ * Binding of a name to the account (issuer + sub) that first signed in
+ * with it (issue 16 item 2): nss/bind-<sha256-hex(name)>, root-only 0600,
+ * "issuer\nsub\n". It outlives a purge of the user's record, so a pool
+ * name re-created for another person cannot inherit the UID and home;
+ * only `userpool user del` or `userpool user rebind` removes it.
+ */
+static up_err bind_file(const char *name, char out[80])
+{
+	char hex[65];
+	up_err r = up_sha256_hex(name, strlen(name), hex);
+
+	if (!r)
+		snprintf(out, 80, "bind-%s", hex);
+	return r;
+}
+
+struct bind_ud {
+	const char *name, *issuer, *sub;
+};
+
+static up_err bind_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
+{
+	const struct bind_ud *b = ud;
+	char file[80], *cur = NULL, *want = NULL;
+	size_t len;
+	up_err r;
+
+	(void)f;
+	r = bind_file(b->name, file);
+	if (r)
+		return r;
+	if (asprintf(&want, "%s\n%s\n", b->issuer, b->sub) < 0)
+		return UP_ENOMEM;
+	r = up_state_read(ctx, dirfd, file, 4096, &cur, &len);
+	if (r == UP_ENOENT) {
+		r = up_state_write(ctx, dirfd, file, want, strlen(want), 0600);
+		if (!r)
+			up_log(ctx, LOG_INFO, "%s bound to its account", b->name);
+	} else if (!r && (len != strlen(want) || memcmp(cur, want, len) != 0)) {
+		up_log(ctx, LOG_WARNING,
+		       "%s is bound to another account (sub changed): run userpool user rebind %s",
+		       b->name, b->name);
+		r = up_fail(ctx, UP_ESUBCHANGED,
+			    "%s is bound to another account (sub changed): run userpool user "
+			    "rebind %s",
+			    b->name, b->name);
+	}
+	free(cur);
+	free(want);
+	return r;
+}
+
+up_err up_nss_user_bind(struct up_ctx *ctx, const char *name, const char *issuer,
+			const char *sub)
+{
+	struct bind_ud b = { name, issuer, sub };
+
+	if (!ctx || !ctx->cfg || !name || !issuer || !sub || !*sub || strchr(issuer, '\n') ||
+	    strchr(sub, '\n'))
+		return UP_EINVAL;
+	return nss_locked(ctx, bind_locked, &b);
+}
+
+static up_err unbind_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
+{
+	char file[80];
+	up_err r = bind_file(ud, file);
+
+	(void)f;
+	if (!r && unlinkat(dirfd, file, 0) < 0 && errno != ENOENT)
+		r = up_fail(ctx, UP_ESTATE, "cannot remove the binding of %s: %s", (const char *)ud,
+			    strerror(errno));
+	return r;
+}
+
+up_err up_nss_user_unbind(struct up_ctx *ctx, const char *name)
+{
+	if (!ctx || !ctx->cfg || !up_nss_name_valid(name))
+		return UP_EINVAL;
+	return nss_locked(ctx, unbind_locked, (void *)(uintptr_t)name);
+}

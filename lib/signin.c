@@ -134,10 +134,12 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 
 	if (!rec)
 		return UP_ENOMEM;
-	if (cur && !same_sub)
-		up_log(o->ctx, LOG_NOTICE,
-		       "cached entry for %s belonged to another account (sub changed): replaced",
-		       o->username);
+	/* check_binding refused another account before this runs. */
+	if (cur && !same_sub) {
+		free(rec);
+		return up_fail(o->ctx, UP_ESUBCHANGED,
+			       "%s is bound to another account (sub changed)", o->username);
+	}
 	rec->username = strdup(o->username);
 	rec->issuer = strdup(cfg->issuer);
 	rec->client_id = strdup(cfg->client_id);
@@ -576,6 +578,40 @@ static up_err signin_offline(struct up_ctx *ctx, const char *username, const cha
 
 /* ---------------------------------------------------------------------- */
 
+/*
+ * The name belongs to the account (issuer + sub) that first signed in with
+ * it (issue 16 item 2): a pool name re-created for another person is
+ * refused, never given the old UID, home or record, until the
+ * administrator re-binds it (userpool user rebind / user del + add). The
+ * cached record states the binding too (entries written before bindings
+ * existed); the root-only nss/bind-* file is what outlives a purge.
+ */
+static up_err check_binding(struct up_ctx *ctx, const char *username, const struct up_auth *auth)
+{
+	struct up_user_record *cur = NULL;
+	up_err r;
+
+	if (!auth->claims || !auth->claims->sub)
+		return up_fail(ctx, UP_EJWT, "the token names no account (sub)");
+	r = up_store_user_read(ctx, username, &cur);
+	if (!r && strcmp(cur->sub, auth->claims->sub) != 0) {
+		up_user_record_free(cur);
+		up_log(ctx, LOG_WARNING,
+		       "%s is bound to another account (sub changed): run userpool user rebind %s",
+		       username, username);
+		return up_fail(ctx, UP_ESUBCHANGED,
+			       "%s is bound to another account (sub changed): run userpool user "
+			       "rebind %s",
+			       username, username);
+	}
+	up_user_record_free(cur);
+	if (r && r != UP_ENOENT)
+		return r;
+	return up_nss_user_bind(ctx, username, ctx->cfg->issuer, auth->claims->sub);
+}
+
+/* ---------------------------------------------------------------------- */
+
 up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 		 const struct up_conv *conv, struct up_auth **ret_auth)
 {
@@ -596,6 +632,11 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 			       "sign-in of %s refused: no second factor and mfa = required",
 			       username);
 			return up_fail(ctx, UP_ENOMFA, MSG_NO_MFA);
+		}
+		r = check_binding(ctx, username, auth);
+		if (r) {
+			up_auth_free(auth);
+			return r;
 		}
 		store_online(ctx, username, password, auth);
 		*ret_auth = auth;

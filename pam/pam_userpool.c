@@ -123,6 +123,8 @@ static int pam_code(up_err r)
 	case UP_ELAMBDA:
 	case UP_ESKEW:
 		return PAM_AUTH_ERR;
+	case UP_ESUBCHANGED:
+		return PAM_PERM_DENIED;
 	default:
 		return PAM_SERVICE_ERR;
 	}
@@ -168,6 +170,8 @@ static const char *user_message(struct up_ctx *ctx, up_err r)
 		m = detail_after(ctx, "the clock of this machine is ", "Sign-in refused: the clock of this machine is ",
 				 buf, sizeof(buf));
 		return m ? m : "Sign-in refused: the clock of this machine is off";
+	case UP_ESUBCHANGED:
+		return "This user name belongs to another account on this machine: ask your administrator to run userpool user rebind";
 	case UP_ENOTFOUND:
 	case UP_EPOOLCONFIG:
 	case UP_EFORBIDDEN:

@@ -35,7 +35,10 @@ static void usage(FILE *out)
 		"  user add NAME...       provision local NSS entries for pool users\n"
 		"  user add --from-file FILE   the same for every name in FILE (one a line;\n"
 		"                         e.g. a pool group's members, listed with AWS credentials)\n"
-		"  user del NAME          remove a local NSS entry (its UID is never reused)\n\n"
+		"  user del NAME          remove a local NSS entry, its binding to the pool account\n"
+		"                         and its cached record (its UID is never reused)\n"
+		"  user rebind NAME       give NAME to the account that now holds it in the pool:\n"
+		"                         a new UID; the next sign-in binds it\n\n"
 		"Options:\n"
 		"  -c, --config PATH      configuration file (default %s)\n"
 		"  -j, --json             machine-readable output for status, login, verify, cache\n"
@@ -503,6 +506,18 @@ static void quiet_log(void *ud, int priority, const char *msg)
 	(void)msg;
 }
 
+static up_err unbind(struct up_ctx *ctx, const char *name)
+{
+	up_err r = up_nss_user_unbind(ctx, name);
+
+	if (!r) {
+		r = up_store_user_purge(ctx, name);
+		if (r == UP_ENOENT)
+			r = UP_OK;
+	}
+	return r;
+}
+
 static int add_one(struct up_ctx *ctx, const char *name)
 {
 	uint32_t uid = 0;
@@ -650,11 +665,28 @@ int main(int argc, char **argv)
 		rc = cmd_user_add(ctx, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "del") == 0) {
 		r = up_nss_user_del(ctx, argv[1]);
+		/* The name is free for another account: binding and record go. */
+		if (!r)
+			r = unbind(ctx, argv[1]);
 		if (r)
 			fail(ctx, "user del", r);
 		else
 			printf("Removed %s (its UID is never reused).\n", argv[1]);
 		rc = r ? 1 : 0;
+	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "rebind") == 0) {
+		/* A new person behind the name: new UID (never the old one), no
+		 * binding until their first sign-in, no cached record. */
+		r = up_nss_user_del(ctx, argv[1]);
+		if (r == UP_ENOENT)
+			r = UP_OK;
+		if (!r)
+			r = unbind(ctx, argv[1]);
+		if (r) {
+			fail(ctx, "user rebind", r);
+			rc = 1;
+		} else {
+			rc = add_one(ctx, argv[1]);
+		}
 	}
 	if (rc < 0) {
 		usage(stderr);

@@ -53,6 +53,7 @@ typedef enum up_err {
 	UP_EPOOLCONFIG,   /* InvalidUserPoolConfiguration: the pool or app client is misconfigured */
 	UP_EFORBIDDEN,    /* ForbiddenException: AWS WAF or the pool's policy refused the request */
 	UP_ESKEW,         /* token issued in the future beyond leeway: the local clock is off */
+	UP_ESUBCHANGED,   /* the name is bound to another account (issuer + sub): userpool user rebind */
 	UP_ERR_MAX
 } up_err;
 

@@ -108,6 +108,13 @@ UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
  * GIDs come from /etc/group. No-op when group_map is empty. */
 UP_EXPORT up_err up_nss_user_groups(struct up_ctx *ctx, const char *name,
 				    char *const *pool_groups);
+/* Bind `name` to the account issuer + sub on its first sign-in, or check
+ * the binding: UP_ESUBCHANGED when another account holds the name (the
+ * binding outlives a purge of the record; see up_nss_user_unbind). */
+UP_EXPORT up_err up_nss_user_bind(struct up_ctx *ctx, const char *name, const char *issuer,
+				  const char *sub);
+/* Remove the binding (userpool user del / rebind). */
+UP_EXPORT up_err up_nss_user_unbind(struct up_ctx *ctx, const char *name);
 /* Valid local name for an NSS entry (no ':', newline, '/', leading '-' or '.', cap). */
 UP_EXPORT bool up_nss_name_valid(const char *name);
 

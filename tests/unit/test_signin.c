@@ -489,6 +489,49 @@ static void test_definitive_answer_wins(void **state)
 	assert_true(expect_signin(f, "Pw-secret-new", UP_OK));
 }
 
+/* Issue 16 item 2: a pool name deleted and re-created for another person
+ * (another sub) is refused, even after the purge of the cached record,
+ * until it is re-bound; the re-bound name gets a new UID, never the old. */
+static void test_recycled_name(void **state)
+{
+	struct fx *f = *state;
+	struct up_user_record *rec = NULL;
+	uint32_t uid1 = 0, uid2 = 0;
+	char *old_sub;
+	json_t *j;
+
+	assert_int_equal(up_nss_user_add(f->ctx, f->user, &uid1), UP_OK);
+	assert_false(expect_signin(f, "Pw-secret-1", UP_OK));
+	rec = record(f);
+	old_sub = strdup(rec->sub);
+	up_user_record_free(rec);
+
+	/* Deleted in the pool: the sign-in purges the record... */
+	j = t_pool_admin(pool, "delete_user", "{s:s}", "username", f->user);
+	json_decref(j);
+	expect_signin(f, "Pw-secret-1", UP_ENOUSER);
+	assert_int_equal(up_store_user_read(f->ctx, f->user, &rec), UP_ENOENT);
+
+	/* ... and a new account of that name is refused all the same. */
+	t_pool_user(pool, f->user, "Pw-secret-2", NULL);
+	expect_signin(f, "Pw-secret-2", UP_ESUBCHANGED);
+	assert_true(t_log_contains(&f->log, "bound to another account (sub changed): run "
+					    "userpool user rebind"));
+	assert_int_equal(up_store_user_read(f->ctx, f->user, &rec), UP_ENOENT);
+	expect_signin(f, "Pw-secret-2", UP_ESUBCHANGED);
+
+	/* What `userpool user rebind` does: a new UID, then the new binding. */
+	assert_int_equal(up_nss_user_del(f->ctx, f->user), UP_OK);
+	assert_int_equal(up_nss_user_unbind(f->ctx, f->user), UP_OK);
+	assert_int_equal(up_nss_user_add(f->ctx, f->user, &uid2), UP_OK);
+	assert_true(uid2 != uid1);
+	assert_false(expect_signin(f, "Pw-secret-2", UP_OK));
+	rec = record(f);
+	assert_string_not_equal(rec->sub, old_sub);
+	up_user_record_free(rec);
+	free(old_sub);
+}
+
 static void test_bound_entry(void **state)
 {
 	struct fx *f = *state;
@@ -507,10 +550,13 @@ static void test_bound_entry(void **state)
 	expect_signin(f, "Pw-secret-1", UP_ESERVER);
 	assert_true(t_log_contains(&f->log, "another sub"));
 
-	/* Back online: the entry is replaced (and the change logged). */
+	/* Back online: another account's entry is refused, never replaced
+	 * (issue 16 item 2), until the administrator re-binds the name. */
 	t_pool_clear_faults(pool);
+	expect_signin(f, "Pw-secret-1", UP_ESUBCHANGED);
+	assert_true(t_log_contains(&f->log, "bound to another account (sub changed)"));
+	assert_int_equal(up_store_user_purge(f->ctx, f->user), UP_OK);
 	assert_false(expect_signin(f, "Pw-secret-1", UP_OK));
-	assert_true(t_log_contains(&f->log, "sub changed"));
 	unreachable();
 	assert_true(expect_signin(f, "Pw-secret-1", UP_OK));
 
@@ -731,6 +777,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_disabled_and_deleted_purge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_definitive_answer_wins, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bound_entry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_recycled_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mfa_required, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mfa_then_offline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_fallback_after_challenge, setup, teardown),
