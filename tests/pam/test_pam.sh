@@ -545,6 +545,28 @@ st=$?
 ok $st "sshd, no NSS entry: the dummy password is not sent to the pool; the log names userpool user add"
 [ $st -eq 0 ] || diag "before=$before after=$after $(cat "$OUT" "$LOG" | tail -n 20)"
 
+# --- issue 16 item 2: a pool name re-created for another person ---------------
+uid_of() { sed -n "s/^$1:x:\([0-9]*\):.*/\1/p" "$T/state/nss/passwd"; }
+service "$SVC" main main
+create_user dana "$PW" "$(new_secret)" '["staff"]' || echo "Bail out! cannot create dana"
+drive -s main -u dana -a "$PW" -a "$(code_for dana)" auth acct
+expect auth PAM_SUCCESS "dana signs in: the name is bound to her account (issuer + sub)"
+dana_uid=$(uid_of dana)
+admin delete_user '{"username":"dana"}' >/dev/null
+create_user dana "$PW2" "$(new_secret)" '["staff"]' || echo "Bail out! cannot re-create dana"
+drive -s main -u dana -a "$PW2" -a "$(code_for dana)" auth acct
+expect auth PAM_PERM_DENIED "a new pool account dana (another sub): PAM_PERM_DENIED"
+grep -q "dana is bound to another account (sub changed): run userpool user rebind dana" "$LOG" &&
+	has "userpool user rebind" && [ -n "$dana_uid" ] && [ "$(uid_of dana)" = "$dana_uid" ]
+ok $? "new dana refused: log and message name userpool user rebind; uid $dana_uid is not hers"
+"$top_builddir/tools/userpool" -c "$T/conf/main.conf" user rebind dana >"$T/rebind.out" 2>&1
+ok $? "userpool user rebind dana: $(cat "$T/rebind.out")"
+drive -s main -u dana -a "$PW2" -a "$(code_for dana 30)" auth acct
+expect auth PAM_SUCCESS "after userpool user rebind the new dana signs in"
+new_uid=$(uid_of dana)
+[ -n "$new_uid" ] && [ "$new_uid" != "$dana_uid" ] && ! grep -q ":x:$dana_uid:" "$T/state/nss/passwd"
+ok $? "the new dana has a new uid ($new_uid), the old uid $dana_uid is given to no one"
+
 # --- offline ---------------------------------------------------------
 pool_port=$(printf '%s' "$POOL_URL" | sed -n 's|^https://[^/]*:\([0-9]*\)/.*|\1|p')
 pool_stop
