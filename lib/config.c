@@ -1183,8 +1183,8 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	if (c->ignore_users)
 		c->ignore_users[0] = strdup("root");
 	if (!c->otp_param || !c->scope || !c->totp_issuer || !c->username_format || !c->state_dir ||
-	    !c->home || !c->shell || !c->allow_groups || !c->group_map || !c->ignore_users || !c->ignore_users[0] ||
-	    !c->pool_local_users)
+	    !c->home || !c->shell || !c->allow_groups || !c->group_map || !c->ignore_users ||
+	    !c->ignore_users[0] || !c->pool_local_users)
 		return nomem(p);
 	return UP_OK;
 }

@@ -37,7 +37,7 @@ struct up_ctx {
 				      up_signin): no offline fallback after that */
 	int64_t http_date;         /* Date header of the last HTTP response; 0: none */
 	int64_t http_date_local;   /* the local clock when it arrived */
-	int64_t requester;         /* uid asking for the sign-in; -1: getuid() */
+	int64_t requester;	   /* uid asking for the sign-in; -1: getuid() */
 };
 
 /* --- log.c --- */

@@ -102,9 +102,9 @@ static up_err record_dup(const struct up_user_record *cur, struct up_user_record
 			rec->n_fails = cur->n_fails;
 		}
 	}
-	if ((cur->n_fails && !rec->fails) || !rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
-	    !rec->id_token || (cur->refresh_token && !rec->refresh_token) ||
-	    (cur->verifier && !rec->verifier) ||
+	if ((cur->n_fails && !rec->fails) || !rec->username || !rec->issuer || !rec->client_id ||
+	    !rec->sub || !rec->groups || !rec->id_token ||
+	    (cur->refresh_token && !rec->refresh_token) || (cur->verifier && !rec->verifier) ||
 	    stepups_dup(cur->stepups, cur->n_stepups, &rec->stepups, &rec->n_stepups)) {
 		up_user_record_free(rec);
 		return UP_ENOMEM;
@@ -443,10 +443,11 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 	}
 	if (!o->match) {
 		up_claims_free(claims);
-		o->result = up_fail(ctx, UP_EDENIED,
-				    "offline password mismatch (%lld of %lld for requester uid %lld)",
-				    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
-				    (long long)o->requester);
+		o->result =
+		    up_fail(ctx, UP_EDENIED,
+			    "offline password mismatch (%lld of %lld for requester uid %lld)",
+			    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
+			    (long long)o->requester);
 		return UP_OK;
 	}
 	o->id_token = strdup(cur->id_token);
@@ -549,8 +550,7 @@ static up_err signin_offline(struct up_ctx *ctx, const char *username, const cha
 	}
 	if (o.result == UP_EDENIED)
 		up_log(ctx, LOG_NOTICE, "offline sign-in for %s failed: wrong password%s", username,
-		       o.locked_now ? "; this requester's offline attempts are now delayed"
-				    : "");
+		       o.locked_now ? "; this requester's offline attempts are now delayed" : "");
 	if (o.result)
 		return o.result;
 	if (!o.claims || !o.id_token) { /* never success without a verified result */
@@ -784,8 +784,8 @@ static bool proc_starttime(pid_t pid, unsigned long long *ret)
 	return true;
 }
 
-up_err up_stepup_binding(struct up_ctx *ctx, const char *login, const char *ruser,
-			 const char *tty, char **ret_key)
+up_err up_stepup_binding(struct up_ctx *ctx, const char *login, const char *ruser, const char *tty,
+			 char **ret_key)
 {
 	struct passwd pwbuf, *pw = NULL;
 	char buf[4096], key[384];

@@ -467,8 +467,7 @@ static bool stepup_tty_ok(const char *tty)
 }
 
 /* The binding, or NULL when the window does not apply here. */
-static char *stepup_key(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
-			const char *tty)
+static char *stepup_key(pam_handle_t *pamh, struct up_ctx *ctx, const char *login, const char *tty)
 {
 	const void *ruser = NULL;
 	char *key = NULL;

@@ -106,8 +106,7 @@ UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **r
  * outside uid_min..uid_max) not listed in pool_local_users. A reason is
  * logged at LOG_INFO when `announce`, else at LOG_DEBUG.
  */
-UP_EXPORT const char *up_user_skip_reason(struct up_ctx *ctx, const char *login,
-					  bool announce);
+UP_EXPORT const char *up_user_skip_reason(struct up_ctx *ctx, const char *login, bool announce);
 
 /* True when up_user_skip_reason() gives a reason (logged at debug). */
 UP_EXPORT bool up_user_ignored(struct up_ctx *ctx, const char *login);

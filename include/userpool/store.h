@@ -23,9 +23,9 @@ struct up_stepup {
 
 /* Failed offline attempts of one requesting uid (issue 16). */
 struct up_offline_fail {
-	int64_t uid;       /* the requester */
-	int64_t count;     /* failures since its last success / the last online sign-in */
-	int64_t at;        /* time of its last failure */
+	int64_t uid;   /* the requester */
+	int64_t count; /* failures since its last success / the last online sign-in */
+	int64_t at;    /* time of its last failure */
 };
 
 /* Requesters remembered per user; the one with the oldest failure is evicted. */
@@ -42,8 +42,8 @@ struct up_user_record {
 	char *verifier;     /* offline password verifier; NULL when none */
 	bool mfa;
 	int64_t last_online;
-	int64_t failures;   /* failed offline attempts since last online sign-in
-			       (all requesters; the sum of `fails`) */
+	int64_t failures; /* failed offline attempts since last online sign-in
+			     (all requesters; the sum of `fails`) */
 	struct up_stepup *stepups;
 	size_t n_stepups;
 	struct up_offline_fail *fails; /* per requester; records without it load empty */

@@ -221,7 +221,10 @@ static int child_offline(const char *cfg_path, const char *username, const char 
 		fprintf(stderr, "# %s: %s: %s\n", username, up_strerror(r), up_ctx_detail(ctx));
 	up_auth_free(auth);
 	up_ctx_free(ctx);
-	return r == UP_OK ? RES_OK : r == UP_EDENIED ? RES_DENIED : r == UP_ELOCKED ? RES_LOCKED : 1;
+	return r == UP_OK	 ? RES_OK
+	       : r == UP_EDENIED ? RES_DENIED
+	       : r == UP_ELOCKED ? RES_LOCKED
+				 : 1;
 }
 
 /* n processes at once; counts[exit status] afterwards. */
@@ -292,8 +295,8 @@ static char *offline_config(const char *state_dir, const char *extra, char **ret
 
 	/* kdf_slots: enough for every process, so that only the user's lock
 	 * (held briefly now) could make one wait past the 10 s timeout. */
-	assert_true(asprintf(&text, "mfa = optional\ntimeout = 10s\nkdf_slots = %d\n%s",
-			     N_OFFLINE, extra) > 0);
+	assert_true(asprintf(&text, "mfa = optional\ntimeout = 10s\nkdf_slots = %d\n%s", N_OFFLINE,
+			     extra) > 0);
 	cfg = t_pool_config(pool, state_dir, text);
 	path = t_write_file(dir, "userpool.conf", cfg, 0600);
 	free(text);
@@ -347,7 +350,8 @@ static void test_offline_parallel_other_requester(void **state)
 	(void)state;
 	run_offline(cfg_path, user, "wrong-guess", 1001, 12, counts);
 	if (counts[RES_DENIED] + counts[RES_LOCKED] != 12 || counts[RES_DENIED] < 5)
-		fail_msg("12 guesses: %d denied, %d delayed", counts[RES_DENIED], counts[RES_LOCKED]);
+		fail_msg("12 guesses: %d denied, %d delayed", counts[RES_DENIED],
+			 counts[RES_LOCKED]);
 	rec = read_record(cfg_path, user);
 	assert_int_equal(rec->fails[0].count, counts[RES_DENIED]);
 	up_user_record_free(rec);
