@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -219,10 +220,145 @@ static char *expand_home(const char *tmpl, const char *name)
 	return out;
 }
 
-static up_err write_files(struct up_ctx *ctx, int dirfd, const char *passwd, const char *group,
-			  int64_t next)
+/*
+ * passwd and group change together (issue 23): a journal holding both new
+ * files is committed (one atomic write) before either file is replaced, and
+ * removed after both are. A writer killed after the commit is completed by
+ * the next holder of nss/lock (journal_replay); one killed before it left
+ * nothing visible. Between the two renames a reader may see one file new and
+ * the other old, so the order keeps that harmless: a passwd line never
+ * appears before its private group line, nor outlives it.
+ */
+#define NSS_JOURNAL "journal"
+#define NSS_JOURNAL_MAGIC "userpool-nss-journal 1\n"
+
+static up_err journal_write(struct up_ctx *ctx, int dirfd, const char *passwd, const char *group)
+{
+	size_t plen = strlen(passwd), glen = strlen(group), hlen, len;
+	char head[96];
+	char *buf;
+	up_err r;
+	int n;
+
+	n = snprintf(head, sizeof(head), NSS_JOURNAL_MAGIC "%zu %zu\n", plen, glen);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return UP_EINVAL;
+	hlen = (size_t)n;
+	len = hlen + plen + glen;
+	buf = malloc(len);
+	if (!buf)
+		return UP_ENOMEM;
+	memcpy(buf, head, hlen);
+	memcpy(buf + hlen, passwd, plen);
+	memcpy(buf + hlen + plen, group, glen);
+	r = up_state_write(ctx, dirfd, NSS_JOURNAL, buf, len, 0600);
+	free(buf);
+	return r;
+}
+
+static up_err journal_remove(struct up_ctx *ctx, int dirfd)
+{
+	if (unlinkat(dirfd, NSS_JOURNAL, 0) < 0 && errno != ENOENT)
+		return up_fail(ctx, UP_ESTATE, "nss/%s: %s", NSS_JOURNAL, strerror(errno));
+	if (fsync(dirfd) < 0)
+		return up_fail(ctx, UP_ESTATE, "nss: fsync: %s", strerror(errno));
+	return UP_OK;
+}
+
+/* Parse "<magic><plen> <glen>\n<passwd><group>"; points into `text`. */
+static bool journal_parse(char *text, size_t len, char **passwd, char **group)
+{
+	size_t mlen = strlen(NSS_JOURNAL_MAGIC), hlen;
+	int64_t plen, glen;
+	char *sp, *nl;
+
+	if (len < mlen || memcmp(text, NSS_JOURNAL_MAGIC, mlen) != 0)
+		return false;
+	nl = memchr(text + mlen, '\n', len - mlen);
+	if (!nl)
+		return false;
+	*nl = '\0';
+	sp = strchr(text + mlen, ' ');
+	if (!sp)
+		return false;
+	*sp = '\0';
+	if (up_parse_int64(text + mlen, 0, NSS_CAP, &plen) ||
+	    up_parse_int64(sp + 1, 0, NSS_CAP, &glen))
+		return false;
+	hlen = (size_t)(nl - text) + 1;
+	if (hlen + (size_t)plen + (size_t)glen != len)
+		return false;
+	*passwd = strndup(text + hlen, (size_t)plen);
+	*group = strndup(text + hlen + plen, (size_t)glen);
+	if (!*passwd || !*group || strlen(*passwd) != (size_t)plen ||
+	    strlen(*group) != (size_t)glen) {
+		free(*passwd);
+		free(*group);
+		*passwd = *group = NULL;
+		return false;
+	}
+	return true;
+}
+
+/* With nss/lock held: finish a change whose writer was killed after it
+ * committed the journal. */
+static up_err journal_replay(struct up_ctx *ctx, int dirfd)
+{
+	char *text = NULL, *passwd = NULL, *group = NULL;
+	size_t len = 0;
+	up_err r;
+
+	r = up_state_read(ctx, dirfd, NSS_JOURNAL, 2 * (size_t)NSS_CAP + 128, &text, &len);
+	if (r == UP_ENOENT)
+		return UP_OK;
+	if (r)
+		return r;
+	if (!journal_parse(text, len, &passwd, &group)) {
+		/* Written atomically, so only a hand edit gets here; both
+		 * files are each whole, so dropping it loses no entry. */
+		free(text);
+		up_log(ctx, LOG_ERR, "nss/%s is corrupt: removed, the NSS files stay as they are",
+		       NSS_JOURNAL);
+		return journal_remove(ctx, dirfd);
+	}
+	free(text);
+	r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+	if (!r)
+		r = up_state_write(ctx, dirfd, "passwd", passwd, strlen(passwd), 0644);
+	if (!r)
+		r = journal_remove(ctx, dirfd);
+	if (!r)
+		up_log(ctx, LOG_NOTICE, "completed an interrupted change of the NSS files");
+	free(passwd);
+	free(group);
+	return r;
+}
+
+up_err up_nss_journal_pending(struct up_ctx *ctx, bool *ret_pending)
+{
+	struct stat st;
+	int dirfd = -1;
+	up_err r;
+
+	if (!ctx || !ret_pending)
+		return UP_EINVAL;
+	*ret_pending = false;
+	r = up_state_dir(ctx, "nss", &dirfd);
+	if (r)
+		return r;
+	if (fstatat(dirfd, NSS_JOURNAL, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		*ret_pending = true;
+	else if (errno != ENOENT)
+		r = up_fail(ctx, UP_ESTATE, "nss/%s: %s", NSS_JOURNAL, strerror(errno));
+	close(dirfd);
+	return r;
+}
+
+static up_err write_files(struct up_ctx *ctx, int dirfd, const char *old_passwd,
+			  const char *passwd, const char *group, int64_t next)
 {
 	char num[32];
+	bool grows = strlen(passwd) >= strlen(old_passwd);
 	up_err r;
 
 	/* The NSS module refuses a file over its cap, so writing one would
@@ -238,9 +374,22 @@ static up_err write_files(struct up_ctx *ctx, int dirfd, const char *passwd, con
 	/* uid_next first: a crash after it wastes a UID, never reuses one. */
 	r = up_state_write(ctx, dirfd, "uid_next", num, strlen(num), 0644);
 	if (!r)
-		r = up_state_write(ctx, dirfd, "passwd", passwd, strlen(passwd), 0644);
-	if (!r)
+		r = journal_write(ctx, dirfd, passwd, group);
+	if (r)
+		return r;
+	/* A new entry's group line first; a removed entry's passwd line first. */
+	if (grows) {
 		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+		if (!r)
+			r = up_state_write(ctx, dirfd, "passwd", passwd, strlen(passwd), 0644);
+	} else {
+		r = up_state_write(ctx, dirfd, "passwd", passwd, strlen(passwd), 0644);
+		if (!r)
+			r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+	}
+	/* On a failure the journal stays: the next writer completes it. */
+	if (!r)
+		r = journal_remove(ctx, dirfd);
 	return r;
 }
 
@@ -258,6 +407,8 @@ static up_err nss_locked(struct up_ctx *ctx, nss_fn fn, void *ud)
 	if (r)
 		return r;
 	r = up_state_lock(ctx, dirfd, "lock", &lockfd);
+	if (!r)
+		r = journal_replay(ctx, dirfd);
 	if (!r)
 		r = read_files(ctx, dirfd, &f);
 	if (!r)
@@ -281,7 +432,7 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 {
 	const struct up_config *cfg = ctx->cfg;
 	struct add_ud *a = ud;
-	char *home = NULL, *passwd = NULL, *group = NULL;
+	char *home = NULL, *passwd = NULL, *group = NULL, *rest = NULL;
 	bool taken;
 	int64_t uid;
 	up_err r;
@@ -321,17 +472,24 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 			break;
 	}
 	home = expand_home(cfg->home, a->name);
-	if (!home)
+	/* A private group line without its passwd line (left by an older
+	 * version killed between the writes) is replaced, never doubled. */
+	rest = drop_line(f->group, a->name);
+	if (!home || !rest) {
+		free(home);
+		free(rest);
 		return UP_ENOMEM;
+	}
 	if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f->passwd, a->name,
 		     (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
-	    asprintf(&group, "%s%s:x:%lld:\n", f->group, a->name, (long long)uid) < 0) {
+	    asprintf(&group, "%s%s:x:%lld:\n", rest, a->name, (long long)uid) < 0) {
 		passwd = group = NULL;
 		r = UP_ENOMEM;
 	} else {
-		r = write_files(ctx, dirfd, passwd, group, uid + 1);
+		r = write_files(ctx, dirfd, f->passwd, passwd, group, uid + 1);
 	}
 	free(home);
+	free(rest);
 	free(passwd);
 	free(group);
 	if (r)
@@ -382,7 +540,7 @@ static up_err del_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 	if (!passwd || !group)
 		r = UP_ENOMEM;
 	else /* uid_next stays: the UID is never handed out again. */
-		r = write_files(ctx, dirfd, passwd, group, f->next);
+		r = write_files(ctx, dirfd, f->passwd, passwd, group, f->next);
 	free(passwd);
 	free(group);
 	if (!r)

@@ -293,6 +293,18 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 				       ntmp);
 		}
 	}
+	if (!r) {
+		bool pending = false;
+		/* A provisioning change killed between its two files: the next
+		 * change (any `user add`, or a sign-in) completes it. */
+		if (up_nss_journal_pending(ctx, &pending) == UP_OK) {
+			if (opt_json)
+				json_object_set_new(j, "nss_journal_pending", json_boolean(pending));
+			else if (pending)
+				printf("NSS files: an interrupted change is pending (completed by the next "
+				       "`userpool user add` or sign-in)\n");
+		}
+	}
 	if (opt_json) {
 		json_object_set_new(j, "state_ok", json_boolean(r == UP_OK));
 		if (r)

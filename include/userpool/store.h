@@ -115,6 +115,9 @@ UP_EXPORT up_err up_nss_user_bind(struct up_ctx *ctx, const char *name, const ch
 				  const char *sub);
 /* Remove the binding (userpool user del / rebind). */
 UP_EXPORT up_err up_nss_user_unbind(struct up_ctx *ctx, const char *name);
+/* Whether a change of nss/passwd + nss/group was cut short after its
+ * journal was committed (the next NSS change completes it). */
+UP_EXPORT up_err up_nss_journal_pending(struct up_ctx *ctx, bool *ret_pending);
 /* Valid local name for an NSS entry (no ':', newline, '/', leading '-' or '.', cap). */
 UP_EXPORT bool up_nss_name_valid(const char *name);
 

@@ -10,10 +10,13 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -543,6 +546,161 @@ static void test_size_cap(void **state)
 	fclose(f);
 }
 
+/* Names of the "hw" users in a passwd or group text, with their id field
+ * (field 2), as "name:id\n" lines in file order. */
+static void hw_ids(const char *text, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		const char *c1 = memchr(p, ':', llen), *c2 = c1 ? memchr(c1 + 1, ':', llen) : NULL;
+		const char *c3 = c2 ? memchr(c2 + 1, ':', llen - (size_t)(c2 + 1 - p)) : NULL;
+		if (strncmp(p, "hw", 2) == 0 && c1 && c2 && c3) {
+			int n = snprintf(out + o, cap - o, "%.*s:%.*s\n", (int)(c1 - p), p,
+					 (int)(c3 - c2 - 1), c2 + 1);
+			assert_true(n > 0 && (size_t)n < cap - o);
+			o += (size_t)n;
+		}
+		p += llen;
+	}
+}
+
+/* Is every "name:id" line of `a` also in `b`? */
+static bool lines_within(const char *a, const char *b)
+{
+	for (const char *p = a; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = (size_t)(eol - p) + 1;
+		bool found = false;
+		for (const char *q = b; *q && !found;) {
+			const char *e2 = strchr(q, '\n');
+			size_t l2 = (size_t)(e2 - q) + 1;
+			found = l2 == llen && memcmp(p, q, llen) == 0;
+			q += l2;
+		}
+		if (!found)
+			return false;
+		p += llen;
+	}
+	return true;
+}
+
+/* Issue 23 item 3: a writer killed at any moment of a user add or del
+ * never leaves a passwd entry without its private group, and the next
+ * change of the NSS files completes (or leaves out) the cut one, so both
+ * files agree on every entry. */
+static void test_half_written(void **state)
+{
+	char conf[512], pw[65536], gr[65536], pwids[16384], grids[16384];
+	struct up_ctx *ctx;
+	size_t journals = 0;
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 2999999\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	assert_int_equal(up_nss_user_add(ctx, "hw_keep", NULL), UP_OK);
+	srand(23);
+	for (int round = 0; round < 200; round++) {
+		struct timespec ts = { 0, (long)(100 + (unsigned)rand() % 4000) * 1000 };
+		bool pending = false;
+		pid_t pid = fork();
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			char name[32];
+			for (unsigned k = 0; k < 100000; k++) {
+				snprintf(name, sizeof(name), "hw%u_%u", (unsigned)round, k % 8);
+				if (k % 16 < 8)
+					(void)up_nss_user_add(ctx, name, NULL);
+				else
+					(void)up_nss_user_del(ctx, name);
+			}
+			_exit(0);
+		}
+		nanosleep(&ts, NULL);
+		kill(pid, SIGKILL);
+		assert_int_equal(waitpid(pid, NULL, 0), pid);
+		/* As a reader sees the files right after the kill. */
+		read_nss_file("passwd", pw, sizeof(pw));
+		read_nss_file("group", gr, sizeof(gr));
+		hw_ids(pw, pwids, sizeof(pwids));
+		hw_ids(gr, grids, sizeof(grids));
+		if (!lines_within(pwids, grids))
+			fail_msg("round %d: a passwd entry without its group line:\n%s--\n%s", round,
+				 pwids, grids);
+		assert_int_equal(up_nss_journal_pending(ctx, &pending), UP_OK);
+		journals += pending;
+		/* The next change (any one) completes the cut change first. */
+		assert_int_equal(up_nss_user_add(ctx, "hw_keep", NULL), UP_OK);
+		assert_int_equal(up_nss_journal_pending(ctx, &pending), UP_OK);
+		assert_false(pending);
+		read_nss_file("passwd", pw, sizeof(pw));
+		read_nss_file("group", gr, sizeof(gr));
+		hw_ids(pw, pwids, sizeof(pwids));
+		hw_ids(gr, grids, sizeof(grids));
+		if (!lines_within(pwids, grids) || !lines_within(grids, pwids))
+			fail_msg("round %d: passwd and group disagree after the next change:\n%s--\n%s",
+				 round, pwids, grids);
+		/* Clean up this round's users (a del of an absent one is ENOENT). */
+		for (unsigned k = 0; k < 8; k++) {
+			char name[32];
+			snprintf(name, sizeof(name), "hw%u_%u", (unsigned)round, k);
+			up_err r = up_nss_user_del(ctx, name);
+			assert_true(r == UP_OK || r == UP_ENOENT);
+		}
+	}
+	print_message("# %zu of 200 kills landed between the journal's commit and its removal\n",
+		      journals);
+	/* Some kill must have cut a committed change, or nothing was proven. */
+	assert_true(journals > 0);
+	assert_int_equal(up_nss_user_del(ctx, "hw_keep"), UP_OK);
+	up_ctx_free(ctx);
+}
+
+/* A hand-edited (corrupt) journal is dropped with a log line; the files
+ * stay as they were and provisioning goes on. */
+static void test_corrupt_journal(void **state)
+{
+	struct up_ctx *ctx;
+	struct passwd *p;
+	FILE *f;
+	bool pending = true;
+	char conf[512];
+
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 299999\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	assert_int_equal(up_nss_user_add(ctx, "cj_one", NULL), UP_OK);
+	f = fopen("/var/lib/userpool/nss/journal", "w");
+	assert_non_null(f);
+	fputs("userpool-nss-journal 1\n999 3\nroot::0:0::/:/bin/sh\n", f);
+	fclose(f);
+	assert_int_equal(chmod("/var/lib/userpool/nss/journal", 0600), 0);
+	assert_int_equal(up_nss_user_add(ctx, "cj_two", NULL), UP_OK);
+	assert_int_equal(up_nss_journal_pending(ctx, &pending), UP_OK);
+	assert_false(pending);
+	p = getpwnam("cj_one");
+	assert_non_null(p);
+	assert_non_null(getpwnam("cj_two"));
+	{
+		char pwtext[8192];
+		read_nss_file("passwd", pwtext, sizeof(pwtext));
+		/* Nothing of the corrupt journal reached the files. */
+		assert_null(strstr(pwtext, "root:"));
+	}
+	assert_int_equal(up_nss_user_del(ctx, "cj_one"), UP_OK);
+	assert_int_equal(up_nss_user_del(ctx, "cj_two"), UP_OK);
+	up_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -554,6 +712,8 @@ int main(void)
 		cmocka_unit_test(test_group_map),
 		cmocka_unit_test(test_other_users_untouched),
 		cmocka_unit_test(test_size_cap),
+		cmocka_unit_test(test_half_written),
+		cmocka_unit_test(test_corrupt_journal),
 	};
 	int rc;
 
