@@ -170,7 +170,7 @@ def pam_signin(tmp, conf, user, answers):
 
 
 def main():
-    print("1..24", flush=True)
+    print("1..25", flush=True)
     tmp = tempfile.mkdtemp(prefix="uptools.")
     os.chmod(tmp, 0o755)
     pool = Pool(tmp)
@@ -179,7 +179,7 @@ def main():
     finally:
         pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if all(results) and len(results) == 24 else 1
+    return 0 if all(results) and len(results) == 25 else 1
 
 
 def run(tmp, pool):
@@ -346,6 +346,21 @@ def status_checks(tmp, pool, conf):
     tap(rc == 0 and "App client: ok" in out and "Clock: within" in out
         and "warning: allow_groups: empty" in out and out.count("allow_groups") == 1,
         "status probes the app client and the clock; warns once that allow_groups is empty", out)
+    # issue 23 item 3: a provisioning change cut between its two files is
+    # reported (and completed by the next change of the NSS files).
+    nssdir = os.path.join(tmp, "state", "nss")
+    os.makedirs(nssdir, mode=0o755, exist_ok=True)
+    jpath = os.path.join(nssdir, "journal")
+    fd = os.open(jpath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"userpool-nss-journal 1\n0 0\n")
+    os.close(fd)
+    rc, out = status(conf)
+    r = subprocess.run([CLI, "--config", conf, "user", "add", "journaluser"], capture_output=True,
+                       text=True, timeout=60)
+    tap(rc == 0 and "interrupted change is pending" in out and r.returncode == 0
+        and not os.path.exists(jpath),
+        "status reports a pending NSS journal; the next user add completes it", out + r.stdout + r.stderr)
+    subprocess.run([CLI, "--config", conf, "user", "del", "journaluser"], capture_output=True, timeout=60)
     # 19: a wrong client_id: ResourceNotFoundException, named with the fix
     bad = os.path.join(tmp, "badclient.conf")
     with open(conf) as f:
