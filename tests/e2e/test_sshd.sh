@@ -16,7 +16,7 @@ e2e_start_pool
 e2e_pam_sshd ""
 e2e_start_sshd
 
-echo "1..15"
+echo "1..17"
 
 json() { # FILE FIELD
 	"$E2E_PY" -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2" 2>/dev/null
@@ -84,6 +84,20 @@ fi
 e2e_ssh mallory "whatever-1" "$tmp/u.log" --code 000000 > "$tmp/u.json"
 rc=$?
 check "unknown user: refused" [ $rc = 1 ]
+
+# Issue 18 item 6: a pool user with no NSS entry yet. sshd has no passwd
+# entry, so it sends its dummy password through PAM; the module answers
+# user-unknown before contacting the pool, so that dummy never reaches it.
+inits() { e2e_admin stats '{}' | "$E2E_PY" -c 'import json,sys; print(json.load(sys.stdin)["targets"].get("InitiateAuth", 0))'; }
+e2e_admin create_user '{"username":"carol","password":"Carol-pass-3"}' > /dev/null
+before=$(inits)
+e2e_ssh carol "Carol-pass-3" "$tmp/e.log" --code 000000 > "$tmp/e.json"
+rc=$?
+after=$(inits)
+check "(e) an unprovisioned pool user: refused by sshd (Invalid user carol)" \
+	bash -c "[ $rc = 1 ] && grep -q 'Invalid user carol' '$tmp/sshd.log'"
+check "(e) sshd's dummy password for the unprovisioned user never reached the pool" \
+	bash -c "[ -n '$before' ] && [ '$before' = '$after' ]"
 
 # (c) first sign-in without an authenticator while the pool requires MFA:
 # MFA_SETUP shows a QR code in the client's terminal; its secret gives the

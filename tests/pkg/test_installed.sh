@@ -23,7 +23,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "1..0 # SKIP needs root and a disposable machine"
 	exit 0
 fi
-echo "1..26"
+echo "1..27"
 snapshot() { (cd /etc && sha256sum nsswitch.conf pam.d/* 2>/dev/null | sort) ; }
 snapshot >"$work/before"
 
@@ -67,6 +67,11 @@ check "userpool status is clean against the pool" userpool status
 check "userpool user add provisions an NSS entry" userpool user add pkguser
 check "getent resolves the pool user through the installed NSS module" \
 	sh -c "getent passwd pkguser | grep -q '^pkguser:x:2[0-9]*:'"
+# issue 18 item 6: several names at once, and from a file
+printf '# lab\npkgm2\n' >"$work/members"
+check "userpool user add takes several names and --from-file" \
+	sh -c "userpool user add pkgm1 && userpool user add --from-file '$work/members' &&
+		getent passwd pkgm1 && getent passwd pkgm2 && userpool user del pkgm1 && userpool user del pkgm2"
 printf '@include common-auth\n@include common-account\n@include common-session-noninteractive\n' \
 	>/etc/pam.d/userpool-pkgtest
 code=$(oathtool --totp -b "$secret")
