@@ -94,36 +94,65 @@ static void error_name(const char *raw, char *out, size_t out_len)
 	out[n] = '\0';
 }
 
+/* A NotAuthorizedException of a Lambda trigger: "<Trigger> failed with error <text>". */
+static const char *trigger_text(const char *msg)
+{
+	const char *p = msg;
+
+	while ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z'))
+		p++;
+	if (p == msg || strncmp(p, " failed with error ", 19) != 0)
+		return NULL;
+	return msg;
+}
+
+#define MSG_MISCONFIGURED "Sign-in failed: the user pool is misconfigured; contact your administrator"
+
 up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status, const char *type,
 			    const char *message)
 {
+	/* DESIGN §3 "Mapped errors"; `user` is what the person is told. None of
+	 * these is "unreachable": none falls back to the offline cache. */
 	static const struct {
 		const char *name;
 		up_err err;
+		const char *user;
 	} table[] = {
-		{ "NotAuthorizedException", UP_EDENIED },
-		{ "UserNotFoundException", UP_ENOUSER },
-		{ "CodeMismatchException", UP_ECODE },
-		{ "ExpiredCodeException", UP_ECODEEXPIRED },
-		{ "PasswordResetRequiredException", UP_ERESET },
-		{ "UserNotConfirmedException", UP_ENOTCONFIRMED },
-		{ "TooManyRequestsException", UP_ERATE },
-		{ "LimitExceededException", UP_ERATE },
-		{ "TooManyFailedAttemptsException", UP_ERATE },
-		{ "InvalidPasswordException", UP_EPOLICY },
-		{ "InvalidParameterException", UP_EPARAM },
-		{ "SoftwareTokenMFANotFoundException", UP_ENOMFA },
-		{ "EnableSoftwareTokenMFAException", UP_ECODE },
-		{ "InternalErrorException", UP_ESERVER },
-		{ "ResourceNotFoundException", UP_ENOTFOUND },
-		{ "UserLambdaValidationException", UP_ELAMBDA },
-		{ "InvalidLambdaResponseException", UP_EPOOLCONFIG },
-		{ "UnexpectedLambdaException", UP_EPOOLCONFIG },
-		{ "InvalidUserPoolConfigurationException", UP_EPOOLCONFIG },
-		{ "ForbiddenException", UP_EFORBIDDEN },
+		{ "NotAuthorizedException", UP_EDENIED, NULL },
+		{ "UserNotFoundException", UP_ENOUSER, NULL },
+		{ "CodeMismatchException", UP_ECODE, NULL },
+		{ "ExpiredCodeException", UP_ECODEEXPIRED, NULL },
+		{ "PasswordResetRequiredException", UP_ERESET, NULL },
+		{ "UserNotConfirmedException", UP_ENOTCONFIRMED, NULL },
+		{ "TooManyRequestsException", UP_ERATE, NULL },
+		{ "LimitExceededException", UP_ERATE, NULL },
+		{ "TooManyFailedAttemptsException", UP_ERATE, NULL },
+		{ "InvalidPasswordException", UP_EPOLICY, NULL },
+		{ "PasswordHistoryPolicyViolationException", UP_EPOLICY, NULL },
+		{ "InvalidParameterException", UP_EPARAM, NULL },
+		{ "SoftwareTokenMFANotFoundException", UP_ENOMFA, NULL },
+		{ "MFAMethodNotFoundException", UP_ENOMFA,
+		  "No usable second factor for this account: contact your administrator" },
+		{ "EnableSoftwareTokenMFAException", UP_ECODE, NULL },
+		{ "InternalErrorException", UP_ESERVER, NULL },
+		{ "ResourceNotFoundException", UP_ENOTFOUND, MSG_MISCONFIGURED },
+		{ "UserLambdaValidationException", UP_ELAMBDA, NULL },
+		{ "InvalidLambdaResponseException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "UnexpectedLambdaException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "InvalidUserPoolConfigurationException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "InvalidSmsRoleAccessPolicyException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "InvalidSmsRoleTrustRelationshipException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "InvalidEmailRoleAccessPolicyException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "UnsupportedOperationException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
+		{ "CodeDeliveryFailureException", UP_EDELIVERY,
+		  "The user pool could not send the code: try again later or contact your "
+		  "administrator" },
+		{ "ForbiddenException", UP_EFORBIDDEN,
+		  "Sign-in blocked by the user pool's firewall rules: contact your administrator" },
 	};
 	char name[128];
 	const char *msg = message ? message : "";
+	const char *user = NULL;
 	up_err err = UP_EPROTO;
 
 	error_name(type, name, sizeof(name));
@@ -133,6 +162,7 @@ up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status,
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (strcmp(name, table[i].name) == 0) {
 			err = table[i].err;
+			user = table[i].user;
 			break;
 		}
 	}
@@ -141,9 +171,22 @@ up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status,
 		if (strcmp(msg, "User is disabled.") == 0)
 			err = UP_EDISABLED;
 		else if (strncmp(msg, "Invalid session", 15) == 0)
-			err = UP_ECODEEXPIRED; /* "... session is expired." */
+			err = UP_ESESSION; /* "... session is expired." */
 		else if (strcmp(msg, "Password attempts exceeded") == 0)
 			err = UP_ERATE;
+		else if (trigger_text(msg))
+			err = UP_ELAMBDA; /* a trigger refused: its text is for the person */
+		else if (strcmp(msg, "Unable to login because of security reasons.") == 0)
+			user = msg; /* threat protection blocked it: say so */
+	}
+	if (err == UP_ELAMBDA) {
+		char text[201];
+
+		/* AWS: the trigger's message is returned to the client. */
+		up_text_printable(text, sizeof(text), msg);
+		up_set_user_msg(ctx, "Sign-in refused by the user pool: %s", text);
+	} else if (user) {
+		up_set_user_msg(ctx, "%s", user);
 	}
 	if (err == UP_EPROTO)
 		return up_fail(ctx, UP_EPROTO, "%s: unexpected error %s: %s", action, name, msg);
@@ -380,6 +423,7 @@ struct signin {
 	char *session;         /* the Session of the last response */
 	char *new_password;    /* chosen at NEW_PASSWORD_REQUIRED (secret) */
 	bool mfa;
+	enum up_mfa_method method; /* the second factor used */
 };
 
 static up_err conv_prompt(struct signin *s, const char *text, bool echo, char **ret)
@@ -597,17 +641,134 @@ static up_err password_start(struct signin *s, const char *password, json_t **re
 	return initiate(s, "USER_PASSWORD_AUTH", params, ret_resp);
 }
 
-/* A JSON-encoded list of names inside a challenge parameter
- * ("[\"SMS_MFA\",\"SOFTWARE_TOKEN_MFA\"]"): does it hold `want`? */
-static up_err list_param_has(struct up_ctx *ctx, const json_t *cp, const char *key,
-			     const char *want, bool *ret)
+static bool method_allowed(const struct up_config *cfg, enum up_mfa_method m)
+{
+	for (size_t i = 0; i <= UP_MFA_MAX && cfg->mfa_methods[i] != UP_MFA_NONE; i++)
+		if (cfg->mfa_methods[i] == m)
+			return true;
+	return false;
+}
+
+/* The three code challenges: name, answer key, prompt, mfa_methods word. */
+static const struct code_challenge {
+	const char *name;
+	const char *key;
+	const char *prompt;
+	const char *medium; /* for the messages */
+	enum up_mfa_method method;
+} code_challenges[] = {
+	{ "SOFTWARE_TOKEN_MFA", "SOFTWARE_TOKEN_MFA_CODE", UP_PROMPT_CODE, "authenticator",
+	  UP_MFA_TOTP },
+	{ "EMAIL_OTP", "EMAIL_OTP_CODE", UP_PROMPT_EMAIL_CODE, "email", UP_MFA_EMAIL },
+	{ "SMS_MFA", "SMS_MFA_CODE", UP_PROMPT_SMS_CODE, "SMS", UP_MFA_SMS },
+};
+
+static const struct code_challenge *code_challenge_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(code_challenges) / sizeof(code_challenges[0]); i++)
+		if (strcmp(name, code_challenges[i].name) == 0)
+			return &code_challenges[i];
+	return NULL;
+}
+
+static const struct code_challenge *code_challenge_by_method(enum up_mfa_method m)
+{
+	for (size_t i = 0; i < sizeof(code_challenges) / sizeof(code_challenges[0]); i++)
+		if (code_challenges[i].method == m)
+			return &code_challenges[i];
+	return NULL;
+}
+
+/* "Code sent by SMS to +*******0100" from CODE_DELIVERY_DELIVERY_MEDIUM and
+ * CODE_DELIVERY_DESTINATION (the pool's masked address): control characters
+ * dropped, length capped. */
+static up_err announce_delivery(struct signin *s, const struct code_challenge *cc,
+				const json_t *cp)
+{
+	const char *medium = jstr(cp, "CODE_DELIVERY_DELIVERY_MEDIUM");
+	const char *dest = jstr(cp, "CODE_DELIVERY_DESTINATION");
+	char d[65], line[128];
+
+	if (!medium || strcmp(medium, "EMAIL") == 0)
+		medium = cc->method == UP_MFA_SMS ? "SMS" : "email";
+	else if (strcmp(medium, "SMS") == 0)
+		medium = "SMS";
+	else
+		medium = cc->method == UP_MFA_SMS ? "SMS" : "email";
+	up_text_printable(d, sizeof(d), dest);
+	if (d[0])
+		snprintf(line, sizeof(line), "Code sent by %s to %s", medium, d);
+	else
+		snprintf(line, sizeof(line), "Code sent by %s", medium);
+	return conv_text(s, false, line);
+}
+
+/*
+ * SOFTWARE_TOKEN_MFA, SMS_MFA, EMAIL_OTP. A wrong code
+ * (CodeMismatchException) brings no new Session and the last one stays
+ * valid: ask again with it, up to MAX_ATTEMPTS, so the error is shown above
+ * a live field (greeters replace a failure's text with their own).
+ */
+static up_err answer_code(struct signin *s, const struct code_challenge *cc, const json_t *cp,
+			  json_t **io_resp)
+{
+	up_err r, last = UP_OK;
+	char again[96];
+
+	if (!method_allowed(s->ctx->cfg, cc->method)) {
+		up_set_user_msg(s->ctx,
+				"This machine does not accept %s codes as a second factor: contact "
+				"your administrator",
+				cc->medium);
+		return up_fail(s->ctx, UP_ENOMFA, "the pool asks for %s, not in mfa_methods",
+			       cc->name);
+	}
+	if (cc->method != UP_MFA_TOTP && (r = announce_delivery(s, cc, cp)))
+		return r;
+	snprintf(again, sizeof(again), "%s rejected: try again",
+		 cc->method == UP_MFA_TOTP ? "Verification code"
+		 : cc->method == UP_MFA_SMS ? "SMS code"
+					    : "Email code");
+	for (int attempt = 1;; attempt++) {
+		char *code = NULL;
+		json_t *ans;
+
+		r = conv_prompt(s, cc->prompt, s->conv->echo_code, &code);
+		if (r)
+			return last ? last : r; /* no new answer: the code's error */
+		ans = json_object();
+		if (!ans || jset(ans, cc->key, code)) {
+			json_put_secret(ans);
+			up_free_secret(code);
+			return UP_ENOMEM;
+		}
+		up_free_secret(code);
+		json_put_secret(*io_resp);
+		*io_resp = NULL;
+		r = respond(s, cc->name, ans, io_resp);
+		if (r == UP_OK) {
+			s->mfa = true;
+			s->method = cc->method;
+			return UP_OK;
+		}
+		if (r == UP_ESESSION)
+			up_set_user_msg(s->ctx, "Sign-in took too long: start again");
+		if (r != UP_ECODE || attempt >= MAX_ATTEMPTS || !s->session)
+			return r;
+		last = r;
+		if ((r = conv_text(s, true, again)))
+			return last;
+	}
+}
+
+/* A JSON-encoded list of names in a challenge parameter, as a JSON array
+ * (release with json_decref). */
+static up_err list_param(struct up_ctx *ctx, const json_t *cp, const char *key, json_t **ret)
 {
 	const char *text = jstr(cp, key);
 	json_error_t jerr;
-	json_t *list, *v;
-	size_t i;
+	json_t *list;
 
-	*ret = false;
 	if (!text)
 		return up_fail(ctx, UP_EPROTO, "challenge without %s", key);
 	if (strlen(text) > MAX_PARAM)
@@ -617,64 +778,48 @@ static up_err list_param_has(struct up_ctx *ctx, const json_t *cp, const char *k
 		json_decref(list);
 		return up_fail(ctx, UP_EPROTO, "%s is not a JSON list", key);
 	}
-	json_array_foreach(list, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-			*ret = true;
-	json_decref(list);
+	*ret = list;
 	return UP_OK;
 }
 
-static up_err answer_totp(struct signin *s, json_t **io_resp)
+static bool list_has(const json_t *list, const char *want)
 {
-	up_err r, last = UP_OK;
+	const json_t *v;
+	size_t i;
 
-	/* A wrong code (CodeMismatchException) brings no new Session and the
-	 * last one stays valid: ask again with it, so the error is shown above
-	 * a live field (greeters replace a failure's text with their own). */
-	for (int attempt = 1;; attempt++) {
-		char *code = NULL;
-		json_t *ans;
-
-		r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code);
-		if (r)
-			return last ? last : r; /* no new answer: the code's error */
-		ans = json_object();
-		if (!ans || jset(ans, "SOFTWARE_TOKEN_MFA_CODE", code)) {
-			json_put_secret(ans);
-			up_free_secret(code);
-			return UP_ENOMEM;
-		}
-		up_free_secret(code);
-		json_put_secret(*io_resp);
-		*io_resp = NULL;
-		r = respond(s, "SOFTWARE_TOKEN_MFA", ans, io_resp);
-		if (r == UP_OK) {
-			s->mfa = true;
-			return UP_OK;
-		}
-		if (r != UP_ECODE || attempt >= MAX_ATTEMPTS || !s->session)
-			return r;
-		last = r;
-		if ((r = conv_text(s, true, "Verification code rejected: try again")))
-			return last;
-	}
+	json_array_foreach(list, i, v)
+		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
+			return true;
+	return false;
 }
 
+/* SELECT_MFA_TYPE: the first of mfa_methods that MFAS_CAN_CHOOSE offers. */
 static up_err answer_select(struct signin *s, const json_t *cp, json_t **io_resp)
 {
-	json_t *ans;
-	bool ok = false;
+	const struct up_config *cfg = s->ctx->cfg;
+	const struct code_challenge *pick = NULL;
+	json_t *list = NULL, *ans;
 	up_err r;
 
-	r = list_param_has(s->ctx, cp, "MFAS_CAN_CHOOSE", "SOFTWARE_TOKEN_MFA", &ok);
-	if (r)
+	if ((r = list_param(s->ctx, cp, "MFAS_CAN_CHOOSE", &list)))
 		return r;
-	if (!ok)
-		return up_fail(s->ctx, UP_ECHALLENGE,
-			       "SELECT_MFA_TYPE does not offer SOFTWARE_TOKEN_MFA (%s)",
+	for (size_t i = 0; !pick && i <= UP_MFA_MAX && cfg->mfa_methods[i] != UP_MFA_NONE; i++) {
+		const struct code_challenge *cc = code_challenge_by_method(cfg->mfa_methods[i]);
+
+		if (cc && list_has(list, cc->name))
+			pick = cc;
+	}
+	json_decref(list);
+	if (!pick) {
+		up_set_user_msg(s->ctx, "None of your second factors is accepted on this machine: "
+					"contact your administrator");
+		return up_fail(s->ctx, UP_ENOMFA,
+			       "SELECT_MFA_TYPE offers %s, none of them in mfa_methods",
 			       jstr(cp, "MFAS_CAN_CHOOSE"));
+	}
+	up_log(s->ctx, LOG_DEBUG, "SELECT_MFA_TYPE: choosing %s", pick->name);
 	ans = json_object();
-	if (!ans || jset(ans, "ANSWER", "SOFTWARE_TOKEN_MFA")) {
+	if (!ans || jset(ans, "ANSWER", pick->name)) {
 		json_put_secret(ans);
 		return UP_ENOMEM;
 	}
@@ -792,16 +937,25 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 	bool offered = true;
 	up_err r;
 
+	if (jstr(cp, "MFAS_CAN_SETUP")) {
+		json_t *list = NULL;
+
+		if ((r = list_param(ctx, cp, "MFAS_CAN_SETUP", &list)))
+			return r;
+		offered = list_has(list, "SOFTWARE_TOKEN_MFA");
+		json_decref(list);
+	}
+	/* Only an authenticator app is set up here: a mailbox or a phone
+	 * number typed at a shared terminal would bind someone else's. */
+	if (!offered || !method_allowed(ctx->cfg, UP_MFA_TOTP)) {
+		up_set_user_msg(ctx, "Your account needs a second factor that cannot be set up "
+				     "at this sign-in: contact your administrator");
+		return up_fail(ctx, UP_ENOMFA, "MFA_SETUP offers %s; only SOFTWARE_TOKEN_MFA%s is set up here",
+			       jstr(cp, "MFAS_CAN_SETUP") ? jstr(cp, "MFAS_CAN_SETUP") : "nothing",
+			       method_allowed(ctx->cfg, UP_MFA_TOTP) ? "" : " (not in mfa_methods)");
+	}
 	if (!ctx->cfg->enroll_on_login)
 		return up_fail(ctx, UP_ENOMFA, "No authenticator enrolled: run userpool-enroll");
-	if (jstr(cp, "MFAS_CAN_SETUP")) {
-		r = list_param_has(ctx, cp, "MFAS_CAN_SETUP", "SOFTWARE_TOKEN_MFA", &offered);
-		if (r)
-			return r;
-		if (!offered)
-			return up_fail(ctx, UP_ECHALLENGE,
-				       "MFA_SETUP does not offer SOFTWARE_TOKEN_MFA");
-	}
 	if (!s->session)
 		return up_fail(ctx, UP_EPROTO, "MFA_SETUP without a Session");
 
@@ -878,6 +1032,7 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 	if (r)
 		goto out;
 	s->mfa = true;
+	s->method = UP_MFA_TOTP;
 	json_put_secret(*io_resp);
 	*io_resp = resp;
 	resp = NULL;
@@ -897,6 +1052,7 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 
 	if ((r = check_ctx(ctx)))
 		return r;
+	up_clear_user_msg(ctx);
 	if (!ret_auth || !valid_text(username, UP_MAX_USERNAME) || !password ||
 	    strlen(password) > UP_MAX_PASSWORD)
 		return up_fail(ctx, UP_EINVAL, "bad user name or password argument");
@@ -949,8 +1105,9 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 		    (r = set_user_id(&s, jstr(cp, "USER_ID_FOR_SRP"))))
 			goto out;
 		up_log(ctx, LOG_INFO, "user %s: challenge %s", username, name);
-		if (strcmp(name, "SOFTWARE_TOKEN_MFA") == 0) {
-			r = conv ? answer_totp(&s, &resp) : up_fail(ctx, UP_ECONV, "no conversation");
+		if (code_challenge_by_name(name)) {
+			r = conv ? answer_code(&s, code_challenge_by_name(name), cp, &resp)
+				 : up_fail(ctx, UP_ECONV, "no conversation");
 		} else if (strcmp(name, "SELECT_MFA_TYPE") == 0) {
 			r = answer_select(&s, cp, &resp);
 		} else if (strcmp(name, "NEW_PASSWORD_REQUIRED") == 0) {
@@ -975,6 +1132,7 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 	 */
 	r = finish(ctx, "sign-in", resp, username, s.mfa, ret_auth);
 	if (r == UP_OK) {
+		(*ret_auth)->mfa_method = s.mfa ? s.method : UP_MFA_NONE;
 		(*ret_auth)->new_password = s.new_password;
 		s.new_password = NULL;
 		up_log(ctx, LOG_INFO, "user %s: signed in to the pool%s", username,

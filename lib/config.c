@@ -92,6 +92,7 @@ enum key_id {
 	K_UID_MAX,
 	K_HOME,
 	K_SHELL,
+	K_MFA_METHODS,
 	K_DEBUG,
 	K_COUNT
 };
@@ -141,6 +142,7 @@ static const struct {
     [K_UID_MAX] = {"uid_max", false},
     [K_HOME] = {"home", false},
     [K_SHELL] = {"shell", false},
+    [K_MFA_METHODS] = {"mfa_methods", false},
     [K_DEBUG] = {"debug", false},
 };
 
@@ -609,6 +611,44 @@ static up_err set_list(struct parser *p, const char *name, char ***field, const 
 	return UP_OK;
 }
 
+/* mfa_methods: totp, email, sms in order of preference, each at most once; a
+ * security setting, so an unknown word or an empty list is an error. */
+static up_err set_mfa_methods(struct parser *p, const char *name, const char *v,
+			      enum up_mfa_method *field)
+{
+	static const struct {
+		const char *word;
+		enum up_mfa_method m;
+	} words[] = { { "totp", UP_MFA_TOTP }, { "email", UP_MFA_EMAIL }, { "sms", UP_MFA_SMS } };
+	enum up_mfa_method out[UP_MFA_MAX + 1] = { UP_MFA_NONE };
+	size_t n = 0;
+
+	while (*v) {
+		size_t len = strcspn(v, ", \t");
+
+		if (len > 0) {
+			enum up_mfa_method m = UP_MFA_NONE;
+
+			for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+				if (strlen(words[i].word) == len && strncasecmp(v, words[i].word, len) == 0)
+					m = words[i].m;
+			if (m == UP_MFA_NONE)
+				return bad(p, name, "'%.*s' is not totp, email or sms", (int)(len > 64 ? 64 : len), v);
+			for (size_t i = 0; i < n; i++)
+				if (out[i] == m)
+					return bad(p, name, "'%.*s' is listed twice", (int)len, v);
+			out[n++] = m;
+			v += len;
+		}
+		if (*v)
+			v++;
+	}
+	if (n == 0)
+		return bad(p, name, "empty: list at least one of totp, email, sms");
+	memcpy(field, out, sizeof(out));
+	return UP_OK;
+}
+
 static up_err set_duration(struct parser *p, const char *name, const char *v, int64_t min,
 			   int64_t max, int64_t *field)
 {
@@ -817,6 +857,8 @@ static up_err set_key(struct parser *p, enum key_id id, const char *v)
 		else
 			return bad(p, name, "'%.64s' is not required or optional", v);
 		return UP_OK;
+	case K_MFA_METHODS:
+		return set_mfa_methods(p, name, v, c->mfa_methods);
 	case K_ENROLL_ON_LOGIN:
 		return set_bool(p, name, v, &c->enroll_on_login);
 	case K_ECHO_CODE:
@@ -1157,6 +1199,10 @@ static up_err init_defaults(struct parser *p, struct up_config *c)
 	c->client_auth = UP_CLIENT_AUTH_BASIC;
 	c->mfa_required = true;
 	c->enroll_on_login = true;
+	c->mfa_methods[0] = UP_MFA_TOTP;
+	c->mfa_methods[1] = UP_MFA_EMAIL;
+	c->mfa_methods[2] = UP_MFA_SMS;
+	c->mfa_methods[3] = UP_MFA_NONE;
 	c->echo_code = false;
 	c->qr = UP_QR_AUTO;
 	c->offline = true;

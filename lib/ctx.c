@@ -74,6 +74,11 @@ const char *up_ctx_detail(const struct up_ctx *ctx)
 	return ctx ? ctx->detail : "";
 }
 
+const char *up_ctx_user_message(const struct up_ctx *ctx)
+{
+	return ctx && ctx->user_msg[0] ? ctx->user_msg : NULL;
+}
+
 const struct up_config *up_ctx_config(const struct up_ctx *ctx)
 {
 	return ctx ? ctx->cfg : NULL;

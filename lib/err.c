@@ -43,6 +43,8 @@ static const char *const messages[UP_ERR_MAX] = {
 	[UP_EFORBIDDEN] = "forbidden by the user pool (AWS WAF or resource policy)",
 	[UP_ESKEW] = "the clock of this machine is off",
 	[UP_ESUBCHANGED] = "the name is bound to another account (sub changed)",
+	[UP_EDELIVERY] = "the user pool could not send the code",
+	[UP_ESESSION] = "the sign-in session expired",
 };
 
 const char *up_strerror(up_err err)

@@ -29,6 +29,8 @@ struct up_ctx {
 	up_clock_fn clock_fn;
 	void *clock_ud;
 	char detail[512];
+	char user_msg[256];        /* what to tell the person about the last
+				      failure ("" when the adapter's own text fits) */
 	struct up_http *http;      /* created on first use, reused within the context */
 	struct up_oidc_endpoints oidc;
 	int64_t jwks_last_refetch; /* in-process memory of the last unknown-kid fetch */
@@ -47,6 +49,14 @@ void up_log(struct up_ctx *ctx, int priority, const char *fmt, ...)
 up_err up_fail(struct up_ctx *ctx, up_err err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void up_clear_detail(struct up_ctx *ctx);
+/* Set the message for the person (up_ctx_user_message); printable ASCII
+ * only, capped. */
+void up_set_user_msg(struct up_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void up_clear_user_msg(struct up_ctx *ctx);
+/* Copy `src` into `dst` (size `cap`) for showing: control characters
+ * dropped, other bytes outside printable ASCII as '?', at most cap - 1
+ * bytes ("..." marks a cut). */
+void up_text_printable(char *dst, size_t cap, const char *src);
 
 /* --- secret.c --- */
 void up_wipe(void *p, size_t len);

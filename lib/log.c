@@ -51,3 +51,40 @@ void up_clear_detail(struct up_ctx *ctx)
 	if (ctx)
 		ctx->detail[0] = '\0';
 }
+
+void up_text_printable(char *dst, size_t cap, const char *src)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return;
+	for (; src && *src && n + 1 < cap; src++) {
+		unsigned char c = (unsigned char)*src;
+
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		dst[n++] = c < 0x7f ? (char)c : '?';
+	}
+	dst[n] = '\0';
+	if (src && *src && cap > 4)
+		memcpy(dst + cap - 4, "...", 4);
+}
+
+void up_set_user_msg(struct up_ctx *ctx, const char *fmt, ...)
+{
+	char buf[sizeof(ctx->user_msg)];
+	va_list ap;
+
+	if (!ctx)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	up_text_printable(ctx->user_msg, sizeof(ctx->user_msg), buf);
+}
+
+void up_clear_user_msg(struct up_ctx *ctx)
+{
+	if (ctx)
+		ctx->user_msg[0] = '\0';
+}

@@ -93,6 +93,7 @@ static up_err record_dup(const struct up_user_record *cur, struct up_user_record
 	rec->refresh_token = up_strdup(cur->refresh_token);
 	rec->verifier = up_strdup(cur->verifier);
 	rec->mfa = cur->mfa;
+	rec->mfa_method = cur->mfa_method;
 	rec->last_online = cur->last_online;
 	rec->failures = cur->failures;
 	if (cur->n_fails) {
@@ -153,6 +154,7 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 	rec->verifier = o->verifier;
 	o->verifier = NULL;
 	rec->mfa = o->auth->mfa;
+	rec->mfa_method = o->auth->mfa ? o->auth->mfa_method : UP_MFA_NONE;
 	rec->last_online = up_ctx_now(o->ctx);
 	rec->failures = 0;
 	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
@@ -304,6 +306,22 @@ static up_err offline_precheck(struct offline_ud *o, const struct up_user_record
 	/* A second factor is never silently dropped: a user whose last online
 	 * sign-in used one gets no password-only sign-in offline unless
 	 * offline_mfa = skip (no TOTP secret is held locally). */
+	if (cur->mfa && !cfg->offline_mfa_skip &&
+	    (cur->mfa_method == UP_MFA_SMS || cur->mfa_method == UP_MFA_EMAIL)) {
+		/* Offline MFA checks a TOTP code locally; an SMS or email code
+		 * can only come from the pool. */
+		const char *what = cur->mfa_method == UP_MFA_SMS ? "SMS" : "email";
+
+		up_set_user_msg(ctx,
+				"The user pool is unreachable and offline sign-in is not possible: "
+				"your second factor (%s code) needs the user pool",
+				what);
+		o->result = up_fail(ctx, UP_EOFFLINE,
+				    "the last online sign-in used an %s code, which cannot be "
+				    "checked offline (offline_mfa = require)",
+				    what);
+		return UP_OK;
+	}
 	if (cur->mfa && !cfg->offline_mfa_skip) {
 		o->result = up_fail(ctx, UP_EOFFLINE,
 				    "the last online sign-in used a second factor and no TOTP "
@@ -624,6 +642,7 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
 	ctx->pool_answered = false;
+	up_clear_user_msg(ctx);
 	r = up_signin_online(ctx, username, password, conv, &auth);
 	if (!r) {
 		if (ctx->cfg->mfa_required && !auth->mfa) {

@@ -117,6 +117,21 @@ static const char *record_problem(const struct up_user_record *rec)
 	return NULL;
 }
 
+/* The record's word for a second factor; NULL for none. */
+static const char *method_word(int m)
+{
+	switch (m) {
+	case UP_MFA_TOTP:
+		return "totp";
+	case UP_MFA_EMAIL:
+		return "email";
+	case UP_MFA_SMS:
+		return "sms";
+	default:
+		return NULL;
+	}
+}
+
 static json_t *record_to_json(const struct up_user_record *rec)
 {
 	json_t *j = json_object(), *groups = json_array(), *stepups = json_array();
@@ -142,6 +157,8 @@ static json_t *record_to_json(const struct up_user_record *rec)
 	     (!rec->verifier ||
 	      json_object_set_new(j, "verifier", json_string(rec->verifier)) == 0) &&
 	     json_object_set_new(j, "mfa", json_boolean(rec->mfa)) == 0 &&
+	     (!method_word(rec->mfa_method) ||
+	      json_object_set_new(j, "mfa_method", json_string(method_word(rec->mfa_method))) == 0) &&
 	     json_object_set_new(j, "last_online", json_integer(rec->last_online)) == 0 &&
 	     json_object_set_new(j, "failures", json_integer(rec->failures)) == 0 &&
 	     json_object_set(j, "stepups", stepups) == 0 &&
@@ -219,6 +236,17 @@ static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_us
 		goto bad;
 	}
 	rec->mfa = json_is_true(json_object_get(j, "mfa"));
+	v = json_object_get(j, "mfa_method");
+	if (v) {
+		rec->mfa_method = UP_MFA_NONE;
+		for (int m = UP_MFA_TOTP; m <= UP_MFA_MAX; m++)
+			if (json_is_string(v) && strcmp(json_string_value(v), method_word(m)) == 0)
+				rec->mfa_method = (enum up_mfa_method)m;
+		if (rec->mfa_method == UP_MFA_NONE) {
+			problem = "mfa_method is not totp, sms or email";
+			goto bad;
+		}
+	}
 	if (!json_is_array(groups) || json_array_size(groups) > MAX_GROUPS ||
 	    !json_is_array(stepups) || json_array_size(stepups) > MAX_STEPUPS) {
 		problem = "groups or stepups missing or too long";

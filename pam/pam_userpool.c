@@ -122,7 +122,10 @@ static int pam_code(up_err r)
 	case UP_ERANGE:
 	case UP_ELAMBDA:
 	case UP_ESKEW:
+	case UP_ESESSION:
 		return PAM_AUTH_ERR;
+	case UP_EDELIVERY: /* the pool answered: no outage, no offline fallback */
+		return PAM_AUTHINFO_UNAVAIL;
 	case UP_ESUBCHANGED:
 		return PAM_PERM_DENIED;
 	default:
@@ -157,8 +160,11 @@ static const char *detail_after(struct up_ctx *ctx, const char *marker, const ch
 static const char *user_message(struct up_ctx *ctx, up_err r)
 {
 	static __thread char buf[256];
-	const char *m;
+	const char *m = up_ctx_user_message(ctx);
 
+	/* The library's own text for this failure comes first. */
+	if (m && r != UP_OK)
+		return m;
 	switch (r) {
 	case UP_ELAMBDA:
 		/* The trigger's own message is meant for the person (AWS: "the
@@ -204,6 +210,10 @@ static const char *user_message(struct up_ctx *ctx, up_err r)
 		return "Sign-in timed out";
 	case UP_ECHALLENGE:
 		return "The user pool asks for a sign-in step this machine does not support: contact your administrator";
+	case UP_ESESSION:
+		return "Sign-in took too long: start again";
+	case UP_EDELIVERY:
+		return "The user pool could not send the code: try again later or contact your administrator";
 	default:
 		return NULL;
 	}

@@ -64,6 +64,7 @@ static int exit_for(up_err r)
 		return EXIT_CONFIG;
 	case UP_ECODE:
 	case UP_ECODEEXPIRED:
+	case UP_ESESSION:
 		return EXIT_CODE;
 	case UP_ENET:
 	case UP_ETLS:

@@ -14,6 +14,8 @@ enum up_otp_mode { UP_OTP_PROMPT = 0, UP_OTP_APPEND };
 enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
 /* qr = auto (terminals only) | text (always) | off (never draw a text QR code) */
 enum up_qr_mode { UP_QR_AUTO = 0, UP_QR_TEXT, UP_QR_OFF };
+/* Cognito second factors (mfa_methods); UP_MFA_NONE ends a list. */
+enum up_mfa_method { UP_MFA_NONE = 0, UP_MFA_TOTP, UP_MFA_EMAIL, UP_MFA_SMS, UP_MFA_MAX = UP_MFA_SMS };
 
 /*
  * The parsed configuration (DESIGN §2). Owned by the context; read-only for
@@ -45,6 +47,9 @@ struct up_config {
 	char *scope;             /* OIDC scope, default "openid"; must contain openid */
 	bool mfa_required;       /* mfa = required (default) | optional */
 	bool enroll_on_login;    /* default yes */
+	/* mfa_methods: accepted second factors in order of preference, ended by
+	 * UP_MFA_NONE; default totp, email, sms */
+	enum up_mfa_method mfa_methods[UP_MFA_MAX + 1];
 	bool echo_code;          /* echo the verification code (default no) */
 	enum up_qr_mode qr;      /* draw text QR codes (default auto) */
 	char *totp_issuer;       /* issuer label in otpauth:// URIs, default "userpool" */

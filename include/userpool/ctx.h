@@ -38,6 +38,12 @@ UP_EXPORT int64_t up_ctx_requester(const struct up_ctx *ctx);
 /* The detail of the last failure ("" when none); valid until the next call. */
 UP_EXPORT const char *up_ctx_detail(const struct up_ctx *ctx);
 
+/* What to tell the person about the last failed sign-in when the library
+ * knows better than the cause alone ("Sign-in took too long: start again",
+ * a Lambda trigger's text, ...), or NULL. Printable ASCII, under 256 bytes,
+ * no secret. Valid until the next sign-in on this context. */
+UP_EXPORT const char *up_ctx_user_message(const struct up_ctx *ctx);
+
 /*
  * Load the configuration: `path` (NULL: UP_DEFAULT_CONFIG, or `config=` in
  * argv), then the PAM-style arguments `argv` (key=value, config=PATH, debug,

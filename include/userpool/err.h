@@ -54,6 +54,8 @@ typedef enum up_err {
 	UP_EFORBIDDEN,    /* ForbiddenException: AWS WAF or the pool's policy refused the request */
 	UP_ESKEW,         /* token issued in the future beyond leeway: the local clock is off */
 	UP_ESUBCHANGED,   /* the name is bound to another account (issuer + sub): userpool user rebind */
+	UP_EDELIVERY,     /* CodeDeliveryFailure: the pool could not send an SMS/email code */
+	UP_ESESSION,      /* the pool's sign-in Session expired: start again */
 	UP_ERR_MAX
 } up_err;
 

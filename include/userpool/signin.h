@@ -59,6 +59,8 @@ UP_EXPORT bool up_qr_draw(enum up_qr_mode mode, const char *service, const char 
 			  const char *xdisplay, bool gdm_env);
 
 #define UP_PROMPT_CODE "Verification code: "
+#define UP_PROMPT_SMS_CODE "SMS code: "
+#define UP_PROMPT_EMAIL_CODE "Email code: "
 #define UP_PROMPT_NEW_PASSWORD "New password: "
 #define UP_PROMPT_RETYPE_PASSWORD "Retype new password: "
 
@@ -74,6 +76,7 @@ struct up_auth {
 				     given); NULL otherwise */
 	bool mfa;                 /* a second factor was used */
 	bool offline;             /* signed in from the cache */
+	enum up_mfa_method mfa_method; /* which one (UP_MFA_NONE without) */
 };
 UP_EXPORT void up_auth_free(struct up_auth *auth);
 

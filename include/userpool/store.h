@@ -41,6 +41,9 @@ struct up_user_record {
 	char *refresh_token;/* only when revoke_on_close needs it; NULL otherwise */
 	char *verifier;     /* offline password verifier; NULL when none */
 	bool mfa;
+	enum up_mfa_method mfa_method; /* the factor of the last online sign-in
+					  ("mfa_method": totp, sms, email; absent:
+					  UP_MFA_NONE, older records: TOTP) */
 	int64_t last_online;
 	int64_t failures; /* failed offline attempts since last online sign-in
 			     (all requesters; the sum of `fails`) */

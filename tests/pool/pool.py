@@ -435,6 +435,8 @@ class Pool:
                      "device_interval": 5, "device_expires_in": 600}
         # in memory only
         self.sessions = {}
+        self.outbox = {}               # username -> the last SMS/email code sent
+        self.mfas_can_setup = ["SOFTWARE_TOKEN_MFA"]
         self.srp_blocks = {}
         self.device_codes = {}
         self.faults = []
@@ -551,11 +553,23 @@ class Pool:
             attrs.append({"Name": "email", "Value": user["email"]})
         return attrs
 
+    def user_mfa_factors(self, user):
+        """The challenge names of the second factors this user has, in
+        Cognito's order (MFAS_CAN_CHOOSE)."""
+        if self.mfa == "OFF":
+            return []
+        out = []
+        if user.get("totp_secret") and (self.mfa == "ON" or user.get("totp_enabled")):
+            out.append("SOFTWARE_TOKEN_MFA")
+        if user.get("sms_mfa") and user.get("phone"):
+            out.append("SMS_MFA")
+        if user.get("email_mfa") and user.get("email"):
+            out.append("EMAIL_OTP")
+        return out
+
     def user_has_mfa(self, user):
-        """Whether sign-in asks this user for a TOTP code."""
-        if not user.get("totp_secret") or self.mfa == "OFF":
-            return False
-        return self.mfa == "ON" or user.get("totp_enabled")
+        """Whether sign-in asks this user for a second factor."""
+        return bool(self.user_mfa_factors(user))
 
     def check_totp(self, user, code):
         """'ok', 'mismatch' or 'reused'; consumes the time step on success."""
@@ -867,22 +881,60 @@ class CognitoAPI:
         return self.mfa_step(user, cid, auth_time)
 
     def mfa_step(self, user, cid, auth_time):
-        if self.pool.user_has_mfa(user):
-            if user.get("select_mfa"):
+        factors = self.pool.user_mfa_factors(user)
+        if factors:
+            pref = user.get("preferred_mfa")
+            if user.get("select_mfa") and factors == ["SOFTWARE_TOKEN_MFA"]:
+                # the old test switch: as if the user also had SMS
+                choose = ["SMS_MFA", "SOFTWARE_TOKEN_MFA"]
+            elif len(factors) > 1 and pref not in factors:
+                choose = factors
+            else:
+                choose = None
+            if choose:
                 sid = self.pool.new_session(user["username"], cid, "SELECT_MFA_TYPE",
-                                            auth_time=auth_time)
+                                            auth_time=auth_time, choose=choose)
                 return {"ChallengeName": "SELECT_MFA_TYPE",
-                        "ChallengeParameters": {
-                            "MFAS_CAN_CHOOSE": '["SMS_MFA","SOFTWARE_TOKEN_MFA"]'},
+                        "ChallengeParameters": {"MFAS_CAN_CHOOSE": json.dumps(choose)},
                         "Session": sid}
-            return self.totp_challenge(user, cid, auth_time)
+            return self.factor_challenge(user, cid, auth_time,
+                                         pref if pref in factors else factors[0])
         if self.pool.mfa == "ON":
             sid = self.pool.new_session(user["username"], cid, "MFA_SETUP",
                                         auth_time=auth_time)
             return {"ChallengeName": "MFA_SETUP",
-                    "ChallengeParameters": {"MFAS_CAN_SETUP": '["SOFTWARE_TOKEN_MFA"]'},
+                    "ChallengeParameters": {
+                        "MFAS_CAN_SETUP": json.dumps(self.pool.mfas_can_setup)},
                     "Session": sid}
         return self.success(user, cid, auth_time)
+
+    def factor_challenge(self, user, cid, auth_time, name):
+        if name == "SOFTWARE_TOKEN_MFA":
+            return self.totp_challenge(user, cid, auth_time)
+        return self.code_challenge(user, cid, auth_time, name)
+
+    def code_challenge(self, user, cid, auth_time, name):
+        """SMS_MFA / EMAIL_OTP: Cognito sends a one-time code and names the
+        masked destination (CODE_DELIVERY_*)."""
+        if name == "SMS_MFA":
+            dest = user["phone"]
+            masked = "+" + "*" * (len(dest) - 5) + dest[-4:]
+            medium = "SMS"
+        else:
+            local, _, domain = user["email"].partition("@")
+            masked = local[:1] + "***@" + domain[:1] + "***"
+            medium = "EMAIL"
+        if user.get("delivery_destination") is not None:
+            masked = user["delivery_destination"]     # a hostile pool's text
+        code = "%06d" % secrets.randbelow(1000000)
+        sid = self.pool.new_session(user["username"], cid, name, auth_time=auth_time,
+                                    code=code)
+        self.pool.outbox[user["username"]] = {"medium": medium, "code": code,
+                                              "challenge": name}
+        return {"ChallengeName": name,
+                "ChallengeParameters": {"CODE_DELIVERY_DELIVERY_MEDIUM": medium,
+                                        "CODE_DELIVERY_DESTINATION": masked},
+                "Session": sid}
 
     def totp_challenge(self, user, cid, auth_time):
         sid = self.pool.new_session(user["username"], cid, "SOFTWARE_TOKEN_MFA",
@@ -991,7 +1043,7 @@ class CognitoAPI:
                                 "PASSWORD_VERIFIER" else
                                 "Missing required parameter PASSWORD_CLAIM_SECRET_BLOCK")
         known = ("PASSWORD_VERIFIER", "SOFTWARE_TOKEN_MFA", "SELECT_MFA_TYPE",
-                 "NEW_PASSWORD_REQUIRED", "MFA_SETUP")
+                 "NEW_PASSWORD_REQUIRED", "MFA_SETUP", "SMS_MFA", "EMAIL_OTP")
         if name not in known:
             raise invalid_param("Invalid challenge name %s" % (name,))
         rec = self.pool.take_session(sid, name, consume=False)
@@ -1043,10 +1095,26 @@ class CognitoAPI:
             return self.mfa_step(user, cid, auth_time)
         if name == "SELECT_MFA_TYPE":
             answer = resp.get("ANSWER")
-            if answer != "SOFTWARE_TOKEN_MFA":
+            if answer not in rec["data"].get("choose", ()):
                 raise invalid_param("Invalid MFA type %s" % (answer,))
+            if answer == "SMS_MFA" and not user.get("phone"):
+                raise CognitoError("MFAMethodNotFoundException",
+                                   "No MFA mechanism registerd in the account.")
             rec["used"] = True
-            return self.totp_challenge(user, cid, auth_time)
+            return self.factor_challenge(user, cid, auth_time, answer)
+        if name in ("SMS_MFA", "EMAIL_OTP"):
+            key = name + "_CODE" if name == "SMS_MFA" else "EMAIL_OTP_CODE"
+            code = resp.get(key)
+            if not isinstance(code, str):
+                raise invalid_param("Missing required parameter %s" % key)
+            if not hmac.compare_digest(code.encode(), rec["data"]["code"].encode()):
+                rec["attempts"] += 1
+                if rec["attempts"] >= MAX_CODE_ATTEMPTS:
+                    rec["used"] = True
+                raise CognitoError("CodeMismatchException", "Invalid code or auth state "
+                                   "for the user.")
+            rec["used"] = True
+            return self.success(user, cid, auth_time)
         if name == "SOFTWARE_TOKEN_MFA":
             code = resp.get("SOFTWARE_TOKEN_MFA_CODE")
             if not isinstance(code, str):
@@ -1580,6 +1648,42 @@ class Admin:
                 "code": totp_now(s) if s else None,
                 "last_step": u.get("totp_last_step", -1),
                 "step": int(Clock.now() // TOTP_STEP)}
+
+    def op_set_mfa(self, req):
+        """SMS / email MFA of a user (phone, email, sms, email_mfa, preferred)."""
+        u = self.user(req)
+        for k in ("phone", "email"):
+            if k in req:
+                if req[k] is not None and not isinstance(req[k], str):
+                    raise ValueError("%s must be a string" % k)
+                u[k] = req[k]
+        if "sms" in req:
+            u["sms_mfa"] = bool(req["sms"])
+        if "email_mfa" in req:
+            u["email_mfa"] = bool(req["email_mfa"])
+        if "preferred" in req:
+            if req["preferred"] not in (None, "SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP"):
+                raise ValueError("preferred must be SOFTWARE_TOKEN_MFA, SMS_MFA or EMAIL_OTP")
+            u["preferred_mfa"] = req["preferred"]
+        if "delivery_destination" in req:
+            u["delivery_destination"] = req["delivery_destination"]
+        self.pool.save()
+        return {}
+
+    def op_outbox(self, req):
+        """The last SMS/email code the pool sent to a user (their phone)."""
+        m = self.pool.outbox.get(req.get("username"))
+        if m is None:
+            raise ValueError("nothing sent to %r" % (req.get("username"),))
+        return m
+
+    def op_set_mfas_can_setup(self, req):
+        lst = req.get("list")
+        if not isinstance(lst, list) or not all(
+                x in ("SOFTWARE_TOKEN_MFA", "SMS_MFA", "EMAIL_OTP") for x in lst):
+            raise ValueError("list of SOFTWARE_TOKEN_MFA, SMS_MFA, EMAIL_OTP")
+        self.pool.mfas_can_setup = lst
+        return {}
 
     def op_set_select_mfa(self, req):
         self.user(req)["select_mfa"] = bool(req.get("enabled", True))

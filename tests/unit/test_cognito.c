@@ -250,7 +250,7 @@ static void test_map_error_table(void **state)
 		{ "NotAuthorizedException", "Incorrect username or password.", UP_EDENIED },
 		{ "NotAuthorizedException", "User is disabled.", UP_EDISABLED },
 		{ "NotAuthorizedException", "Invalid session for the user, session is expired.",
-		  UP_ECODEEXPIRED },
+		  UP_ESESSION },
 		{ "NotAuthorizedException", "Password attempts exceeded", UP_ERATE },
 		{ "com.amazonaws.cognito#NotAuthorizedException:http://internal.amazon.com/x",
 		  "nope", UP_EDENIED },
@@ -679,7 +679,7 @@ static void test_pool_errors(void **state)
 	json_decref(t_pool_admin(P, "set_session_ttl", "{s:f}", "seconds", 0.0));
 	c.next = c.n_answers = 0;
 	answers(&c, 1, "123456");
-	expect_signin(f, user, PW, &uc, UP_ECODEEXPIRED);
+	expect_signin(f, user, PW, &uc, UP_ESESSION);
 	assert_non_null(strstr(up_ctx_detail(f->ctx), "session is expired"));
 	json_decref(t_pool_admin(P, "set_session_ttl", "{s:i}", "seconds", 180));
 	st = t_pool_admin(P, "stats", NULL);
@@ -709,7 +709,7 @@ static void test_injected_errors(void **state)
 		{ "UserNotFoundException", "x", 400, UP_ENOUSER },
 		{ "NotAuthorizedException", "User is disabled.", 400, UP_EDISABLED },
 		{ "NotAuthorizedException", "Invalid session for the user, session is expired.", 400,
-		  UP_ECODEEXPIRED },
+		  UP_ESESSION },
 		{ "com.amazon.cognito#NotAuthorizedException", "Incorrect", 400, UP_EDENIED },
 		{ "InternalErrorException", "x", 400, UP_ESERVER },
 		{ "InternalErrorException", "x", 500, UP_ESERVER },
