@@ -895,7 +895,8 @@ class CognitoAPI:
                 sid = self.pool.new_session(user["username"], cid, "SELECT_MFA_TYPE",
                                             auth_time=auth_time, choose=choose)
                 return {"ChallengeName": "SELECT_MFA_TYPE",
-                        "ChallengeParameters": {"MFAS_CAN_CHOOSE": json.dumps(choose)},
+                        "ChallengeParameters": {
+                            "MFAS_CAN_CHOOSE": json.dumps(choose, separators=(",", ":"))},
                         "Session": sid}
             return self.factor_challenge(user, cid, auth_time,
                                          pref if pref in factors else factors[0])
@@ -904,7 +905,8 @@ class CognitoAPI:
                                         auth_time=auth_time)
             return {"ChallengeName": "MFA_SETUP",
                     "ChallengeParameters": {
-                        "MFAS_CAN_SETUP": json.dumps(self.pool.mfas_can_setup)},
+                        "MFAS_CAN_SETUP": json.dumps(self.pool.mfas_can_setup,
+                                                     separators=(",", ":"))},
                     "Session": sid}
         return self.success(user, cid, auth_time)
 

@@ -754,7 +754,10 @@ def tests(pool, url, state, cadir, procs):
        r.json["ChallengeParameters"].get("MFAS_CAN_CHOOSE") == '["SMS_MFA","SOFTWARE_TOKEN_MFA"]',
        "SELECT_MFA_TYPE challenge", r)
     rb = P.answer(r, "SELECT_MFA_TYPE", {"USERNAME": "m5", "ANSWER": "SMS_MFA"})
-    ok(is_err(rb, "InvalidParameterException"), "SELECT_MFA_TYPE answer SMS_MFA refused", rb)
+    ok(is_err(rb, "MFAMethodNotFoundException"),
+       "SELECT_MFA_TYPE answer SMS_MFA for a user without a phone: MFAMethodNotFoundException", rb)
+    rb = P.answer(r, "SELECT_MFA_TYPE", {"USERNAME": "m5", "ANSWER": "EMAIL_OTP"})
+    ok(is_err(rb, "InvalidParameterException"), "SELECT_MFA_TYPE answer not offered refused", rb)
     r2 = P.answer(r, "SELECT_MFA_TYPE", {"USERNAME": "m5", "ANSWER": "SOFTWARE_TOKEN_MFA"})
     ok(r2.json.get("ChallengeName") == "SOFTWARE_TOKEN_MFA", "then SOFTWARE_TOKEN_MFA", r2)
     wait_step_margin()

@@ -413,7 +413,8 @@ static void test_select_mfa_type(void **state)
 
 static void test_select_mfa_without_totp(void **state)
 {
-	struct fx *f = fx_new("auth_flow = password\n");
+	/* issue 20: SMS is a factor this machine may refuse (mfa_methods) */
+	struct fx *f = fx_new("auth_flow = password\nmfa_methods = totp, email\n");
 	struct conv c = { 0 };
 	struct up_conv uc = make_conv(&c, true);
 	char user[64];
@@ -424,8 +425,9 @@ static void test_select_mfa_without_totp(void **state)
 		     200, "body",
 		     "{\"ChallengeName\":\"SELECT_MFA_TYPE\",\"ChallengeParameters\":"
 		     "{\"MFAS_CAN_CHOOSE\":\"[\\\"SMS_MFA\\\"]\"},\"Session\":\"abc\"}");
-	expect_signin(f, user, PW, &uc, UP_ECHALLENGE);
+	expect_signin(f, user, PW, &uc, UP_ENOMFA);
 	assert_int_equal(c.prompts, 0);
+	assert_non_null(up_ctx_user_message(f->ctx));
 	fx_free(f);
 }
 

@@ -112,6 +112,10 @@ static void test_defaults_cognito(void **state)
 	assert_string_equal(c->scope, "openid");
 	assert_true(c->mfa_required);
 	assert_true(c->enroll_on_login);
+	assert_int_equal(c->mfa_methods[0], UP_MFA_TOTP);
+	assert_int_equal(c->mfa_methods[1], UP_MFA_EMAIL);
+	assert_int_equal(c->mfa_methods[2], UP_MFA_SMS);
+	assert_int_equal(c->mfa_methods[3], UP_MFA_NONE);
 	assert_false(c->echo_code);
 	assert_string_equal(c->totp_issuer, "userpool");
 	assert_string_equal(c->username_format, "%u");
@@ -191,6 +195,7 @@ static void test_every_key_good(void **state)
 		     "scope = openid   profile email\n"
 		     "mfa = optional\n"
 		     "enroll_on_login = no\n"
+		     "mfa_methods = SMS,totp\n"
 		     "echo_code = yes\n"
 		     "totp_issuer = \"Example Org\"\n"
 		     "username_format = %%u@example.org\n"
@@ -240,6 +245,9 @@ static void test_every_key_good(void **state)
 	assert_string_equal(c->scope, "openid profile email");
 	assert_false(c->mfa_required);
 	assert_false(c->enroll_on_login);
+	assert_int_equal(c->mfa_methods[0], UP_MFA_SMS);
+	assert_int_equal(c->mfa_methods[1], UP_MFA_TOTP);
+	assert_int_equal(c->mfa_methods[2], UP_MFA_NONE);
 	assert_true(c->echo_code);
 	assert_string_equal(c->totp_issuer, "Example Org");
 	assert_string_equal(c->username_format, "%u@example.org");
@@ -340,6 +348,9 @@ static const struct bad_case bad_cases[] = {
     {OIDC, "scope = openid \"x\"", "scope: bad character"},
     {BASE, "mfa = sometimes", "mfa"},
     {BASE, "enroll_on_login = maybe", "enroll_on_login"},
+    {BASE, "mfa_methods = totp, fax", "mfa_methods: 'fax' is not totp, email or sms"},
+    {BASE, "mfa_methods = sms sms", "mfa_methods: 'sms' is listed twice"},
+    {BASE, "mfa_methods = , ,", "mfa_methods: empty"},
     {BASE, "echo_code = 2", "echo_code"},
     {BASE, "totp_issuer = Org:Unit", "totp_issuer"},
     {BASE, "totp_issuer =", "totp_issuer: empty value"},
