@@ -15,7 +15,14 @@
  *   - an empty value resets an optional setting (client_secret, ca_file,
  *     proxy, endpoint, ...) to its default; for a setting that always has a
  *     value it is an error.
- * Keys are exact lower-case names. An unknown key is a logged warning.
+ * Keys are exact lower-case names. An unknown key is a logged warning
+ * that names the nearest known key when one is close.
+ *
+ * Every key is one line of the table `keys` below: name, type, field,
+ * default, range or choices, and flags (trust-deciding duplicate rule,
+ * empty allowed, tab allowed); set_key() applies a value by that line and
+ * the few keys with rules of their own name a check or setter function.
+ * Defaults go through the same setters as the file's values.
  *
  * Duplicate keys in the file (or twice among the PAM arguments): the last
  * value wins with a warning, except for the settings that decide whom we
@@ -31,6 +38,7 @@
  * context) and up_config_check() (collects every problem, one per line).
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <errno.h>
 #include <pwd.h>
 #include <fcntl.h>
@@ -50,147 +58,6 @@
 #define MAX_URL 2048u
 #define MAX_PATH_LEN 1024u
 
-enum key_id {
-	K_PROVIDER,
-	K_REGION,
-	K_USER_POOL_ID,
-	K_CLIENT_ID,
-	K_CLIENT_SECRET,
-	K_ENDPOINT,
-	K_ISSUER,
-	K_JWKS_URI,
-	K_AUTH_FLOW,
-	K_OTP_MODE,
-	K_OTP_PARAM,
-	K_CLIENT_AUTH,
-	K_SCOPE,
-	K_MFA,
-	K_ENROLL_ON_LOGIN,
-	K_ECHO_CODE,
-	K_QR,
-	K_TOTP_ISSUER,
-	K_USERNAME_FORMAT,
-	K_USERNAME_CLAIM,
-	K_GROUPS_CLAIM,
-	K_ALLOW_GROUPS,
-	K_GROUP_MAP,
-	K_IGNORE_USERS,
-	K_POOL_LOCAL_USERS,
-	K_STATE_DIR,
-	K_OFFLINE,
-	K_OFFLINE_MAX_AGE,
-	K_OFFLINE_MAX_FAILURES,
-	K_OFFLINE_MFA,
-	K_MAX_AUTH_AGE,
-	K_TIMEOUT,
-	K_KDF_SLOTS,
-	K_CA_FILE,
-	K_PROXY,
-	K_LEEWAY,
-	K_REVOKE_ON_CLOSE,
-	K_UID_MIN,
-	K_UID_MAX,
-	K_HOME,
-	K_SHELL,
-	K_MFA_METHODS,
-	K_DEBUG,
-	K_COUNT
-};
-
-static const struct {
-	const char *name;
-	bool strict_dup; /* a duplicate is an error, not a warning */
-} keys[K_COUNT] = {
-    [K_PROVIDER] = {"provider", true},
-    [K_REGION] = {"region", true},
-    [K_USER_POOL_ID] = {"user_pool_id", true},
-    [K_CLIENT_ID] = {"client_id", true},
-    [K_CLIENT_SECRET] = {"client_secret", true},
-    [K_ENDPOINT] = {"endpoint", true},
-    [K_ISSUER] = {"issuer", true},
-    [K_JWKS_URI] = {"jwks_uri", true},
-    [K_AUTH_FLOW] = {"auth_flow", false},
-    [K_OTP_MODE] = {"otp_mode", false},
-    [K_OTP_PARAM] = {"otp_param", false},
-    [K_CLIENT_AUTH] = {"client_auth", false},
-    [K_SCOPE] = {"scope", false},
-    [K_MFA] = {"mfa", false},
-    [K_ENROLL_ON_LOGIN] = {"enroll_on_login", false},
-    [K_ECHO_CODE] = {"echo_code", false},
-    [K_QR] = {"qr", false},
-    [K_TOTP_ISSUER] = {"totp_issuer", false},
-    [K_USERNAME_FORMAT] = {"username_format", false},
-    [K_USERNAME_CLAIM] = {"username_claim", false},
-    [K_GROUPS_CLAIM] = {"groups_claim", false},
-    [K_ALLOW_GROUPS] = {"allow_groups", false},
-    [K_GROUP_MAP] = {"group_map", false},
-    [K_IGNORE_USERS] = {"ignore_users", false},
-    [K_POOL_LOCAL_USERS] = {"pool_local_users", false},
-    [K_STATE_DIR] = {"state_dir", false},
-    [K_OFFLINE] = {"offline", false},
-    [K_OFFLINE_MAX_AGE] = {"offline_max_age", false},
-    [K_OFFLINE_MAX_FAILURES] = {"offline_max_failures", false},
-    [K_OFFLINE_MFA] = {"offline_mfa", false},
-    [K_MAX_AUTH_AGE] = {"max_auth_age", false},
-    [K_TIMEOUT] = {"timeout", false},
-    [K_KDF_SLOTS] = {"kdf_slots", false},
-    [K_CA_FILE] = {"ca_file", true},
-    [K_PROXY] = {"proxy", true},
-    [K_LEEWAY] = {"leeway", false},
-    [K_REVOKE_ON_CLOSE] = {"revoke_on_close", false},
-    [K_UID_MIN] = {"uid_min", false},
-    [K_UID_MAX] = {"uid_max", false},
-    [K_HOME] = {"home", false},
-    [K_SHELL] = {"shell", false},
-    [K_MFA_METHODS] = {"mfa_methods", false},
-    [K_DEBUG] = {"debug", false},
-};
-
-/* Edit distance (Levenshtein) of two short names, capped at 9. */
-static unsigned edit_distance(const char *a, const char *b)
-{
-	unsigned row[64], n = (unsigned)strlen(b), m = (unsigned)strlen(a);
-
-	if (n >= 64 || m >= 64)
-		return 9;
-	for (unsigned j = 0; j <= n; j++)
-		row[j] = j;
-	for (unsigned i = 1; i <= m; i++) {
-		unsigned diag = row[0], t;
-
-		row[0] = i;
-		for (unsigned j = 1; j <= n; j++) {
-			unsigned best = diag + (a[i - 1] != b[j - 1]);
-
-			t = row[j];
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			diag = t;
-		}
-	}
-	return row[n] > 9 ? 9 : row[n];
-}
-
-/* The known key nearest to a typo'd one (issue 18), or NULL when none is close. */
-static const char *nearest_key(const char *key)
-{
-	const char *best = NULL;
-	unsigned bestd = 3; /* at most two edits, and less than a third of the name */
-
-	for (int i = 0; i < K_COUNT; i++) {
-		unsigned d = edit_distance(key, keys[i].name);
-
-		if (d < bestd && d * 3 < strlen(keys[i].name) + 1) {
-			bestd = d;
-			best = keys[i].name;
-		}
-	}
-	return best;
-}
-
 /* Ranges of the numeric settings (seconds for durations). */
 #define DAY INT64_C(86400)
 #define OFFLINE_MAX_AGE_MAX (365 * DAY)
@@ -203,6 +70,8 @@ static const char *nearest_key(const char *key)
 #define KDF_SLOTS_MAX 1024
 #define UID_LOW 1000
 #define UID_HIGH INT64_C(2147483646) /* 2^31 - 2: (uid_t)-1 and INT_MAX stay out */
+
+#define MAX_KEYS 128 /* capacity of the per-key parser state */
 
 /* A growing text buffer for up_config_check(). */
 struct sbuf {
@@ -224,9 +93,9 @@ struct parser {
 	unsigned line;	  /* line in the file */
 	bool hash_hint;	  /* the value holds " #": hint that it is no comment */
 
-	unsigned file_line[K_COUNT]; /* line where the file set the key; 0: not set */
-	bool arg_set[K_COUNT];	     /* set by a PAM argument */
-	bool flow_set;		     /* auth_flow given explicitly */
+	unsigned file_line[MAX_KEYS]; /* line where the file set the key; 0: not set */
+	bool arg_set[MAX_KEYS];	      /* set by a PAM argument */
+	bool applied[MAX_KEYS];	      /* a value of the file or an argument was taken */
 	bool file_has_secret;
 };
 
@@ -324,15 +193,6 @@ static up_err nomem(struct parser *p)
 		up_fail(p->ctx, UP_ENOMEM, "configuration: out of memory");
 	}
 	return UP_ENOMEM;
-}
-
-/* Name of the key as shown in messages: "key" for the file, "argument key" for argv. */
-static const char *where_key(struct parser *p, enum key_id id, char *buf, size_t len)
-{
-	if (p->path)
-		return keys[id].name;
-	snprintf(buf, len, "argument %s", keys[id].name);
-	return buf;
 }
 
 /* --- small validators; each returns NULL when fine, else why not --- */
@@ -559,7 +419,136 @@ static bool parse_bool(const char *v, bool *ret)
 	return false;
 }
 
-/* --- setters --- */
+/* --- the checks of single keys (each reports its own problem) --- */
+
+static up_err check_region(struct parser *p, const char *name, const char *v)
+{
+	if (!valid_region(v, strlen(v)))
+		return bad(p, name, "'%.64s' is not a region name like eu-west-1", v);
+	return UP_OK;
+}
+
+static up_err check_pool_id(struct parser *p, const char *name, const char *v)
+{
+	if (!valid_pool_id(v))
+		return bad(p, name, "'%.64s' is not a pool id like eu-west-1_AbCdEf123", v);
+	return UP_OK;
+}
+
+static up_err check_client_id(struct parser *p, const char *name, const char *v)
+{
+	if (strlen(v) > 256 || !visible_ascii(v))
+		return bad(p, name, "must be 1 to 256 printable characters without blanks");
+	return UP_OK;
+}
+
+static up_err check_url(struct parser *p, const char *name, const char *v, enum url_kind kind)
+{
+	const char *why = url_problem(v, kind);
+
+	return why ? bad(p, name, "%s", why) : UP_OK;
+}
+
+static up_err check_service_url(struct parser *p, const char *name, const char *v)
+{
+	return check_url(p, name, v, URL_SERVICE);
+}
+
+static up_err check_issuer_url(struct parser *p, const char *name, const char *v)
+{
+	return check_url(p, name, v, URL_ISSUER);
+}
+
+static up_err check_proxy_url(struct parser *p, const char *name, const char *v)
+{
+	return check_url(p, name, v, URL_PROXY);
+}
+
+static up_err check_otp_param(struct parser *p, const char *name, const char *v)
+{
+	if (strlen(v) > 64)
+		return bad(p, name, "longer than 64 characters");
+	for (const char *q = v; *q; q++)
+		if (!(is_alnum(*q) || *q == '_' || *q == '-' || *q == '.'))
+			return bad(p, name, "'%.64s' is not a form field name", v);
+	return UP_OK;
+}
+
+static up_err check_totp_issuer(struct parser *p, const char *name, const char *v)
+{
+	/* The issuer label of otpauth://totp/<issuer>:<user>: no ':'. */
+	if (strlen(v) > 64 || strchr(v, ':'))
+		return bad(p, name, "must be at most 64 characters without ':'");
+	return UP_OK;
+}
+
+static up_err check_username_format(struct parser *p, const char *name, const char *v)
+{
+	const char *why;
+
+	if (strlen(v) > 128)
+		return bad(p, name, "longer than 128 characters");
+	if (strchr(v, '/'))
+		return bad(p, name, "must not contain '/'");
+	if ((why = template_problem(v, true)))
+		return bad(p, name, "%s", why);
+	return UP_OK;
+}
+
+static up_err check_claim(struct parser *p, const char *name, const char *v)
+{
+	if (strlen(v) > 256 || !visible_ascii(v))
+		return bad(p, name, "must be a claim name without blanks");
+	return UP_OK;
+}
+
+static up_err check_path(struct parser *p, const char *name, const char *v)
+{
+	const char *why = path_problem(v);
+
+	return why ? bad(p, name, "%s", why) : UP_OK;
+}
+
+static up_err check_home(struct parser *p, const char *name, const char *v)
+{
+	const char *why;
+
+	if ((why = path_problem(v)))
+		return bad(p, name, "%s", why);
+	/* home and shell end up in passwd lines: ':' would split a field. */
+	if (strchr(v, ':'))
+		return bad(p, name, "must not contain ':'");
+	if ((why = template_problem(v, false)))
+		return bad(p, name, "%s", why);
+	return UP_OK;
+}
+
+static up_err check_shell(struct parser *p, const char *name, const char *v)
+{
+	const char *why;
+
+	if ((why = path_problem(v)))
+		return bad(p, name, "%s", why);
+	if (strchr(v, ':') || strchr(v, ' '))
+		return bad(p, name, "must not contain ':' or blanks");
+	return UP_OK;
+}
+
+/* Each item is POOLGROUP:LOCALGROUP; the local name ends up in a group(5)
+ * line, so it gets the NSS name rules. Runs on the stored list. */
+static up_err check_group_map(struct parser *p, const char *name, char **list)
+{
+	for (char **g = list; *g; g++) {
+		const char *colon = strchr(*g, ':');
+
+		if (!colon || colon == *g || strchr(colon + 1, ':') ||
+		    !up_nss_name_valid(colon + 1))
+			return bad(p, name, "items must be POOLGROUP:LOCALGROUP");
+	}
+	return UP_OK;
+}
+
+/* --- the setters of one type each --- */
 
 static up_err set_str(struct parser *p, char **field, const char *v)
 {
@@ -611,44 +600,6 @@ static up_err set_list(struct parser *p, const char *name, char ***field, const 
 	return UP_OK;
 }
 
-/* mfa_methods: totp, email, sms in order of preference, each at most once; a
- * security setting, so an unknown word or an empty list is an error. */
-static up_err set_mfa_methods(struct parser *p, const char *name, const char *v,
-			      enum up_mfa_method *field)
-{
-	static const struct {
-		const char *word;
-		enum up_mfa_method m;
-	} words[] = { { "totp", UP_MFA_TOTP }, { "email", UP_MFA_EMAIL }, { "sms", UP_MFA_SMS } };
-	enum up_mfa_method out[UP_MFA_MAX + 1] = { UP_MFA_NONE };
-	size_t n = 0;
-
-	while (*v) {
-		size_t len = strcspn(v, ", \t");
-
-		if (len > 0) {
-			enum up_mfa_method m = UP_MFA_NONE;
-
-			for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-				if (strlen(words[i].word) == len && strncasecmp(v, words[i].word, len) == 0)
-					m = words[i].m;
-			if (m == UP_MFA_NONE)
-				return bad(p, name, "'%.*s' is not totp, email or sms", (int)(len > 64 ? 64 : len), v);
-			for (size_t i = 0; i < n; i++)
-				if (out[i] == m)
-					return bad(p, name, "'%.*s' is listed twice", (int)len, v);
-			out[n++] = m;
-			v += len;
-		}
-		if (*v)
-			v++;
-	}
-	if (n == 0)
-		return bad(p, name, "empty: list at least one of totp, email, sms");
-	memcpy(field, out, sizeof(out));
-	return UP_OK;
-}
-
 static up_err set_duration(struct parser *p, const char *name, const char *v, int64_t min,
 			   int64_t max, int64_t *field)
 {
@@ -687,309 +638,451 @@ static up_err set_bool(struct parser *p, const char *name, const char *v, bool *
 	return UP_OK;
 }
 
-/* Keys whose empty value means "unset / default". */
-static bool empty_allowed(enum key_id id)
+/* The client secret: never echo any part of it. */
+static up_err set_secret(struct parser *p, const char *name, const char *v, char **field)
 {
-	switch (id) {
-	case K_REGION:
-	case K_USER_POOL_ID:
-	case K_CLIENT_SECRET:
-	case K_ENDPOINT:
-	case K_ISSUER:
-	case K_JWKS_URI:
-	case K_CA_FILE:
-	case K_PROXY:
-	case K_ALLOW_GROUPS:
-	case K_GROUP_MAP:
-	case K_IGNORE_USERS:
-	case K_POOL_LOCAL_USERS:
-		return true;
-	default:
-		return false;
-	}
+	if (*v && p->path)
+		p->file_has_secret = true;
+	if (*v && (strlen(v) > 1024 || !visible_ascii(v)))
+		return bad(p, name, "invalid");
+	up_free_secret(*field);
+	*field = NULL;
+	if (*v && !(*field = strdup(v)))
+		return nomem(p);
+	return UP_OK;
 }
 
-/* Apply one value. Returns UP_OK, UP_ECONFIG (reported) or UP_ENOMEM. */
-static up_err set_key(struct parser *p, enum key_id id, const char *v)
+/* One of a few words; the message lists them ("a, b or c"). */
+struct choice {
+	const char *word;
+	int value;
+};
+
+static bool pick_choice(const struct choice *ch, bool exact_case, const char *v, int *ret)
 {
-	struct up_config *c = p->cfg;
-	char kb[64];
-	const char *name = where_key(p, id, kb, sizeof(kb));
+	for (; ch->word; ch++)
+		if (exact_case ? strcmp(v, ch->word) == 0 : strcasecmp(v, ch->word) == 0) {
+			*ret = ch->value;
+			return true;
+		}
+	return false;
+}
+
+static up_err bad_choice(struct parser *p, const char *name, const char *v, const struct choice *ch)
+{
+	char words[256];
+	size_t n = 0, count = 0;
+
+	for (const struct choice *c = ch; c->word; c++)
+		count++;
+	words[0] = '\0';
+	for (size_t i = 0; i < count && n < sizeof(words); i++) {
+		const char *sep = i == 0 ? "" : i + 1 == count ? " or " : ", ";
+		int w = snprintf(words + n, sizeof(words) - n, "%s%s", sep, ch[i].word);
+
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+	return bad(p, name, "'%.64s' is not %s", v, words);
+}
+
+/* mfa_methods: totp, email, sms in order of preference, each at most once; a
+ * security setting, so an unknown word or an empty list is an error. */
+static up_err set_mfa_methods(struct parser *p, const char *name, const char *v, void *field)
+{
+	static const struct {
+		const char *word;
+		enum up_mfa_method m;
+	} words[] = { { "totp", UP_MFA_TOTP }, { "email", UP_MFA_EMAIL }, { "sms", UP_MFA_SMS } };
+	enum up_mfa_method out[UP_MFA_MAX + 1] = { UP_MFA_NONE };
+	size_t n = 0;
+
+	while (*v) {
+		size_t len = strcspn(v, ", \t");
+
+		if (len > 0) {
+			enum up_mfa_method m = UP_MFA_NONE;
+
+			for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+				if (strlen(words[i].word) == len && strncasecmp(v, words[i].word, len) == 0)
+					m = words[i].m;
+			if (m == UP_MFA_NONE)
+				return bad(p, name, "'%.*s' is not totp, email or sms", (int)(len > 64 ? 64 : len), v);
+			for (size_t i = 0; i < n; i++)
+				if (out[i] == m)
+					return bad(p, name, "'%.*s' is listed twice", (int)len, v);
+			out[n++] = m;
+			v += len;
+		}
+		if (*v)
+			v++;
+	}
+	if (n == 0)
+		return bad(p, name, "empty: list at least one of totp, email, sms");
+	memcpy(field, out, sizeof(out));
+	return UP_OK;
+}
+
+/* RFC 6749 §3.3 scope tokens; stored with single blanks; must hold openid. */
+static up_err set_scope(struct parser *p, const char *name, const char *v, void *field)
+{
+	char **scope = field, *norm;
+	size_t n = 0;
+	bool openid = false;
+
+	if (strlen(v) > 1024)
+		return bad(p, name, "longer than 1024 characters");
+	norm = malloc(strlen(v) + 1);
+	if (!norm)
+		return nomem(p);
+	while (*v) {
+		size_t len = strcspn(v, " \t");
+
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e ||
+			    v[i] == '"' || v[i] == '\\') {
+				free(norm);
+				return bad(p, name, "bad character in a scope");
+			}
+		if (len) {
+			if (len == 6 && memcmp(v, "openid", 6) == 0)
+				openid = true;
+			if (n)
+				norm[n++] = ' ';
+			memcpy(norm + n, v, len);
+			n += len;
+			v += len;
+		}
+		if (*v)
+			v++;
+	}
+	norm[n] = '\0';
+	if (!openid) {
+		free(norm);
+		return bad(p, name, "must contain openid");
+	}
+	free(*scope);
+	*scope = norm;
+	return UP_OK;
+}
+
+/* A PEM file that exists now; an empty value is a mistake worth naming. */
+static up_err set_ca_file(struct parser *p, const char *name, const char *v, void *field)
+{
+	struct stat st;
 	const char *why;
 
-	if (!*v && !empty_allowed(id))
-		return bad(p, name, "empty value");
-	if (id == K_CLIENT_SECRET) {
-		if (*v && p->path)
-			p->file_has_secret = true;
-		/* Never echo any part of the secret. */
-		if (*v && (strlen(v) > 1024 || !visible_ascii(v)))
-			return bad(p, name, "invalid");
-		up_free_secret(c->client_secret);
-		c->client_secret = NULL;
-		if (*v && !(c->client_secret = strdup(v)))
-			return nomem(p);
-		return UP_OK;
-	}
-	/* A tab may separate list items and scopes; nowhere else. */
-	for (const char *q = v; *q; q++)
-		if (((unsigned char)*q < 0x20 || *q == 0x7f) &&
-		    !(*q == '\t' &&
-		      (id == K_ALLOW_GROUPS || id == K_GROUP_MAP || id == K_IGNORE_USERS ||
-		       id == K_POOL_LOCAL_USERS || id == K_SCOPE)))
-			return bad(p, name, "control characters in the value");
+	if (!*v)
+		return bad(p, name,
+			   "empty: remove the line to use the system's CA certificates, or "
+			   "name a PEM file");
+	if ((why = path_problem(v)))
+		return bad(p, name, "%s", why);
+	if (stat(v, &st) != 0)
+		return bad(p, name, "%.200s: %s", v, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return bad(p, name, "%.200s: not a regular file", v);
+	return set_str(p, field, v);
+}
 
-	switch (id) {
-	case K_PROVIDER:
-		if (strcasecmp(v, "cognito") == 0)
-			c->provider = UP_PROVIDER_COGNITO;
-		else if (strcasecmp(v, "oidc") == 0)
-			c->provider = UP_PROVIDER_OIDC;
-		else
-			return bad(p, name, "'%.64s' is not cognito or oidc", v);
-		return UP_OK;
-	case K_REGION:
-		if (*v && !valid_region(v, strlen(v)))
-			return bad(p, name, "'%.64s' is not a region name like eu-west-1", v);
-		return set_str(p, &c->region, v);
-	case K_USER_POOL_ID:
-		if (*v && !valid_pool_id(v))
-			return bad(p, name, "'%.64s' is not a pool id like eu-west-1_AbCdEf123", v);
-		return set_str(p, &c->user_pool_id, v);
-	case K_CLIENT_ID:
-		if (strlen(v) > 256 || !visible_ascii(v))
-			return bad(p, name, "must be 1 to 256 printable characters without blanks");
-		return set_str(p, &c->client_id, v);
-	case K_ENDPOINT:
-	case K_JWKS_URI:
-	case K_ISSUER:
-		if (*v && (why = url_problem(v, id == K_ISSUER ? URL_ISSUER : URL_SERVICE)))
-			return bad(p, name, "%s", why);
-		return set_str(p,
-			       id == K_ENDPOINT ? &c->endpoint
-			       : id == K_ISSUER ? &c->issuer
-						: &c->jwks_uri,
-			       v);
-	case K_PROXY:
-		if (*v && (why = url_problem(v, URL_PROXY)))
-			return bad(p, name, "%s", why);
-		return set_str(p, &c->proxy, v);
-	case K_AUTH_FLOW:
-		if (strcasecmp(v, "srp") == 0)
-			c->auth_flow = UP_FLOW_SRP;
-		else if (strcasecmp(v, "password") == 0)
-			c->auth_flow = UP_FLOW_PASSWORD;
-		else if (strcasecmp(v, "device") == 0)
-			c->auth_flow = UP_FLOW_DEVICE;
-		else
-			return bad(p, name, "'%.64s' is not srp, password or device", v);
-		p->flow_set = true;
-		return UP_OK;
-	case K_OTP_MODE:
-		if (strcasecmp(v, "prompt") == 0)
-			c->otp_mode = UP_OTP_PROMPT;
-		else if (strcasecmp(v, "append") == 0)
-			c->otp_mode = UP_OTP_APPEND;
-		else
-			return bad(p, name, "'%.64s' is not prompt or append", v);
-		return UP_OK;
-	case K_OTP_PARAM:
-		if (strlen(v) > 64)
-			return bad(p, name, "longer than 64 characters");
-		for (const char *q = v; *q; q++)
-			if (!(is_alnum(*q) || *q == '_' || *q == '-' || *q == '.'))
-				return bad(p, name, "'%.64s' is not a form field name", v);
-		return set_str(p, &c->otp_param, v);
-	case K_CLIENT_AUTH:
-		if (strcasecmp(v, "basic") == 0)
-			c->client_auth = UP_CLIENT_AUTH_BASIC;
-		else if (strcasecmp(v, "post") == 0)
-			c->client_auth = UP_CLIENT_AUTH_POST;
-		else
-			return bad(p, name, "'%.64s' is not basic or post", v);
-		return UP_OK;
-	case K_SCOPE: {
-		/* RFC 6749 §3.3 scope tokens; stored with single blanks. */
-		char *norm;
-		size_t n = 0;
-		bool openid = false;
+/* --- the key table --- */
 
-		if (strlen(v) > 1024)
-			return bad(p, name, "longer than 1024 characters");
-		norm = malloc(strlen(v) + 1);
-		if (!norm)
-			return nomem(p);
-		while (*v) {
-			size_t len = strcspn(v, " \t");
+enum key_type {
+	T_STR,	       /* char *; empty: NULL (with F_EMPTY) */
+	T_SECRET,      /* char *, wiped on free, never echoed, refused as an argument */
+	T_LIST,	       /* char **, NULL-terminated, never NULL */
+	T_BOOL,	       /* bool: yes/no/true/false/on/off/1/0 */
+	T_INT,	       /* int64_t in min..max */
+	T_DURATION,    /* int64_t seconds in min..max (s, m, h, d) */
+	T_CHOICE,      /* an enum: one of choices */
+	T_CHOICE_BOOL, /* a bool: one of choices (value 0 or 1) */
+	T_CUSTOM       /* any field that owns no memory, stored by .set */
+};
 
-			for (size_t i = 0; i < len; i++)
-				if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e ||
-				    v[i] == '"' || v[i] == '\\') {
-					free(norm);
-					return bad(p, name, "bad character in a scope");
-				}
-			if (len) {
-				if (len == 6 && memcmp(v, "openid", 6) == 0)
-					openid = true;
-				if (n)
-					norm[n++] = ' ';
-				memcpy(norm + n, v, len);
-				n += len;
-				v += len;
-			}
-			if (*v)
-				v++;
+#define F_TRUST 1u /* decides whom we trust and talk to: a duplicate is an error */
+#define F_EMPTY 2u /* an empty value resets to unset / the empty list */
+#define F_TAB 4u   /* a tab may separate items */
+#define F_CASE 8u  /* choices match in exact case */
+
+struct key {
+	const char *name;
+	enum key_type type;
+	size_t off; /* of the field in struct up_config */
+	unsigned flags;
+	const char *def;	      /* default, parsed as a value would be; NULL: unset / empty */
+	int64_t min, max;	      /* T_INT, T_DURATION */
+	const struct choice *choices; /* T_CHOICE, T_CHOICE_BOOL; NULL-terminated */
+	/* T_STR: checks a non-empty value before it is stored */
+	up_err (*check)(struct parser *p, const char *name, const char *v);
+	/* T_LIST: checks the stored list */
+	up_err (*check_list)(struct parser *p, const char *name, char **list);
+	/* T_STR: stores the value instead of the plain copy (also when empty);
+	 * T_CUSTOM: stores the value */
+	up_err (*set)(struct parser *p, const char *name, const char *v, void *field);
+};
+
+/* The offset of field f, which must be of type T (a compile-time check). */
+#define AT(f, T) (offsetof(struct up_config, f) + 0 * sizeof(&((struct up_config *)0)->f == (T *)0))
+/* An enum field: the size of an int. */
+#define AT_ENUM(f)                                                                                 \
+	(offsetof(struct up_config, f) +                                                           \
+	 0 * sizeof(char[sizeof(((struct up_config *)0)->f) == sizeof(int) ? 1 : -1]))
+
+#define STR(n, f) .name = n, .type = T_STR, .off = AT(f, char *)
+#define SECRET(n, f) .name = n, .type = T_SECRET, .off = AT(f, char *)
+#define LIST(n, f) .name = n, .type = T_LIST, .off = AT(f, char **), .flags = F_EMPTY | F_TAB
+#define BOOL(n, f) .name = n, .type = T_BOOL, .off = AT(f, bool)
+#define INT(n, f, lo, hi) .name = n, .type = T_INT, .off = AT(f, int64_t), .min = lo, .max = hi
+#define DURATION(n, f, lo, hi)                                                                     \
+	.name = n, .type = T_DURATION, .off = AT(f, int64_t), .min = lo, .max = hi
+#define CHOICE(n, f, ch) .name = n, .type = T_CHOICE, .off = AT_ENUM(f), .choices = ch
+#define CUSTOM(n, f, fn)                                                                           \
+	.name = n, .type = T_CUSTOM, .off = offsetof(struct up_config, f), .set = fn
+#define CHOICE_BOOL(n, f, ch) .name = n, .type = T_CHOICE_BOOL, .off = AT(f, bool), .choices = ch
+
+static const struct choice providers[] = {
+    {"cognito", UP_PROVIDER_COGNITO}, {"oidc", UP_PROVIDER_OIDC}, {NULL, 0}};
+static const struct choice flows[] = {
+    {"srp", UP_FLOW_SRP}, {"password", UP_FLOW_PASSWORD}, {"device", UP_FLOW_DEVICE}, {NULL, 0}};
+static const struct choice otp_modes[] = {
+    {"prompt", UP_OTP_PROMPT}, {"append", UP_OTP_APPEND}, {NULL, 0}};
+static const struct choice client_auths[] = {
+    {"basic", UP_CLIENT_AUTH_BASIC}, {"post", UP_CLIENT_AUTH_POST}, {NULL, 0}};
+static const struct choice mfa_modes[] = {{"required", 1}, {"optional", 0}, {NULL, 0}};
+static const struct choice qr_modes[] = {
+    {"auto", UP_QR_AUTO}, {"text", UP_QR_TEXT}, {"off", UP_QR_OFF}, {NULL, 0}};
+static const struct choice offline_mfa_modes[] = {{"require", 0}, {"skip", 1}, {NULL, 0}};
+
+/*
+ * Every key of the file and of the PAM arguments (DESIGN §2), documented
+ * in man/userpool.conf.5 (tests/unit/test_config checks that). A new key is
+ * one line here plus its field in struct up_config; defaults that depend on
+ * other keys (provider-dependent ones, derived URLs) are set in finish().
+ */
+static const struct key keys[] = {
+    {CHOICE("provider", provider, providers), .flags = F_TRUST, .def = "cognito"},
+    {STR("region", region), .flags = F_TRUST | F_EMPTY, .check = check_region},
+    {STR("user_pool_id", user_pool_id), .flags = F_TRUST | F_EMPTY, .check = check_pool_id},
+    {STR("client_id", client_id), .flags = F_TRUST, .check = check_client_id},
+    {SECRET("client_secret", client_secret), .flags = F_TRUST | F_EMPTY},
+    {STR("endpoint", endpoint), .flags = F_TRUST | F_EMPTY, .check = check_service_url},
+    {STR("issuer", issuer), .flags = F_TRUST | F_EMPTY, .check = check_issuer_url},
+    {STR("jwks_uri", jwks_uri), .flags = F_TRUST | F_EMPTY, .check = check_service_url},
+    {CHOICE("auth_flow", auth_flow, flows), .def = "srp"},
+    {CHOICE("otp_mode", otp_mode, otp_modes), .def = "prompt"},
+    {STR("otp_param", otp_param), .def = "totp", .check = check_otp_param},
+    {CHOICE("client_auth", client_auth, client_auths), .def = "basic"},
+    {STR("scope", scope), .flags = F_TAB, .def = "openid", .set = set_scope},
+    {CHOICE_BOOL("mfa", mfa_required, mfa_modes), .def = "required"},
+    {BOOL("enroll_on_login", enroll_on_login), .def = "yes"},
+    {BOOL("echo_code", echo_code), .def = "no"},
+    {CHOICE("qr", qr, qr_modes), .def = "auto"},
+    {STR("totp_issuer", totp_issuer), .def = "userpool", .check = check_totp_issuer},
+    {STR("username_format", username_format), .def = "%u", .check = check_username_format},
+    {STR("username_claim", username_claim), .check = check_claim},
+    {STR("groups_claim", groups_claim), .check = check_claim},
+    {LIST("allow_groups", allow_groups)},
+    {LIST("group_map", group_map), .check_list = check_group_map},
+    {LIST("ignore_users", ignore_users), .def = "root"},
+    {LIST("pool_local_users", pool_local_users)},
+    {STR("state_dir", state_dir), .def = "/var/lib/userpool", .check = check_path},
+    {BOOL("offline", offline), .def = "yes"},
+    {DURATION("offline_max_age", offline_max_age, 1, OFFLINE_MAX_AGE_MAX), .def = "7d"},
+    {INT("offline_max_failures", offline_max_failures, FAILURES_MIN, FAILURES_MAX), .def = "5"},
+    {CHOICE_BOOL("offline_mfa", offline_mfa_skip, offline_mfa_modes), .flags = F_CASE,
+     .def = "require"},
+    {DURATION("max_auth_age", max_auth_age, 0, MAX_AUTH_AGE_MAX), .def = "0"},
+    {DURATION("timeout", timeout, TIMEOUT_MIN, TIMEOUT_MAX), .def = "10s"},
+    {INT("kdf_slots", kdf_slots, 0, KDF_SLOTS_MAX), .def = "0"},
+    {STR("ca_file", ca_file), .flags = F_TRUST | F_EMPTY, .set = set_ca_file},
+    {STR("proxy", proxy), .flags = F_TRUST | F_EMPTY, .check = check_proxy_url},
+    {DURATION("leeway", leeway, 0, LEEWAY_MAX), .def = "60s"},
+    {BOOL("revoke_on_close", revoke_on_close), .def = "no"},
+    {INT("uid_min", uid_min, UID_LOW, UID_HIGH), .def = "200000"},
+    {INT("uid_max", uid_max, UID_LOW, UID_HIGH), .def = "299999"},
+    {STR("home", home), .def = "/home/%u", .check = check_home},
+    {STR("shell", shell), .def = "/bin/bash", .check = check_shell},
+    {CUSTOM("mfa_methods", mfa_methods, set_mfa_methods), .def = "totp, email, sms"},
+    {BOOL("debug", debug), .def = "no"},
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(N_KEYS <= MAX_KEYS, "raise MAX_KEYS");
+
+const char *up_config_key_name(size_t i)
+{
+	return i < N_KEYS ? keys[i].name : NULL;
+}
+
+/* Edit distance (Levenshtein) of two short names, capped at 9. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[64], n = (unsigned)strlen(b), m = (unsigned)strlen(a);
+
+	if (n >= 64 || m >= 64)
+		return 9;
+	for (unsigned j = 0; j <= n; j++)
+		row[j] = j;
+	for (unsigned i = 1; i <= m; i++) {
+		unsigned diag = row[0], t;
+
+		row[0] = i;
+		for (unsigned j = 1; j <= n; j++) {
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			t = row[j];
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = t;
 		}
-		norm[n] = '\0';
-		if (!openid) {
-			free(norm);
-			return bad(p, name, "must contain openid");
-		}
-		free(c->scope);
-		c->scope = norm;
-		return UP_OK;
 	}
-	case K_MFA:
-		if (strcasecmp(v, "required") == 0)
-			c->mfa_required = true;
-		else if (strcasecmp(v, "optional") == 0)
-			c->mfa_required = false;
-		else
-			return bad(p, name, "'%.64s' is not required or optional", v);
-		return UP_OK;
-	case K_MFA_METHODS:
-		return set_mfa_methods(p, name, v, c->mfa_methods);
-	case K_ENROLL_ON_LOGIN:
-		return set_bool(p, name, v, &c->enroll_on_login);
-	case K_ECHO_CODE:
-		return set_bool(p, name, v, &c->echo_code);
-	case K_QR:
-		if (strcasecmp(v, "auto") == 0)
-			c->qr = UP_QR_AUTO;
-		else if (strcasecmp(v, "text") == 0)
-			c->qr = UP_QR_TEXT;
-		else if (strcasecmp(v, "off") == 0)
-			c->qr = UP_QR_OFF;
-		else
-			return bad(p, name, "'%.64s' is not auto, text or off", v);
-		return UP_OK;
-	case K_OFFLINE:
-		return set_bool(p, name, v, &c->offline);
-	case K_REVOKE_ON_CLOSE:
-		return set_bool(p, name, v, &c->revoke_on_close);
-	case K_DEBUG:
-		return set_bool(p, name, v, &c->debug);
-	case K_TOTP_ISSUER:
-		/* The issuer label of otpauth://totp/<issuer>:<user>: no ':'. */
-		if (strlen(v) > 64 || strchr(v, ':'))
-			return bad(p, name, "must be at most 64 characters without ':'");
-		return set_str(p, &c->totp_issuer, v);
-	case K_USERNAME_FORMAT:
-		if (strlen(v) > 128)
-			return bad(p, name, "longer than 128 characters");
-		if (strchr(v, '/'))
-			return bad(p, name, "must not contain '/'");
-		if ((why = template_problem(v, true)))
-			return bad(p, name, "%s", why);
-		return set_str(p, &c->username_format, v);
-	case K_USERNAME_CLAIM:
-	case K_GROUPS_CLAIM:
-		if (strlen(v) > 256 || !visible_ascii(v))
-			return bad(p, name, "must be a claim name without blanks");
-		return set_str(p, id == K_USERNAME_CLAIM ? &c->username_claim : &c->groups_claim,
-			       v);
-	case K_ALLOW_GROUPS:
-		return set_list(p, name, &c->allow_groups, v);
-	case K_GROUP_MAP: {
-		up_err r = set_list(p, name, &c->group_map, v);
-		if (r)
-			return r;
-		/* Each item is POOLGROUP:LOCALGROUP; the local name ends up in a
-		 * group(5) line, so it gets the NSS name rules. */
-		for (char **g = c->group_map; *g; g++) {
-			char *colon = strchr(*g, ':');
-			if (!colon || colon == *g || strchr(colon + 1, ':') ||
-			    !up_nss_name_valid(colon + 1))
-				return bad(p, name, "items must be POOLGROUP:LOCALGROUP");
-		}
-		return UP_OK;
-	}
-	case K_IGNORE_USERS:
-		return set_list(p, name, &c->ignore_users, v);
-	case K_POOL_LOCAL_USERS:
-		return set_list(p, name, &c->pool_local_users, v);
-	case K_STATE_DIR:
-		if ((why = path_problem(v)))
-			return bad(p, name, "%s", why);
-		return set_str(p, &c->state_dir, v);
-	case K_OFFLINE_MAX_AGE:
-		return set_duration(p, name, v, 1, OFFLINE_MAX_AGE_MAX, &c->offline_max_age);
-	case K_OFFLINE_MAX_FAILURES:
-		return set_int(p, name, v, FAILURES_MIN, FAILURES_MAX, &c->offline_max_failures);
-	case K_OFFLINE_MFA:
-		/* A security setting: anything but the two words is an error. */
-		if (strcmp(v, "require") == 0)
-			c->offline_mfa_skip = false;
-		else if (strcmp(v, "skip") == 0)
-			c->offline_mfa_skip = true;
-		else
-			return bad(p, name, "'%.64s' is not require or skip", v);
-		return UP_OK;
-	case K_MAX_AUTH_AGE:
-		return set_duration(p, name, v, 0, MAX_AUTH_AGE_MAX, &c->max_auth_age);
-	case K_TIMEOUT:
-		return set_duration(p, name, v, TIMEOUT_MIN, TIMEOUT_MAX, &c->timeout);
-	case K_KDF_SLOTS:
-		return set_int(p, name, v, 0, KDF_SLOTS_MAX, &c->kdf_slots);
-	case K_LEEWAY:
-		return set_duration(p, name, v, 0, LEEWAY_MAX, &c->leeway);
-	case K_CA_FILE: {
-		struct stat st;
+	return row[n] > 9 ? 9 : row[n];
+}
 
-		if (!*v)
-			return bad(p, name,
-				   "empty: remove the line to use the system's CA certificates, or "
-				   "name a PEM file");
-		if ((why = path_problem(v)))
-			return bad(p, name, "%s", why);
-		if (stat(v, &st) != 0)
-			return bad(p, name, "%.200s: %s", v, strerror(errno));
-		if (!S_ISREG(st.st_mode))
-			return bad(p, name, "%.200s: not a regular file", v);
-		return set_str(p, &c->ca_file, v);
+/* The known key nearest to a typo'd one (issue 18), or NULL when none is close. */
+static const char *nearest_key(const char *key)
+{
+	const char *best = NULL;
+	unsigned bestd = 3; /* at most two edits, and less than a third of the name */
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		unsigned d = edit_distance(key, keys[i].name);
+
+		if (d < bestd && d * 3 < strlen(keys[i].name) + 1) {
+			bestd = d;
+			best = keys[i].name;
+		}
 	}
-	case K_UID_MIN:
-		return set_int(p, name, v, UID_LOW, UID_HIGH, &c->uid_min);
-	case K_UID_MAX:
-		return set_int(p, name, v, UID_LOW, UID_HIGH, &c->uid_max);
-	case K_HOME:
-		if ((why = path_problem(v)))
-			return bad(p, name, "%s", why);
-		/* home and shell end up in passwd lines: ':' would split a field. */
-		if (strchr(v, ':'))
-			return bad(p, name, "must not contain ':'");
-		if ((why = template_problem(v, false)))
-			return bad(p, name, "%s", why);
-		return set_str(p, &c->home, v);
-	case K_SHELL:
-		if ((why = path_problem(v)))
-			return bad(p, name, "%s", why);
-		if (strchr(v, ':') || strchr(v, ' '))
-			return bad(p, name, "must not contain ':' or blanks");
-		return set_str(p, &c->shell, v);
-	case K_CLIENT_SECRET:
-	case K_COUNT:
-		break;
-	}
-	return bad(p, name, "internal error");
+	return best;
 }
 
 static int key_lookup(const char *name)
 {
-	for (int i = 0; i < K_COUNT; i++)
+	for (size_t i = 0; i < N_KEYS; i++)
 		if (strcmp(keys[i].name, name) == 0)
-			return i;
+			return (int)i;
 	return -1;
+}
+
+/* Name of the key as shown in messages: "key" for the file, "argument key" for argv. */
+static const char *where_key(struct parser *p, int id, char *buf, size_t len)
+{
+	if (p->path)
+		return keys[id].name;
+	snprintf(buf, len, "argument %s", keys[id].name);
+	return buf;
+}
+
+/* Store v (not empty, or empty for an F_EMPTY key) by the key's type. */
+static up_err store(struct parser *p, const struct key *k, const char *name, const char *v)
+{
+	void *field = (char *)p->cfg + k->off;
+	int choice;
+	up_err r;
+
+	switch (k->type) {
+	case T_STR:
+		if (k->set)
+			return k->set(p, name, v, field);
+		if (*v && k->check && (r = k->check(p, name, v)))
+			return r;
+		return set_str(p, field, v);
+	case T_SECRET:
+		return set_secret(p, name, v, field);
+	case T_CUSTOM:
+		return k->set(p, name, v, field);
+	case T_LIST:
+		if ((r = set_list(p, name, field, v)))
+			return r;
+		return k->check_list ? k->check_list(p, name, *(char ***)field) : UP_OK;
+	case T_BOOL:
+		return set_bool(p, name, v, field);
+	case T_INT:
+		return set_int(p, name, v, k->min, k->max, field);
+	case T_DURATION:
+		return set_duration(p, name, v, k->min, k->max, field);
+	case T_CHOICE:
+	case T_CHOICE_BOOL:
+		if (!pick_choice(k->choices, k->flags & F_CASE, v, &choice))
+			return bad_choice(p, name, v, k->choices);
+		if (k->type == T_CHOICE)
+			*(int *)field = choice;
+		else
+			*(bool *)field = choice != 0;
+		return UP_OK;
+	}
+	return bad(p, name, "internal error");
+}
+
+/* Apply one value. Returns UP_OK, UP_ECONFIG (reported) or UP_ENOMEM. */
+static up_err set_key(struct parser *p, int id, const char *v)
+{
+	const struct key *k = &keys[id];
+	char kb[80];
+	const char *name = where_key(p, id, kb, sizeof(kb));
+	up_err r;
+
+	if (!*v && !(k->flags & F_EMPTY))
+		return bad(p, name, "empty value");
+	/* A tab may separate list items and scopes; nowhere else. The
+	 * secret has its own check, which never echoes it. */
+	if (k->type != T_SECRET)
+		for (const char *q = v; *q; q++)
+			if (((unsigned char)*q < 0x20 || *q == 0x7f) &&
+			    !(*q == '\t' && (k->flags & F_TAB)))
+				return bad(p, name, "control characters in the value");
+	r = store(p, k, name, v);
+	if (!r)
+		p->applied[id] = true;
+	return r;
+}
+
+/* Was the key given, with a value that was taken (file or argument)? */
+static bool applied(const struct parser *p, const char *name)
+{
+	int id = key_lookup(name);
+
+	return id >= 0 && p->applied[id];
+}
+
+/* The defaults of the table, through the same setters as the file's values. */
+static up_err init_defaults(struct parser *p)
+{
+	up_err r;
+
+	for (size_t i = 0; i < N_KEYS; i++) {
+		const struct key *k = &keys[i];
+
+		if (!k->def && k->type != T_LIST)
+			continue;
+		if ((r = store(p, k, k->name, k->def ? k->def : "")))
+			return r;
+	}
+	return UP_OK;
+}
+
+void up_config_free(struct up_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < N_KEYS; i++) {
+		void *field = (char *)cfg + keys[i].off;
+
+		if (keys[i].type == T_STR)
+			free(*(char **)field);
+		else if (keys[i].type == T_SECRET)
+			up_free_secret(*(char **)field);
+		else if (keys[i].type == T_LIST)
+			up_strv_free(*(char ***)field);
+	}
+	/* the derived fields */
+	free(cfg->path);
+	free(cfg->pool_name);
+	free(cfg);
 }
 
 static bool valid_key_name(const char *s, size_t len)
@@ -1066,15 +1159,15 @@ static up_err parse_line(struct parser *p, char *line)
 	if (!unquote(&v, &vlen))
 		return bad(p, keys[id].name, "unbalanced double quote");
 	if (p->file_line[id]) {
-		if (keys[id].strict_dup)
+		if (keys[id].flags & F_TRUST)
 			return bad(p, keys[id].name, "set twice (lines %u and %u): ambiguous",
 				   p->file_line[id], p->line);
 		warn(p, keys[id].name, "set twice (lines %u and %u): the last one wins",
 		     p->file_line[id], p->line);
 	}
 	p->file_line[id] = p->line;
-	p->hash_hint = id != K_CLIENT_SECRET && strstr(v, " #") != NULL;
-	r = set_key(p, (enum key_id)id, v);
+	p->hash_hint = keys[id].type != T_SECRET && strstr(v, " #") != NULL;
+	r = set_key(p, id, v);
 	p->hash_hint = false;
 	return r;
 }
@@ -1191,50 +1284,6 @@ static up_err read_file(struct parser *p, const char *path, bool check_owner, ch
 	return UP_OK;
 }
 
-static up_err init_defaults(struct parser *p, struct up_config *c)
-{
-	c->provider = UP_PROVIDER_COGNITO;
-	c->auth_flow = UP_FLOW_SRP;
-	c->otp_mode = UP_OTP_PROMPT;
-	c->client_auth = UP_CLIENT_AUTH_BASIC;
-	c->mfa_required = true;
-	c->enroll_on_login = true;
-	c->mfa_methods[0] = UP_MFA_TOTP;
-	c->mfa_methods[1] = UP_MFA_EMAIL;
-	c->mfa_methods[2] = UP_MFA_SMS;
-	c->mfa_methods[3] = UP_MFA_NONE;
-	c->echo_code = false;
-	c->qr = UP_QR_AUTO;
-	c->offline = true;
-	c->offline_max_age = 7 * DAY;
-	c->offline_max_failures = 5;
-	c->offline_mfa_skip = false;
-	c->max_auth_age = 0;
-	c->timeout = 10;
-	c->leeway = 60;
-	c->revoke_on_close = false;
-	c->uid_min = 200000;
-	c->uid_max = 299999;
-	c->otp_param = strdup("totp");
-	c->scope = strdup("openid");
-	c->totp_issuer = strdup("userpool");
-	c->username_format = strdup("%u");
-	c->state_dir = strdup("/var/lib/userpool");
-	c->home = strdup("/home/%u");
-	c->shell = strdup("/bin/bash");
-	c->allow_groups = calloc(1, sizeof(char *));
-	c->group_map = calloc(1, sizeof(char *));
-	c->ignore_users = calloc(2, sizeof(char *));
-	c->pool_local_users = calloc(1, sizeof(char *));
-	if (c->ignore_users)
-		c->ignore_users[0] = strdup("root");
-	if (!c->otp_param || !c->scope || !c->totp_issuer || !c->username_format || !c->state_dir ||
-	    !c->home || !c->shell || !c->allow_groups || !c->group_map || !c->ignore_users ||
-	    !c->ignore_users[0] || !c->pool_local_users)
-		return nomem(p);
-	return UP_OK;
-}
-
 static up_err dup_default(struct parser *p, char **field, const char *def)
 {
 	if (*field)
@@ -1316,6 +1365,7 @@ static up_err finish(struct parser *p)
 	struct up_config *c = p->cfg;
 	bool cognito = c->provider == UP_PROVIDER_COGNITO;
 	bool ok = true;
+	bool flow_set = applied(p, "auth_flow");
 	up_err r;
 
 	p->path = NULL;
@@ -1348,13 +1398,13 @@ static up_err finish(struct parser *p)
 			bad(p, "user_pool_id", "required for provider cognito but not set");
 			ok = false;
 		}
-		if (p->flow_set && c->auth_flow == UP_FLOW_DEVICE) {
+		if (flow_set && c->auth_flow == UP_FLOW_DEVICE) {
 			bad(p, "auth_flow",
 			    "device is for provider oidc; cognito takes srp or "
 			    "password");
 			ok = false;
 		}
-		if (!p->flow_set)
+		if (!flow_set)
 			c->auth_flow = UP_FLOW_SRP;
 		if (c->region) {
 			char buf[MAX_URL + 64];
@@ -1396,13 +1446,13 @@ static up_err finish(struct parser *p)
 			bad(p, "issuer", "required for provider oidc but not set");
 			ok = false;
 		}
-		if (p->flow_set && c->auth_flow == UP_FLOW_SRP) {
+		if (flow_set && c->auth_flow == UP_FLOW_SRP) {
 			bad(p, "auth_flow",
 			    "srp is for provider cognito; oidc takes password or "
 			    "device");
 			ok = false;
 		}
-		if (!p->flow_set)
+		if (!flow_set)
 			c->auth_flow = UP_FLOW_PASSWORD;
 		if ((r = dup_default(p, &c->username_claim, "preferred_username")) ||
 		    (r = dup_default(p, &c->groups_claim, "groups")))
@@ -1474,14 +1524,14 @@ static up_err parse_args(struct parser *p, int argc, const char *const *argv)
 			goto next;
 		}
 		if (p->arg_set[id]) {
-			if (keys[id].strict_dup) {
+			if (keys[id].flags & F_TRUST) {
 				r = bad(p, NULL, "argument %s: given twice: ambiguous", key);
 				goto next;
 			}
 			warn(p, NULL, "argument %s: given twice: the last one wins", key);
 		}
 		p->arg_set[id] = true;
-		if (id == K_CLIENT_SECRET) {
+		if (keys[id].type == T_SECRET) {
 			/* The value is never read, let alone echoed. */
 			r = bad(p, NULL,
 				"argument client_secret: refused: PAM service files are "
@@ -1498,9 +1548,9 @@ static up_err parse_args(struct parser *p, int argc, const char *const *argv)
 			if (!unquote(&vq, &vlen))
 				r = bad(p, NULL, "argument %s: unbalanced double quote", key);
 			else
-				r = set_key(p, (enum key_id)id, vq);
+				r = set_key(p, id, vq);
 		}
-		if (id == K_CLIENT_SECRET)
+		if (keys[id].type == T_SECRET)
 			up_free_secret(v);
 		else
 			free(v);
@@ -1552,7 +1602,7 @@ static up_err parse_all(struct parser *p, const char *path, int argc, const char
 	if (!c)
 		return nomem(p);
 	p->cfg = c;
-	if ((r = init_defaults(p, c)))
+	if ((r = init_defaults(p)))
 		return r;
 	if ((r = pick_path(p, path, argc, argv, &file)))
 		return r;
@@ -1583,37 +1633,6 @@ static up_err parse_all(struct parser *p, const char *path, int argc, const char
 	if (r == UP_ENOMEM || (r && !p->list))
 		return r;
 	return UP_OK;
-}
-
-void up_config_free(struct up_config *cfg)
-{
-	if (!cfg)
-		return;
-	free(cfg->path);
-	free(cfg->region);
-	free(cfg->user_pool_id);
-	free(cfg->pool_name);
-	free(cfg->client_id);
-	up_free_secret(cfg->client_secret);
-	free(cfg->endpoint);
-	free(cfg->issuer);
-	free(cfg->jwks_uri);
-	free(cfg->otp_param);
-	free(cfg->scope);
-	free(cfg->totp_issuer);
-	free(cfg->username_format);
-	free(cfg->username_claim);
-	free(cfg->groups_claim);
-	up_strv_free(cfg->allow_groups);
-	up_strv_free(cfg->group_map);
-	up_strv_free(cfg->ignore_users);
-	up_strv_free(cfg->pool_local_users);
-	free(cfg->state_dir);
-	free(cfg->ca_file);
-	free(cfg->proxy);
-	free(cfg->home);
-	free(cfg->shell);
-	free(cfg);
 }
 
 up_err up_ctx_load_config(struct up_ctx *ctx, const char *path, int argc, const char *const *argv,
@@ -1792,7 +1811,7 @@ up_err up_config_parse_text(struct up_ctx *ctx, const char *text, size_t len, in
 	if (len)
 		memcpy(buf, text, len);
 	buf[len] = '\0';
-	r = init_defaults(&p, p.cfg);
+	r = init_defaults(&p);
 	if (!r && !(p.cfg->path = strdup("(text)")))
 		r = nomem(&p);
 	if (!r) {

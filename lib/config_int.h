@@ -13,4 +13,8 @@
 up_err up_config_parse_text(struct up_ctx *ctx, const char *text, size_t len, int argc,
 			    const char *const *argv, struct up_config **ret_cfg);
 
+/* The name of the i-th key of the configuration table, NULL past the end
+ * (for the unit test that checks each key is documented). */
+const char *up_config_key_name(size_t i);
+
 #endif

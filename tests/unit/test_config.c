@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests for lib/config.c: the configuration loader (DESIGN §2). */
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "config_int.h"
 
 #define POOL "eu-west-1_AbC123"
 #define BASE "client_id = abc123\nuser_pool_id = " POOL "\n"
@@ -1367,6 +1369,78 @@ static void test_username_map(void **state)
 	free(u);
 }
 
+/* man/userpool.conf.5, from $top_srcdir (make check), else next to this file. */
+static char *read_man_page(void)
+{
+	const char *top = getenv("top_srcdir");
+	char *path = NULL, *file, *text;
+	FILE *fp;
+	long n;
+
+	if (top && *top) {
+		assert_true(asprintf(&path, "%s/man/userpool.conf.5", top) > 0);
+	} else {
+		file = strdup(__FILE__);
+		assert_non_null(file);
+		assert_true(asprintf(&path, "%s/../../man/userpool.conf.5", dirname(file)) > 0);
+		free(file);
+	}
+	fp = fopen(path, "re");
+	assert_non_null(fp);
+	free(path);
+	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+	n = ftell(fp);
+	assert_true(n > 0 && n < 1024 * 1024);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	return text;
+}
+
+/* Is `key` a word of a heading line (the line after a .TP) of the man page? */
+static bool documented(const char *man, const char *key)
+{
+	size_t kl = strlen(key);
+
+	for (const char *tp = man; (tp = strstr(tp, "\n.TP\n")); tp += 4) {
+		const char *line = tp + 5, *end = strchr(line, '\n');
+
+		if (!end || (strncmp(line, ".B ", 3) != 0 && strncmp(line, ".BR ", 4) != 0))
+			continue;
+		for (const char *w = strstr(line, key); w && w < end; w = strstr(w + 1, key)) {
+			char before = w[-1], after = w[kl];
+
+			if ((before == ' ' || before == '"') &&
+			    (after == ' ' || after == '"' || after == '\n' || after == ','))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Every key of the table is documented in a heading of userpool.conf(5);
+ * the table has the keys this test knows are there. */
+static void test_keys_documented(void **state)
+{
+	char *man = read_man_page();
+	size_t n = 0, missing = 0;
+
+	(void)state;
+	for (const char *k; (k = up_config_key_name(n)); n++)
+		if (!documented(man, k)) {
+			fprintf(stderr, "# key %s is not a heading of man/userpool.conf.5\n", k);
+			missing++;
+		}
+	assert_int_equal(missing, 0);
+	assert_true(n >= 42);
+	/* the check can fail: a name that is not a key is not found */
+	assert_false(documented(man, "no_such_key"));
+	assert_false(documented(man, "uid_mi"));
+	free(man);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1397,6 +1471,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_args_config, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_username_map, setup, teardown),
+	    cmocka_unit_test(test_keys_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
