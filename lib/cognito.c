@@ -360,6 +360,7 @@ static up_err finish(struct up_ctx *ctx, const char *action, const json_t *resp,
 	const char *id = NULL, *access = NULL, *refresh = NULL;
 	struct up_claims *id_claims = NULL, *ac_claims = NULL;
 	struct up_auth *auth = NULL;
+	struct up_token_rules rules;
 	up_err r;
 
 	if (!json_is_object(res))
@@ -371,12 +372,15 @@ static up_err finish(struct up_ctx *ctx, const char *action, const json_t *resp,
 	    (r = jstr_req(ctx, action, res, "RefreshToken", UP_MAX_TOKEN, &refresh)))
 		return r;
 
-	r = up_token_verify(ctx, id, UP_TOKEN_ID, expected_username, 0, &id_claims);
+	r = up_cognito_token_rules(ctx, 0, &rules);
+	if (!r)
+		r = up_token_verify_rules(ctx, &rules, id, UP_TOKEN_ID, expected_username, 0,
+					  &id_claims);
 	if (r) {
 		up_log(ctx, LOG_WARNING, "%s: ID token refused: %s", action, up_ctx_detail(ctx));
 		goto out;
 	}
-	r = up_token_verify(ctx, access, UP_TOKEN_ACCESS, NULL, 0, &ac_claims);
+	r = up_token_verify_rules(ctx, &rules, access, UP_TOKEN_ACCESS, NULL, 0, &ac_claims);
 	if (r) {
 		up_log(ctx, LOG_WARNING, "%s: access token refused: %s", action,
 		       up_ctx_detail(ctx));
@@ -1460,4 +1464,26 @@ up_err up_cognito_global_signout(struct up_ctx *ctx, const char *access_token)
 	if (!valid_text(access_token, UP_MAX_TOKEN))
 		return up_fail(ctx, UP_EINVAL, "bad GlobalSignOut arguments");
 	return call_simple(ctx, "GlobalSignOut", access_body(access_token));
+}
+
+/* Cognito's token rules: the pool's issuer and key set, token_use names
+ * the kind, access tokens carry client_id and the name as "username". */
+up_err up_cognito_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules)
+{
+	const struct up_config *cfg = ctx->cfg;
+
+	if (!cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	if (!cfg->jwks_uri && !(flags & UP_VERIFY_OFFLINE))
+		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
+	memset(rules, 0, sizeof(*rules));
+	rules->issuer = cfg->issuer;
+	rules->client_id = cfg->client_id;
+	rules->jwks_uri = cfg->jwks_uri;
+	rules->token_use = true;
+	rules->username_claim = cfg->username_claim ? cfg->username_claim : "cognito:username";
+	rules->access_username_claim = "username";
+	rules->groups_claim = cfg->groups_claim ? cfg->groups_claim : "cognito:groups";
+	rules->leeway = cfg->leeway;
+	return UP_OK;
 }

@@ -160,9 +160,35 @@ up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_f
  * where state_dir is owned by the caller (see state.c). */
 uid_t up_state_owner(void);
 
-/* --- jwks.c --- */
+/* --- jwt.c, jwks.c: tokens, verified against the rules they are handed --- */
+/* What a provider hands the verifier; jwt.c and jwks.c know no provider. */
+struct up_token_rules {
+	const char *issuer;		   /* iss must equal it */
+	const char *client_id;		   /* aud (ID tokens); client_id, azp or aud (access) */
+	const char *jwks_uri;		   /* NULL: unknown (only when offline: UP_ENOKEY) */
+	bool token_use;			   /* token_use names the kind; access tokens carry
+					      client_id (Cognito) */
+	const char *username_claim;	   /* the name claim */
+	const char *access_username_claim; /* in access tokens when the name claim is
+					      absent; NULL: none */
+	const char *groups_claim;
+	int64_t leeway; /* seconds of clock skew allowed */
+};
+up_err up_token_verify_rules(struct up_ctx *ctx, const struct up_token_rules *rules,
+			     const char *token, enum up_token_kind kind,
+			     const char *expected_username, unsigned flags,
+			     struct up_claims **ret_claims);
+up_err up_jwks_refresh_uri(struct up_ctx *ctx, const char *uri);
+up_err up_jwks_info_uri(struct up_ctx *ctx, const char *uri, struct up_jwks_info **ret_info);
+
+/* --- provider.c: the provider's token rules, and the public token calls --- */
+/* The rules of the configured provider; `flags` UP_VERIFY_OFFLINE: no
+ * discovery (jwks_uri may stay NULL). The strings belong to ctx. */
+up_err up_provider_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules);
 /* The JWKS URI in force (config, or OIDC discovery). */
 up_err up_jwks_uri(struct up_ctx *ctx, const char **ret_uri);
+up_err up_cognito_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules);
+up_err up_oidc_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules);
 
 /* --- cognito.c --- */
 /* The one mapping of the pool's error names (__type / x-amzn-ErrorType,

@@ -355,31 +355,6 @@ up_err up_jwks_parse(struct up_ctx *ctx, const char *text, size_t len, struct up
 
 /* ---- where it comes from ---- */
 
-up_err up_jwks_uri(struct up_ctx *ctx, const char **ret_uri)
-{
-	up_err rc;
-
-	if (!ctx || !ret_uri)
-		return up_fail(ctx, UP_EINVAL, "bad argument to up_jwks_uri");
-	if (!ctx->cfg)
-		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	if (ctx->cfg->jwks_uri) {
-		*ret_uri = ctx->cfg->jwks_uri;
-		return UP_OK;
-	}
-	if (ctx->cfg->provider != UP_PROVIDER_OIDC)
-		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
-	if (!ctx->oidc.jwks_uri) {
-		rc = up_oidc_discover(ctx);
-		if (rc)
-			return rc;
-		if (!ctx->oidc.jwks_uri)
-			return up_fail(ctx, UP_EPROTO, "discovery gave no jwks_uri");
-	}
-	*ret_uri = ctx->oidc.jwks_uri;
-	return UP_OK;
-}
-
 up_err up_jwks_cache_name(const char *uri, char out[70])
 {
 	char hex[65];
@@ -547,16 +522,13 @@ struct where {
 	char lock[70];
 };
 
-static up_err where_open(struct up_ctx *ctx, struct where *w)
+static up_err where_open(struct up_ctx *ctx, const char *uri, struct where *w)
 {
 	char hex[65];
 	up_err rc;
 
 	w->dirfd = -1;
-	w->uri = NULL;
-	rc = up_jwks_uri(ctx, &w->uri);
-	if (rc)
-		return rc;
+	w->uri = uri;
 	rc = up_sha256_hex(w->uri, strlen(w->uri), hex);
 	if (rc)
 		return up_fail(ctx, rc, "hashing the JWKS URI failed");
@@ -652,7 +624,7 @@ static up_err locked_fetch(struct up_ctx *ctx, const struct where *w, enum fetch
 	return UP_OK;
 }
 
-up_err up_jwks_for_kid(struct up_ctx *ctx, const char *kid, unsigned flags,
+up_err up_jwks_for_kid(struct up_ctx *ctx, const char *uri, const char *kid, unsigned flags,
 		       struct up_jwks **ret_set)
 {
 	struct where w;
@@ -663,11 +635,12 @@ up_err up_jwks_for_kid(struct up_ctx *ctx, const char *kid, unsigned flags,
 
 	if (!ctx || !ret_set)
 		return up_fail(ctx, UP_EINVAL, "bad argument to up_jwks_for_kid");
-	if ((flags & UP_VERIFY_OFFLINE) && !(ctx->cfg && ctx->cfg->jwks_uri) &&
-	    !ctx->oidc.jwks_uri)
+	if (!uri && (flags & UP_VERIFY_OFFLINE))
 		/* Discovery would need the network. */
 		return up_fail(ctx, UP_ENOKEY, "JWKS URI unknown without network");
-	rc = where_open(ctx, &w);
+	if (!uri)
+		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
+	rc = where_open(ctx, uri, &w);
 	if (rc && w.uri && geteuid() != 0 && !(flags & UP_VERIFY_OFFLINE)) {
 		/* An unprivileged caller (userpool-enroll and `userpool login`
 		 * run as the user) may not read root's cache: fetch the set for
@@ -719,7 +692,7 @@ out:
 	return rc;
 }
 
-up_err up_jwks_refresh(struct up_ctx *ctx)
+up_err up_jwks_refresh_uri(struct up_ctx *ctx, const char *uri)
 {
 	struct where w;
 	struct cache c;
@@ -728,7 +701,9 @@ up_err up_jwks_refresh(struct up_ctx *ctx)
 
 	if (!ctx)
 		return UP_EINVAL;
-	rc = where_open(ctx, &w);
+	if (!uri)
+		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
+	rc = where_open(ctx, uri, &w);
 	if (!rc) {
 		memset(&c, 0, sizeof(c));
 		rc = locked_fetch(ctx, &w, WHY_FORCED, NULL, &c, &fetched);
@@ -746,7 +721,7 @@ void up_jwks_info_free(struct up_jwks_info *info)
 	free(info);
 }
 
-up_err up_jwks_info(struct up_ctx *ctx, struct up_jwks_info **ret_info)
+up_err up_jwks_info_uri(struct up_ctx *ctx, const char *uri, struct up_jwks_info **ret_info)
 {
 	struct up_jwks_info *info;
 	struct where w;
@@ -757,7 +732,9 @@ up_err up_jwks_info(struct up_ctx *ctx, struct up_jwks_info **ret_info)
 		return UP_EINVAL;
 	if (!ret_info)
 		return up_fail(ctx, UP_EINVAL, "bad argument to up_jwks_info");
-	rc = where_open(ctx, &w);
+	if (!uri)
+		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
+	rc = where_open(ctx, uri, &w);
 	if (rc) {
 		where_close(&w);
 		return rc;

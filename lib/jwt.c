@@ -490,14 +490,15 @@ static up_err check_aud(struct up_ctx *ctx, json_t *p, const char *client_id)
 	return UP_OK;
 }
 
-/* An access token names its client: client_id (Cognito, RFC 9068), else azp,
- * else aud (OIDC providers that put the client there). */
+/* An access token names its client: client_id (RFC 9068; required with
+ * `need_client_id`, as Cognito's carry it), else azp, else aud (OIDC
+ * providers that put the client there). */
 static up_err check_access_client(struct up_ctx *ctx, json_t *p, const char *client_id,
-				  bool cognito)
+				  bool need_client_id)
 {
 	json_t *cid = json_object_get(p, "client_id");
 
-	if (cid || cognito) {
+	if (cid || need_client_id) {
 		if (!cid)
 			return up_fail(ctx, UP_EJWT, "client_id missing");
 		if (!json_is_string(cid) || strcmp(json_string_value(cid), client_id) != 0)
@@ -530,13 +531,12 @@ void up_claims_free(struct up_claims *claims)
 	free(claims);
 }
 
-static up_err check_claims(struct up_ctx *ctx, json_t *p, enum up_token_kind kind,
-			   const char *expected_username, unsigned flags,
+static up_err check_claims(struct up_ctx *ctx, const struct up_token_rules *rules, json_t *p,
+			   enum up_token_kind kind, const char *expected_username, unsigned flags,
 			   struct up_claims **ret_claims)
 {
-	const struct up_config *cfg = ctx->cfg;
-	bool cognito = cfg->provider == UP_PROVIDER_COGNITO;
-	int64_t now = up_ctx_now(ctx), leeway = cfg->leeway > 0 ? cfg->leeway : 0;
+	bool token_use = rules->token_use;
+	int64_t now = up_ctx_now(ctx), leeway = rules->leeway > 0 ? rules->leeway : 0;
 	int64_t exp = 0, nbf = 0, iat = 0, auth_time = 0;
 	bool has_exp, has_nbf, has_iat, has_auth;
 	const char *iss, *sub, *uname, *uclaim;
@@ -548,11 +548,11 @@ static up_err check_claims(struct up_ctx *ctx, json_t *p, enum up_token_kind kin
 	iss = json_string_value(json_object_get(p, "iss"));
 	if (!iss)
 		return up_fail(ctx, UP_EJWT, "iss missing");
-	if (strcmp(iss, cfg->issuer) != 0)
+	if (strcmp(iss, rules->issuer) != 0)
 		return up_fail(ctx, UP_EJWT, "iss mismatch");
 
 	tu = json_object_get(p, "token_use");
-	if (cognito) {
+	if (token_use) {
 		if (!json_is_string(tu))
 			return up_fail(ctx, UP_EJWT, "token_use missing");
 		if (kind == UP_TOKEN_ANY) {
@@ -573,8 +573,8 @@ static up_err check_claims(struct up_ctx *ctx, json_t *p, enum up_token_kind kin
 		kind = UP_TOKEN_ID;
 	}
 
-	rc = kind == UP_TOKEN_ID ? check_aud(ctx, p, cfg->client_id)
-				 : check_access_client(ctx, p, cfg->client_id, cognito);
+	rc = kind == UP_TOKEN_ID ? check_aud(ctx, p, rules->client_id)
+				 : check_access_client(ctx, p, rules->client_id, token_use);
 	if (rc)
 		return rc;
 
@@ -608,12 +608,11 @@ static up_err check_claims(struct up_ctx *ctx, json_t *p, enum up_token_kind kin
 			       "leeway %lld s)",
 			       (long long)(iat - now), (long long)iat, (long long)leeway);
 
-	uclaim = cfg->username_claim ? cfg->username_claim
-				     : (cognito ? "cognito:username" : "preferred_username");
+	uclaim = rules->username_claim;
 	uv = json_object_get(p, uclaim);
 	/* Cognito access tokens carry the name as "username". */
-	if (!uv && cognito && kind == UP_TOKEN_ACCESS)
-		uv = json_object_get(p, "username");
+	if (!uv && rules->access_username_claim && kind == UP_TOKEN_ACCESS)
+		uv = json_object_get(p, rules->access_username_claim);
 	if (uv && !json_is_string(uv))
 		return up_fail(ctx, UP_EJWT, "%s is not a string", uclaim);
 	uname = json_string_value(uv);
@@ -631,10 +630,7 @@ static up_err check_claims(struct up_ctx *ctx, json_t *p, enum up_token_kind kin
 	c->exp = exp;
 	c->iat = has_iat ? iat : 0;
 	c->auth_time = has_auth ? auth_time : 0;
-	rc = claim_strv(ctx, p,
-			cfg->groups_claim ? cfg->groups_claim
-					  : (cognito ? "cognito:groups" : "groups"),
-			&c->groups);
+	rc = claim_strv(ctx, p, rules->groups_claim, &c->groups);
 	if (!rc)
 		rc = claim_strv(ctx, p, "amr", &c->amr);
 	if (rc)
@@ -653,9 +649,10 @@ fail:
 	return rc;
 }
 
-up_err up_token_verify(struct up_ctx *ctx, const char *token, enum up_token_kind kind,
-		       const char *expected_username, unsigned flags,
-		       struct up_claims **ret_claims)
+up_err up_token_verify_rules(struct up_ctx *ctx, const struct up_token_rules *rules,
+			     const char *token, enum up_token_kind kind,
+			     const char *expected_username, unsigned flags,
+			     struct up_claims **ret_claims)
 {
 	struct up_jws *jws = NULL;
 	struct up_jwks *set = NULL;
@@ -669,13 +666,14 @@ up_err up_token_verify(struct up_ctx *ctx, const char *token, enum up_token_kind
 	if (!token || !ret_claims || (flags & ~UP_VERIFY_OFFLINE) ||
 	    (kind != UP_TOKEN_ID && kind != UP_TOKEN_ACCESS && kind != UP_TOKEN_ANY))
 		return up_fail(ctx, UP_EINVAL, "bad argument to up_token_verify");
-	if (!ctx->cfg || !ctx->cfg->issuer || !ctx->cfg->client_id)
+	if (!rules || !rules->issuer || !rules->client_id || !rules->username_claim ||
+	    !rules->groups_claim)
 		return up_fail(ctx, UP_ECONFIG, "issuer and client_id are required");
 
 	rc = up_jws_parse(ctx, token, strnlen(token, UP_MAX_TOKEN + 1), &jws);
 	if (rc)
 		goto out;
-	rc = up_jwks_for_kid(ctx, jws->kid, flags, &set);
+	rc = up_jwks_for_kid(ctx, rules->jwks_uri, jws->kid, flags, &set);
 	if (rc)
 		goto out;
 	key = up_jwks_find(set, jws->kid);
@@ -687,7 +685,7 @@ up_err up_token_verify(struct up_ctx *ctx, const char *token, enum up_token_kind
 	rc = up_jws_verify_sig(ctx, jws, key);
 	if (rc)
 		goto out;
-	rc = check_claims(ctx, jws->payload, kind, expected_username, flags, &claims);
+	rc = check_claims(ctx, rules, jws->payload, kind, expected_username, flags, &claims);
 	if (rc)
 		goto out;
 	up_log(ctx, LOG_DEBUG, "token verified (%s, kid %.64s)%s", up_jws_alg_name(jws->alg),

@@ -94,13 +94,13 @@ void up_jwks_free(struct up_jwks *set);
 const struct up_jwk *up_jwks_find(const struct up_jwks *set, const char *kid);
 
 /*
- * The key set in force for a token with `kid` (jwks.c): the cache while
+ * The key set at `uri` for a token with `kid` (jwks.c): the cache while
  * fresh (any age with UP_VERIFY_OFFLINE), else a fetch under a lock; when
  * `kid` is not in it, one re-fetch unless another happened within the
  * cooldown. The set is returned even when `kid` is still missing (the
  * caller reports UP_ENOKEY).
  */
-up_err up_jwks_for_kid(struct up_ctx *ctx, const char *kid, unsigned flags,
+up_err up_jwks_for_kid(struct up_ctx *ctx, const char *uri, const char *kid, unsigned flags,
 		       struct up_jwks **ret_set);
 
 /* Name of the cache file of `uri` inside state_dir/jwks: "<sha256-hex>.json". */

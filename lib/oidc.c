@@ -699,6 +699,7 @@ static up_err token_result(struct up_ctx *ctx, const struct up_http_resp *resp,
 	json_t *root = NULL, *tt;
 	const char *id, *access, *refresh;
 	struct up_claims *claims = NULL;
+	struct up_token_rules rules;
 	struct up_auth *auth = NULL;
 	up_err rc;
 
@@ -725,7 +726,9 @@ static up_err token_result(struct up_ctx *ctx, const struct up_http_resp *resp,
 		rc = up_fail(ctx, UP_EPROTO, "token over the %u-byte cap", UP_MAX_TOKEN);
 		goto out;
 	}
-	rc = up_token_verify(ctx, id, UP_TOKEN_ID, NULL, 0, &claims);
+	rc = up_oidc_token_rules(ctx, 0, &rules);
+	if (!rc)
+		rc = up_token_verify_rules(ctx, &rules, id, UP_TOKEN_ID, NULL, 0, &claims);
 	if (rc)
 		goto out;
 	if (!claims->username) {
@@ -1136,4 +1139,32 @@ up_err up_oidc_revoke(struct up_ctx *ctx, const char *refresh_token)
 out:
 	up_http_resp_clear(&resp);
 	return rc;
+}
+
+/* An OpenID provider's token rules: its issuer, the key set named by
+ * jwks_uri or by discovery (none offline: no network), aud/azp. */
+up_err up_oidc_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules)
+{
+	const struct up_config *cfg = ctx->cfg;
+	up_err rc;
+
+	if (!cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	memset(rules, 0, sizeof(*rules));
+	rules->issuer = cfg->issuer;
+	rules->client_id = cfg->client_id;
+	rules->token_use = false;
+	rules->username_claim = cfg->username_claim ? cfg->username_claim : "preferred_username";
+	rules->groups_claim = cfg->groups_claim ? cfg->groups_claim : "groups";
+	rules->leeway = cfg->leeway;
+	rules->jwks_uri = cfg->jwks_uri ? cfg->jwks_uri : ctx->oidc.jwks_uri;
+	if (rules->jwks_uri || (flags & UP_VERIFY_OFFLINE))
+		return UP_OK;
+	rc = up_oidc_discover(ctx);
+	if (rc)
+		return rc;
+	if (!ctx->oidc.jwks_uri)
+		return up_fail(ctx, UP_EPROTO, "discovery gave no jwks_uri");
+	rules->jwks_uri = ctx->oidc.jwks_uri;
+	return UP_OK;
 }

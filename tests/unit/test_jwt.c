@@ -930,6 +930,62 @@ static void test_username(void **state)
 	free(tok);
 }
 
+/* jwt.c verifies against the rules it is handed, not the configuration:
+ * another issuer and client id in the rules decide; no token_use rule
+ * lets a token without token_use pass; a NULL jwks_uri offline is
+ * UP_ENOKEY without any network or discovery. */
+static void test_rules_handed(void **state)
+{
+	struct t *t = *state;
+	struct up_token_rules r;
+	struct up_claims *cl = NULL;
+	const char *uri = NULL;
+	json_t *c = id_claims();
+	char *tok;
+
+	assert_int_equal(up_jwks_uri(t->ctx, &uri), UP_OK);
+	memset(&r, 0, sizeof(r));
+	r.issuer = "https://other.example/iss";
+	r.client_id = "other-client";
+	r.jwks_uri = uri;
+	r.username_claim = "cognito:username";
+	r.groups_claim = "cognito:groups";
+	r.leeway = 60;
+	json_object_set_new(c, "iss", json_string(r.issuer));
+	json_object_set_new(c, "aud", json_string(r.client_id));
+	json_object_del(c, "token_use");
+	tok = sign(K.rsa1, "RS256", "rsa1", c);
+	/* the configuration (Cognito, T_ISS) refuses it ... */
+	assert_int_equal(verify(t, tok, UP_TOKEN_ID, "alice", 0), UP_EJWT);
+	/* ... the rules accept it */
+	assert_int_equal(up_token_verify_rules(t->ctx, &r, tok, UP_TOKEN_ID, "alice", 0, &cl),
+			 UP_OK);
+	assert_string_equal(cl->issuer, r.issuer);
+	up_claims_free(cl);
+	cl = NULL;
+	/* a token_use rule refuses it */
+	r.token_use = true;
+	assert_int_equal(up_token_verify_rules(t->ctx, &r, tok, UP_TOKEN_ID, "alice", 0, &cl),
+			 UP_EJWT);
+	assert_non_null(strstr(up_ctx_detail(t->ctx), "token_use missing"));
+	r.token_use = false;
+	/* another issuer in the rules refuses it */
+	r.issuer = T_ISS;
+	assert_int_equal(up_token_verify_rules(t->ctx, &r, tok, UP_TOKEN_ID, "alice", 0, &cl),
+			 UP_EJWT);
+	assert_non_null(strstr(up_ctx_detail(t->ctx), "iss mismatch"));
+	/* no JWKS URI: offline UP_ENOKEY, online a configuration error */
+	r.issuer = "https://other.example/iss";
+	r.jwks_uri = NULL;
+	assert_int_equal(
+	    up_token_verify_rules(t->ctx, &r, tok, UP_TOKEN_ID, "alice", UP_VERIFY_OFFLINE, &cl),
+	    UP_ENOKEY);
+	assert_int_equal(up_token_verify_rules(t->ctx, &r, tok, UP_TOKEN_ID, "alice", 0, &cl),
+			 UP_ECONFIG);
+	assert_null(cl);
+	free(tok);
+}
+
 static void test_groups_and_amr(void **state)
 {
 	struct t *t = *state;
@@ -1034,6 +1090,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offline_ignores_exp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_and_amr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rules_handed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_api, setup, teardown),
 	};
