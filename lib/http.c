@@ -364,6 +364,7 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	ctx->http_answered = true;
 	/* For `userpool status`: the pool's clock against ours. */
 	ctx->http_date = sink.date;
 	ctx->http_date_local = sink.date ? up_ctx_now(ctx) : 0;

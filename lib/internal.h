@@ -37,6 +37,8 @@ struct up_ctx {
 	bool pool_answered;        /* this sign-in got a well-formed answer from the
 				      pool (set by cognito.c / oidc.c, cleared by
 				      up_signin): no offline fallback after that */
+	bool http_answered;        /* an HTTP response arrived since up_signin began
+				      (set by http.c, cleared by up_signin) */
 	int64_t http_date;         /* Date header of the last HTTP response; 0: none */
 	int64_t http_date_local;   /* the local clock when it arrived */
 	int64_t requester;	   /* uid asking for the sign-in; -1: getuid() */

@@ -522,9 +522,16 @@ static up_err oauth_error_parse(struct up_ctx *ctx, const char *what,
 	const char *err;
 
 	memset(oe, 0, sizeof(*oe));
-	if (up_json_parse(ctx, resp->body, resp->len, UP_MAX_RESPONSE, &root) != UP_OK ||
+	if (up_json_parse(NULL, resp->body, resp->len, UP_MAX_RESPONSE, &root) != UP_OK ||
 	    !(err = json_string_value(json_object_get(root, "error"))) || !err[0]) {
 		json_decref(root);
+		/* A provider that refuses without RFC 6749's error member
+		 * (Glewlwyd answers a wrong password with 403 and an empty
+		 * body) has still answered: a refusal, never an outage (5xx
+		 * is UP_ESERVER in http.c already). */
+		if (resp->status == 400 || resp->status == 401 || resp->status == 403)
+			return up_fail(ctx, UP_EDENIED, "%s: HTTP %ld without an OAuth error", what,
+				       resp->status);
 		return up_fail(ctx, UP_EPROTO, "%s: HTTP %ld without an OAuth error", what,
 			       resp->status);
 	}
@@ -737,6 +744,10 @@ static up_err token_result(struct up_ctx *ctx, const struct up_http_resp *resp,
 			goto out;
 	}
 	if (username && strcmp(claims->username, username) != 0) {
+		/* Device flow: someone approved the code as another account. */
+		up_set_user_msg(ctx,
+				"The sign-in was approved as another account: approve it as %.64s",
+				username);
 		rc = up_fail(ctx, UP_EJWT, "%s does not match the user",
 			     ctx->cfg->username_claim ? ctx->cfg->username_claim
 						      : "preferred_username");
@@ -803,6 +814,25 @@ static up_err ask_code(struct up_ctx *ctx, const struct up_conv *conv, char **re
 	return UP_OK;
 }
 
+/* A GET of the discovery document: UP_OK when the provider answers it. */
+static up_err provider_answers(struct up_ctx *ctx)
+{
+	struct up_http_req req = {0};
+	struct up_http_resp resp = {0};
+	char *url = NULL;
+	up_err rc;
+
+	if ((rc = discovery_url(ctx, &url)))
+		return rc;
+	req.url = url;
+	req.method = "GET";
+	req.cap = UP_MAX_RESPONSE;
+	rc = up_http_do(ctx, &req, &resp);
+	up_http_resp_clear(&resp);
+	free(url);
+	return rc;
+}
+
 static up_err signin_password(struct up_ctx *ctx, const char *username, const char *password,
 			      const struct up_conv *conv, struct up_auth **ret_auth)
 {
@@ -815,7 +845,12 @@ static up_err signin_password(struct up_ctx *ctx, const char *username, const ch
 
 	if (!password)
 		return up_fail(ctx, UP_EINVAL, "auth_flow password needs a password");
-	/* Asked before the request: ROPC has no second round trip. */
+	/* ROPC has no second round trip, so the code is asked before the
+	 * request. With discovery from the cache nothing has reached the
+	 * provider yet: make sure it answers first, so that a provider that
+	 * is down leads to the offline sign-in after the password alone. */
+	if (!ctx->http_answered && (rc = provider_answers(ctx)))
+		return rc;
 	rc = ask_code(ctx, conv, &code);
 	if (rc)
 		return rc;

@@ -21,6 +21,9 @@
 
 #define MSG_OFFLINE "Signed in offline \xe2\x80\x94 the user pool is unreachable"
 #define MSG_NO_MFA "No authenticator enrolled: run userpool-enroll"
+#define MSG_NO_MFA_OIDC                                                                    \
+	"The identity provider did not ask for a second factor; ask its administrator to "  \
+	"require one"
 /* Step-up entries kept per user (store.c accepts up to 64). */
 #define MAX_STEPUPS 32u
 
@@ -642,6 +645,7 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
 	ctx->pool_answered = false;
+	ctx->http_answered = false;
 	up_clear_user_msg(ctx);
 	r = up_signin_online(ctx, username, password, conv, &auth);
 	if (!r) {
@@ -650,7 +654,13 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 			up_log(ctx, LOG_NOTICE,
 			       "sign-in of %s refused: no second factor and mfa = required",
 			       username);
-			return up_fail(ctx, UP_ENOMFA, MSG_NO_MFA);
+			/* userpool-enroll refuses provider = oidc: the provider
+			 * decides which factors it asks for. */
+			if (ctx->cfg->provider == UP_PROVIDER_OIDC)
+				up_set_user_msg(ctx, "%s", MSG_NO_MFA_OIDC);
+			return up_fail(ctx, UP_ENOMFA, ctx->cfg->provider == UP_PROVIDER_OIDC
+							   ? MSG_NO_MFA_OIDC
+							   : MSG_NO_MFA);
 		}
 		r = check_binding(ctx, username, auth);
 		if (r) {

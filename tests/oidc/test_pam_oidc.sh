@@ -5,7 +5,11 @@
 # the test user pool over HTTPS. ROPC with the TOTP code as a form field and
 # appended to the password, a wrong code, and the device flow: approved (or
 # denied) through the pool's admin API by a background job while pamtester
-# waits at the "Press Enter after approving" prompt. Prints TAP.
+# waits at the "Press Enter after approving" prompt. Issue 20: a 400/401/403
+# without an OAuth error is a refusal, 5xx an outage; mfa = required without a
+# second factor in amr; a device code approved by another account tells the
+# person; with the provider down the password flow asks only for the
+# password before signing in offline. Prints TAP.
 set -u
 export LC_ALL=C.UTF-8
 s=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -52,7 +56,6 @@ ok() { # ok STATUS NAME [FILE-TO-SHOW-ON-FAILURE]
 	fi
 }
 
-echo "1..9"
 
 mkdir -m 0700 "$T/state" "$T/pool" "$T/ca" "$T/svc" "$T/conf"
 "$PY" "$s/tests/pool/pool.py" --port 0 --state "$T/pool" --tls "$T/ca" >"$T/pool.out" 2>"$T/pool.err" &
@@ -183,5 +186,53 @@ bg_pids="$bg_pids $!"
 (sleep 3; echo) | pamt device bob >"$T/o7"
 refused "$T/o7"
 ok $? "device flow: approval by another user does not sign bob in" "$T/o7"
+grep -q "The sign-in was approved as another account: approve it as bob" "$T/o7"
+ok $? "device flow: approved by another account: the person is told" "$T/o7"
 for p in $bg_pids; do wait "$p" 2>/dev/null; done
 bg_pids=
+
+# --- issue 20: token-endpoint answers without an OAuth error member ------
+fault() { admin fault "$1" >/dev/null; }
+unavail() { ! grep -q "successfully authenticated" "$1" && grep -q "Authentication service cannot retrieve authentication info" "$1"; }
+code=$(oathtool --totp -b --now "$(date -u -d '+60 sec' '+%Y-%m-%d %H:%M:%S UTC')" "$sec")
+fault '{"action":"status","code":403,"body":"","match":"/oidc/token","count":1}'
+printf 'Passw0rd-carol\n%s\n' "$code" | pamt append carol >"$T/o8"
+refused "$T/o8" && ! grep -q "unreachable" "$T/o8"
+ok $? "token endpoint 403 with an empty body (Glewlwyd's wrong password): refused, not an outage" "$T/o8"
+fault '{"action":"status","code":401,"body":"{}","match":"/oidc/token","count":1}'
+printf 'Passw0rd-carol\n%s\n' "$code" | pamt append carol >"$T/o9"
+refused "$T/o9"
+ok $? "token endpoint 401 with {} (no error member): refused" "$T/o9"
+fault '{"action":"status","code":400,"body":"<html>bad</html>","match":"/oidc/token","count":1}'
+printf 'Passw0rd-carol\n%s\n' "$code" | pamt append carol >"$T/o10"
+refused "$T/o10"
+ok $? "token endpoint 400 with HTML: refused" "$T/o10"
+fault '{"action":"status","code":502,"body":"","match":"/oidc/token","count":1}'
+conf append_nooff "auth_flow = password" "otp_mode = append" "offline = no"
+printf 'Passw0rd-carol\n%s\n' "$code" | pamt append_nooff carol >"$T/o11"
+unavail "$T/o11"
+ok $? "token endpoint 502 with an empty body: unreachable (PAM_AUTHINFO_UNAVAIL)" "$T/o11"
+admin clear_faults '{}' >/dev/null
+
+# --- mfa = required, amr without a second factor -------------------------
+admin create_user '{"username":"dora","password":"Passw0rd-dora","groups":["staff"]}' >/dev/null
+printf 'Passw0rd-dora\n\n' | pamt ropc dora >"$T/o12"
+refused "$T/o12" && grep -q "The identity provider did not ask for a second factor; ask its administrator to require one" "$T/o12" &&
+	! grep -q "userpool-enroll" "$T/o12"
+ok $? "mfa = required, amr pwd only: 'the identity provider did not ask for a second factor', not userpool-enroll" "$T/o12"
+
+# --- provider down: the password flow asks only for the password ---------
+conf ropcskip "auth_flow = password" "otp_mode = prompt" "offline_mfa = skip"
+code=$(oathtool --totp -b --now "$(date -u -d '+30 sec' '+%Y-%m-%d %H:%M:%S UTC')" "$(admin get_totp_secret '{"username":"alice"}' | "$PY" -c 'import json,sys;print(json.load(sys.stdin)["secret"])')")
+printf 'Passw0rd-alice\n%s\n' "$code" | pamt ropcskip alice >"$T/o13"
+grep -q "successfully authenticated" "$T/o13"
+ok $? "ROPC online sign-in fills the cache (offline_mfa = skip)" "$T/o13"
+kill "$pool_pid" 2>/dev/null
+wait "$pool_pid" 2>/dev/null
+pool_pid=
+printf 'Passw0rd-alice\n123456\n' | pamt ropcskip alice >"$T/o14"
+grep -q "successfully authenticated" "$T/o14" && grep -q "Signed in offline" "$T/o14" &&
+	! grep -q "Verification code" "$T/o14"
+ok $? "provider down: only the password is asked, then the offline sign-in" "$T/o14"
+
+echo "1..$n"

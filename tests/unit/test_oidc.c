@@ -300,7 +300,9 @@ static void test_discovery_cached(void **state)
 	world_reload(w, NULL);
 	t_pool_reset_stats(pool);
 	assert_int_equal(signin(w, name, PASSWORD, &c, &auth), UP_OK);
-	assert_int_equal(t_pool_stat_path(pool, DISCOVERY_PATH), 0);
+	/* issue 20: one GET of the discovery document before the code is asked
+	 * (is the provider up?); the endpoints still come from the cache */
+	assert_int_equal(t_pool_stat_path(pool, DISCOVERY_PATH), 1);
 	assert_int_equal(t_pool_stat_path(pool, "/oidc/token"), 1);
 	/* the JWKS came from its cache too */
 	assert_int_equal(t_pool_stat_path(pool, "/oidc/jwks"), 0);
@@ -696,9 +698,15 @@ static void test_error_mapping(void **state)
 	    {403, "{\"error\":\"access_denied\"}", UP_EACCESSDENIED},
 	    {400, "{\"error\":\"temporarily_unavailable\"}", UP_ESERVER},
 	    {400, "{\"error\":\"something_new\"}", UP_EPROTO},
-	    {400, "<html>Bad Request</html>", UP_EPROTO},
-	    {400, "{\"error\":42}", UP_EPROTO},
-	    {400, "{\"error\":\"a\",\"error\":\"b\"}", UP_EPROTO},
+	    /* issue 20: 400/401/403 without an OAuth error member is a refusal */
+	    {400, "<html>Bad Request</html>", UP_EDENIED},
+	    {400, "{\"error\":42}", UP_EDENIED},
+	    {400, "{\"error\":\"a\",\"error\":\"b\"}", UP_EDENIED},
+	    {403, "", UP_EDENIED},
+	    {401, "{}", UP_EDENIED},
+	    {404, "", UP_EPROTO},
+	    {500, "", UP_ESERVER},
+	    {503, "{\"error\":\"invalid_grant\"}", UP_ESERVER},
 	    {503, "{\"error\":\"temporarily_unavailable\"}", UP_ESERVER},
 	    {429, "{}", UP_ERATE},
 	    {302, "", UP_EHTTP},
