@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "internal.h"
+#include "provider.h"
 #include "srp.h"
 
 /* Challenges answered in one sign-in; a pool that keeps asking is refused. */
@@ -315,7 +316,7 @@ static up_err check_ctx(struct up_ctx *ctx)
 	up_clear_detail(ctx);
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	if (ctx->cfg->provider != UP_PROVIDER_COGNITO)
+	if (up_provider(ctx) != &up_cognito_ops)
 		return up_fail(ctx, UP_ECONFIG, "provider is not cognito");
 	if (!ctx->cfg->client_id || !ctx->cfg->endpoint)
 		return up_fail(ctx, UP_ECONFIG, "client_id or endpoint missing");
@@ -1487,3 +1488,31 @@ up_err up_cognito_token_rules(struct up_ctx *ctx, unsigned flags, struct up_toke
 	rules->leeway = cfg->leeway;
 	return UP_OK;
 }
+
+static bool cognito_needs_password(const struct up_config *cfg)
+{
+	(void)cfg;
+	return true;
+}
+
+/* The key set: served by the pool without credentials, the cheapest GET. */
+static up_err cognito_probe_url(struct up_ctx *ctx, char **ret_url)
+{
+	if (!ctx->cfg->jwks_uri)
+		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
+	*ret_url = strdup(ctx->cfg->jwks_uri);
+	return *ret_url ? UP_OK : up_fail(ctx, UP_ENOMEM, "out of memory");
+}
+
+const struct up_provider_ops up_cognito_ops = {
+    .name = "cognito",
+    .prepare = NULL,
+    .token_rules = up_cognito_token_rules,
+    .needs_password = cognito_needs_password,
+    .signin = up_cognito_signin,
+    .refresh = up_cognito_refresh,
+    .revoke = up_cognito_revoke,
+    .change_password = up_cognito_change_password,
+    .probe_url = cognito_probe_url,
+    .free = NULL,
+};

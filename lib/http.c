@@ -410,38 +410,3 @@ out:
 	free(sink.error_type);
 	return r;
 }
-
-up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms)
-{
-	struct up_http_req req = { 0 };
-	struct up_http_resp resp = { 0 };
-	struct timespec t0, t1;
-	char *url = NULL;
-	up_err r;
-
-	if (!ctx || !ctx->cfg || !ret_ms)
-		return UP_EINVAL;
-	if (ctx->cfg->provider == UP_PROVIDER_OIDC) {
-		if (asprintf(&url, "%s/.well-known/openid-configuration", ctx->cfg->issuer) < 0)
-			return UP_ENOMEM;
-	} else {
-		url = up_strdup(ctx->cfg->jwks_uri);
-		if (!url)
-			return UP_ENOMEM;
-	}
-	req.url = url;
-	req.method = "GET";
-	req.cap = UP_MAX_JWKS;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	r = up_http_do(ctx, &req, &resp);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (!r && resp.status != 200)
-		r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld", url,
-			    resp.status);
-	up_http_resp_clear(&resp);
-	free(url);
-	if (r)
-		return r;
-	*ret_ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	return UP_OK;
-}

@@ -44,6 +44,7 @@
 #include <userpool/otpauth.h>
 
 #include "internal.h"
+#include "provider.h"
 
 #define DISCOVERY_FRESH (24 * 3600)
 #define DISCOVERY_CACHE_CAP (UP_MAX_JWKS + 4096u)
@@ -438,7 +439,7 @@ up_err up_oidc_discover(struct up_ctx *ctx)
 		return UP_EINVAL;
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	if (ctx->cfg->provider != UP_PROVIDER_OIDC)
+	if (up_provider(ctx) != &up_oidc_ops)
 		return up_fail(ctx, UP_ECONFIG, "discovery is for provider oidc");
 	if (!ctx->cfg->issuer || !ctx->cfg->issuer[0])
 		return up_fail(ctx, UP_ECONFIG, "issuer is not set");
@@ -787,7 +788,7 @@ static up_err ready(struct up_ctx *ctx)
 {
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	if (ctx->cfg->provider != UP_PROVIDER_OIDC)
+	if (up_provider(ctx) != &up_oidc_ops)
 		return up_fail(ctx, UP_ECONFIG, "provider is not oidc");
 	if (!ctx->cfg->client_id)
 		return up_fail(ctx, UP_ECONFIG, "client_id is not set");
@@ -1203,3 +1204,36 @@ up_err up_oidc_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_r
 	rules->jwks_uri = ctx->oidc.jwks_uri;
 	return UP_OK;
 }
+
+/* The device flow asks for no password (the user signs in in a browser). */
+static bool oidc_needs_password(const struct up_config *cfg)
+{
+	return cfg->auth_flow != UP_FLOW_DEVICE;
+}
+
+static up_err oidc_probe_url(struct up_ctx *ctx, char **ret_url)
+{
+	if (asprintf(ret_url, "%s/.well-known/openid-configuration", ctx->cfg->issuer) < 0) {
+		*ret_url = NULL;
+		return up_fail(ctx, UP_ENOMEM, "out of memory");
+	}
+	return UP_OK;
+}
+
+static void oidc_free(struct up_ctx *ctx)
+{
+	up_oidc_endpoints_clear(&ctx->oidc);
+}
+
+const struct up_provider_ops up_oidc_ops = {
+    .name = "oidc",
+    .prepare = up_oidc_discover,
+    .token_rules = up_oidc_token_rules,
+    .needs_password = oidc_needs_password,
+    .signin = up_oidc_signin,
+    .refresh = up_oidc_refresh,
+    .revoke = up_oidc_revoke,
+    .change_password = NULL,
+    .probe_url = oidc_probe_url,
+    .free = oidc_free,
+};

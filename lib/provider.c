@@ -6,22 +6,34 @@
  * against; jwt.c and jwks.c apply that and know no provider.
  */
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "internal.h"
 #include "jwt_int.h"
+#include "provider.h"
 
-/* The provider selector (see lib/provider.h's table, to come). */
+/* The one selector by the configured provider. */
+const struct up_provider_ops *up_provider(struct up_ctx *ctx)
+{
+	if (!ctx || !ctx->cfg) {
+		if (ctx)
+			up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+		return NULL;
+	}
+	return ctx->cfg->provider == UP_PROVIDER_OIDC ? &up_oidc_ops : &up_cognito_ops;
+}
+
 up_err up_provider_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules)
 {
+	const struct up_provider_ops *ops;
+
 	if (!ctx)
 		return UP_EINVAL;
-	if (!ctx->cfg)
-		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	if (!(ops = up_provider(ctx)))
+		return UP_ECONFIG;
 	memset(rules, 0, sizeof(*rules));
-	if (ctx->cfg->provider == UP_PROVIDER_OIDC)
-		return up_oidc_token_rules(ctx, flags, rules);
-	return up_cognito_token_rules(ctx, flags, rules);
+	return ops->token_rules(ctx, flags, rules);
 }
 
 up_err up_jwks_uri(struct up_ctx *ctx, const char **ret_uri)
@@ -82,4 +94,35 @@ up_err up_jwks_info(struct up_ctx *ctx, struct up_jwks_info **ret_info)
 		return up_fail(ctx, UP_EINVAL, "bad argument to up_jwks_info");
 	rc = up_jwks_uri(ctx, &uri);
 	return rc ? rc : up_jwks_info_uri(ctx, uri, ret_info);
+}
+
+/* One GET of the provider's probe URL, timed (userpool status). */
+up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms)
+{
+	struct up_http_req req = {0};
+	struct up_http_resp resp = {0};
+	struct timespec t0, t1;
+	char *url = NULL;
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !ret_ms)
+		return UP_EINVAL;
+	r = up_provider(ctx)->probe_url(ctx, &url);
+	if (r)
+		return r;
+	req.url = url;
+	req.method = "GET";
+	req.cap = UP_MAX_JWKS;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = up_http_do(ctx, &req, &resp);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!r && resp.status != 200)
+		r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld", url,
+			    resp.status);
+	up_http_resp_clear(&resp);
+	free(url);
+	if (r)
+		return r;
+	*ret_ms = (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	return UP_OK;
 }

@@ -13,6 +13,7 @@
 #include <userpool/oidc.h>
 
 #include "internal.h"
+#include "provider.h"
 
 /*
  * The sign-in policy (DESIGN §5): online first; the cache only when the
@@ -34,13 +35,7 @@ up_err up_signin_online(struct up_ctx *ctx, const char *username, const char *pa
 		return UP_EINVAL;
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	switch (ctx->cfg->provider) {
-	case UP_PROVIDER_COGNITO:
-		return up_cognito_signin(ctx, username, password, conv, ret_auth);
-	case UP_PROVIDER_OIDC:
-		return up_oidc_signin(ctx, username, password, conv, ret_auth);
-	}
-	return up_fail(ctx, UP_ECONFIG, "unknown provider");
+	return up_provider(ctx)->signin(ctx, username, password, conv, ret_auth);
 }
 
 /* up_fail() with the current detail appended: the detail is copied first,
@@ -290,6 +285,7 @@ static up_err offline_precheck(struct offline_ud *o, const struct up_user_record
 	const struct up_config *cfg = ctx->cfg;
 	const struct up_offline_fail *mine;
 	struct up_claims *claims = NULL;
+	struct up_token_rules rules;
 	int64_t now = up_ctx_now(ctx), wait;
 	up_err r;
 
@@ -366,8 +362,11 @@ static up_err offline_precheck(struct offline_ud *o, const struct up_user_record
 	}
 	if (!ret_claims)
 		return UP_OK;
-	r = up_token_verify(ctx, cur->id_token, UP_TOKEN_ID, o->username, UP_VERIFY_OFFLINE,
-			    &claims);
+	/* the provider's rules, offline: the cached key set, no discovery */
+	r = up_provider(ctx)->token_rules(ctx, UP_VERIFY_OFFLINE, &rules);
+	if (!r)
+		r = up_token_verify_rules(ctx, &rules, cur->id_token, UP_TOKEN_ID, o->username,
+					  UP_VERIFY_OFFLINE, &claims);
 	if (r == UP_ENOMEM)
 		return r;
 	if (r) {
