@@ -10,6 +10,7 @@
 
 #include "testlib.h"
 #include "config_int.h"
+#include "provider.h"
 
 #define POOL "eu-west-1_AbC123"
 #define BASE "client_id = abc123\nuser_pool_id = " POOL "\n"
@@ -1441,6 +1442,39 @@ static void test_keys_documented(void **state)
 	free(man);
 }
 
+/* The provider selector picks the table of the configured provider, and
+ * the table answers for it (lib/provider.h). */
+static void test_provider_table(void **state)
+{
+	struct fx *f = *state;
+	const struct up_provider_ops *ops;
+	char *url = NULL;
+
+	load_ok(f, BASE);
+	ops = up_provider(f->ctx);
+	assert_ptr_equal(ops, &up_cognito_ops);
+	assert_string_equal(ops->name, "cognito");
+	assert_true(ops->needs_password(cfg_of(f)));
+	assert_non_null(ops->change_password);
+	assert_int_equal(ops->probe_url(f->ctx, &url), UP_OK);
+	assert_string_equal(url, cfg_of(f)->jwks_uri);
+	free(url);
+	url = NULL;
+
+	load_ok(f, OIDC "auth_flow = device\n");
+	ops = up_provider(f->ctx);
+	assert_ptr_equal(ops, &up_oidc_ops);
+	assert_false(ops->needs_password(cfg_of(f)));
+	assert_null(ops->change_password);
+	assert_non_null(ops->prepare);
+	assert_int_equal(ops->probe_url(f->ctx, &url), UP_OK);
+	assert_string_equal(url,
+			    "https://idp.example.org/realms/x/.well-known/openid-configuration");
+	free(url);
+	load_ok(f, OIDC);
+	assert_true(up_provider(f->ctx)->needs_password(cfg_of(f)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1472,6 +1506,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_check, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_username_map, setup, teardown),
 	    cmocka_unit_test(test_keys_documented),
+	    cmocka_unit_test_setup_teardown(test_provider_table, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
