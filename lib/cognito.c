@@ -1506,6 +1506,7 @@ static up_err cognito_probe_url(struct up_ctx *ctx, char **ret_url)
 
 const struct up_provider_ops up_cognito_ops = {
     .name = "cognito",
+    .enrolls_here = true,
     .prepare = NULL,
     .token_rules = up_cognito_token_rules,
     .needs_password = cognito_needs_password,

@@ -1227,6 +1227,7 @@ static void oidc_free(struct up_ctx *ctx)
 
 const struct up_provider_ops up_oidc_ops = {
     .name = "oidc",
+    .enrolls_here = false,
     .prepare = up_oidc_discover,
     .token_rules = up_oidc_token_rules,
     .needs_password = oidc_needs_password,

@@ -14,6 +14,9 @@
 
 struct up_provider_ops {
 	const char *name; /* "cognito", "oidc" */
+	/* userpool-enroll can add a second factor here (else the provider
+	 * decides which factors it asks for) */
+	bool enrolls_here;
 	/* Fetch what the provider needs before a call (OIDC discovery);
 	 * NULL: nothing to prepare. */
 	up_err (*prepare)(struct up_ctx *ctx);

@@ -655,11 +655,11 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 			       username);
 			/* userpool-enroll refuses provider = oidc: the provider
 			 * decides which factors it asks for. */
-			if (ctx->cfg->provider == UP_PROVIDER_OIDC)
+			if (!up_provider(ctx)->enrolls_here)
 				up_set_user_msg(ctx, "%s", MSG_NO_MFA_OIDC);
-			return up_fail(ctx, UP_ENOMFA, ctx->cfg->provider == UP_PROVIDER_OIDC
-							   ? MSG_NO_MFA_OIDC
-							   : MSG_NO_MFA);
+			return up_fail(ctx, UP_ENOMFA,
+				       up_provider(ctx)->enrolls_here ? MSG_NO_MFA
+								      : MSG_NO_MFA_OIDC);
 		}
 		r = check_binding(ctx, username, auth);
 		if (r) {

@@ -1454,6 +1454,7 @@ static void test_provider_table(void **state)
 	ops = up_provider(f->ctx);
 	assert_ptr_equal(ops, &up_cognito_ops);
 	assert_string_equal(ops->name, "cognito");
+	assert_true(ops->enrolls_here);
 	assert_true(ops->needs_password(cfg_of(f)));
 	assert_non_null(ops->change_password);
 	assert_int_equal(ops->probe_url(f->ctx, &url), UP_OK);
@@ -1464,6 +1465,7 @@ static void test_provider_table(void **state)
 	load_ok(f, OIDC "auth_flow = device\n");
 	ops = up_provider(f->ctx);
 	assert_ptr_equal(ops, &up_oidc_ops);
+	assert_false(ops->enrolls_here);
 	assert_false(ops->needs_password(cfg_of(f)));
 	assert_null(ops->change_password);
 	assert_non_null(ops->prepare);
