@@ -224,10 +224,29 @@ static const char *jwk_parse(json_t *k, struct up_jwk *out, char *why, size_t wh
 		out->kty = UP_KTY_EC;
 	else
 		return "kty is not RSA or EC";
+	/* A published key with its private part is public knowledge:
+	 * anyone could sign with it (issue 20). */
+	if (json_object_get(k, "d") || json_object_get(k, "p") || json_object_get(k, "q") ||
+	    json_object_get(k, "k"))
+		return "carries private key members (d, p, q or k)";
 	if (json_object_get(k, "use")) {
 		use = json_string_value(json_object_get(k, "use"));
 		if (!use || strcmp(use, "sig") != 0)
 			return "use is not sig";
+	}
+	if (json_object_get(k, "key_ops")) {
+		/* RFC 7517 §4.3: the operations the key is for. */
+		const json_t *ops = json_object_get(k, "key_ops"), *op;
+		bool verify = false;
+		size_t i;
+
+		if (!json_is_array(ops))
+			return "key_ops is not a list";
+		json_array_foreach(ops, i, op)
+			if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0)
+				verify = true;
+		if (!verify)
+			return "key_ops does not include verify";
 	}
 	alg = json_object_get(k, "alg");
 	if (alg) {

@@ -252,6 +252,17 @@ expect auth PAM_SUCCESS "PasswordHistoryPolicyViolationException at NEW_PASSWORD
 has "The password cannot be one of the previous passwords." && [ "$(grep -c '^PROMPT_ECHO_OFF: New password: $' "$OUT")" = 2 ]
 check "PasswordHistoryPolicyViolation: the pool's message, then 'New password: ' again"
 
+# --- a JWKS entry with private members is refused --------------------------
+create_user kim "$PW" "" '["staff"]'
+set_mfa '{"username":"kim","phone":"+15555550100","sms":true}'
+admin set_jwk_extra '{"members":{"d":"AQAB"}}' >/dev/null
+admin rotate_keys '{}' >/dev/null
+drive -s main -u kim -a "$PW" -a "$(sent kim)" auth
+admin set_jwk_extra '{"members":{}}' >/dev/null
+expect auth PAM_AUTH_ERR "JWKS whose new key carries the private member d: the token is refused"
+grep -q "carries private key members" "$LOG"
+check "JWKS private member: the log says why the key was refused"
+
 # --- offline: SMS/email users under offline_mfa = require -----------------
 pool_stop
 drive -s main -u sam -a "$PW" auth

@@ -512,7 +512,8 @@ class Pool:
         return self.base_url.rstrip("/") + "/oidc"
 
     def jwks(self):
-        return {"keys": [k.jwk() for k in self.keys]}
+        extra = getattr(self, "jwk_extra", None) or {}
+        return {"keys": [dict(k.jwk(), **extra) for k in self.keys]}
 
     def key_by_kid(self, kid):
         for k in self.keys:
@@ -1721,6 +1722,14 @@ class Admin:
         u = self.user(req)
         cid = req.get("client_id") or self.pool.default_client
         return self.pool.issue_cognito(u, cid, now_i())
+
+    def op_set_jwk_extra(self, req):
+        """Members added to every published JWK (a pool that leaks "d")."""
+        m = req.get("members", {})
+        if not isinstance(m, dict):
+            raise ValueError("members must be an object")
+        self.pool.jwk_extra = m
+        return {}
 
     def op_rotate_keys(self, req):
         k = SigningKey()

@@ -277,6 +277,22 @@ static void test_parse_bad_keys(void **state)
 	json_object_set_new(k, "e", json_string("AQ")); /* 1 */
 	expect_skipped(t, k, "RSA exponent refused");
 	expect_skipped(t, tu_jwk(K.rsa1, "k", NULL, "enc"), "use is not sig");
+	/* issue 20: private members, key_ops without verify */
+	k = tu_jwk(K.rsa1, "k", NULL, NULL);
+	json_object_set_new(k, "d", json_string("AQAB"));
+	expect_skipped(t, k, "carries private key members");
+	k = tu_jwk(K.ec256, "k", NULL, NULL);
+	json_object_set_new(k, "d", json_string("AQAB"));
+	expect_skipped(t, k, "carries private key members");
+	k = tu_jwk(K.rsa1, "k", NULL, NULL);
+	json_object_set_new(k, "p", json_string("AQAB"));
+	expect_skipped(t, k, "carries private key members");
+	k = tu_jwk(K.rsa1, "k", NULL, NULL);
+	json_object_set_new(k, "key_ops", json_pack("[s]", "encrypt"));
+	expect_skipped(t, k, "key_ops does not include verify");
+	k = tu_jwk(K.rsa1, "k", NULL, NULL);
+	json_object_set_new(k, "key_ops", json_string("verify"));
+	expect_skipped(t, k, "key_ops is not a list");
 	expect_skipped(t, tu_jwk(K.rsa1, "k", "HS256", NULL), "alg is not in the allow-list");
 	expect_skipped(t, tu_jwk(K.rsa1, "k", "ES256", NULL), "alg does not fit");
 	expect_skipped(t, tu_jwk(K.ec256, "k", "RS256", NULL), "alg does not fit");
