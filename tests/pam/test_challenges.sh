@@ -253,11 +253,10 @@ has "The password cannot be one of the previous passwords." && [ "$(grep -c '^PR
 check "PasswordHistoryPolicyViolation: the pool's message, then 'New password: ' again"
 
 # --- a JWKS entry with private members is refused --------------------------
-create_user kim "$PW" "" '["staff"]'
-set_mfa '{"username":"kim","phone":"+15555550100","sms":true}'
+create_user kim "$PW" "$(new_secret)" '["staff"]'
 admin set_jwk_extra '{"members":{"d":"AQAB"}}' >/dev/null
 admin rotate_keys '{}' >/dev/null
-drive -s main -u kim -a "$PW" -a "$(sent kim)" auth
+drive -s main -u kim -a "$PW" -a "$(code_for kim)" auth
 admin set_jwk_extra '{"members":{}}' >/dev/null
 expect auth PAM_AUTH_ERR "JWKS whose new key carries the private member d: the token is refused"
 grep -q "carries private key members" "$LOG"
