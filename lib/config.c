@@ -852,6 +852,8 @@ static const struct choice client_auths[] = {
 static const struct choice mfa_modes[] = {{"required", 1}, {"optional", 0}, {NULL, 0}};
 static const struct choice qr_modes[] = {
     {"auto", UP_QR_AUTO}, {"text", UP_QR_TEXT}, {"off", UP_QR_OFF}, {NULL, 0}};
+static const struct choice uid_sources[] = {
+    {"sequential", UP_UID_SEQUENTIAL}, {"hash", UP_UID_HASH}, {NULL, 0}};
 static const struct choice offline_mfa_modes[] = {{"require", 0}, {"skip", 1}, {NULL, 0}};
 
 /*
@@ -901,6 +903,7 @@ static const struct key keys[] = {
     {BOOL("revoke_on_close", revoke_on_close), .def = "no"},
     {INT("uid_min", uid_min, UID_LOW, UID_HIGH), .def = "200000"},
     {INT("uid_max", uid_max, UID_LOW, UID_HIGH), .def = "299999"},
+    {CHOICE("uid_source", uid_source, uid_sources), .def = "sequential"},
     {STR("home", home), .def = "/home/%u", .check = check_home},
     {STR("shell", shell), .def = "/bin/bash", .check = check_shell},
     {CUSTOM("mfa_methods", mfa_methods, set_mfa_methods), .def = "totp, email, sms"},

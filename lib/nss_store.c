@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "internal.h"
 
 #define NSS_NAME_MAX 64u
@@ -195,6 +197,87 @@ static char *drop_line(const char *text, const char *name)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+/* Third ':'-separated field of a passwd or group line (its uid or gid), or -1. */
+static int64_t line_id(const char *p, size_t llen)
+{
+	const char *a = memchr(p, ':', llen), *b, *c;
+	char num[32];
+	int64_t v;
+
+	if (!a || !(b = memchr(a + 1, ':', llen - (size_t)(a + 1 - p))))
+		return -1;
+	c = memchr(b + 1, ':', llen - (size_t)(b + 1 - p));
+	if (!c || (size_t)(c - b - 1) >= sizeof(num) || c == b + 1)
+		return -1;
+	memcpy(num, b + 1, (size_t)(c - b - 1));
+	num[c - b - 1] = '\0';
+	return up_parse_int64(num, 0, INT64_MAX, &v) == UP_OK ? v : -1;
+}
+
+/* Name of the passwd entry of `text` with `uid` (malloc'd), or NULL. */
+static char *find_uid(const char *text, int64_t uid)
+{
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+		if (line_id(p, llen) == uid) {
+			const char *c = memchr(p, ':', llen);
+			return c ? strndup(p, (size_t)(c - p)) : NULL;
+		}
+		p += llen + (eol ? 1 : 0);
+	}
+	return NULL;
+}
+
+/* `text` with `line` inserted before the first line whose id is above
+ * `id`: under uid_source = hash the files are in ID order, so two
+ * machines that provision the same people in any order write the same bytes. */
+static char *insert_sorted(const char *text, const char *line, int64_t id)
+{
+	const char *p = text;
+	char *out = NULL;
+
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+		if (line_id(p, llen) > id)
+			break;
+		p += llen + (eol ? 1 : 0);
+	}
+	if (asprintf(&out, "%.*s%s%s", (int)(p - text), text, line, p) < 0)
+		return NULL;
+	return out;
+}
+
+/*
+ * uid_source = hash (DESIGN §7, userpool.conf(5)): the first 8 bytes of
+ * SHA-256(issuer "\n" sub) as a big-endian uint64, mod (uid_max - uid_min + 1),
+ * plus uid_min. Unkeyed, so every machine computes the same number.
+ */
+up_err up_nss_hash_uid(const char *issuer, const char *sub, int64_t lo, int64_t hi, int64_t *ret)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	char *msg = NULL;
+	uint64_t v = 0;
+	int n;
+
+	if (!issuer || !sub || !*sub || lo < 0 || hi < lo || !ret)
+		return UP_EINVAL;
+	n = asprintf(&msg, "%s\n%s", issuer, sub);
+	if (n < 0)
+		return UP_ENOMEM;
+	if (!EVP_Digest(msg, (size_t)n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
+		free(msg);
+		return UP_EINTERNAL;
+	}
+	free(msg);
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | md[i];
+	*ret = lo + (int64_t)(v % (uint64_t)(hi - lo + 1));
+	return UP_OK;
 }
 
 static char *expand_home(const char *tmpl, const char *name)
@@ -425,6 +508,7 @@ static up_err nss_locked(struct up_ctx *ctx, nss_fn fn, void *ud)
 
 struct add_ud {
 	const char *name;
+	const char *issuer, *sub; /* uid_source = hash */
 	uint32_t uid;
 };
 
@@ -457,6 +541,51 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 		return r;
 	if (taken)
 		return up_fail(ctx, UP_EINVAL, "%s is a local group in /etc/group", a->name);
+	if (cfg->uid_source == UP_UID_HASH) {
+		char *other;
+		bool t1, t2;
+
+		if (!a->issuer || !a->sub || !*a->sub)
+			return up_fail(ctx, UP_EINVAL,
+				       "uid_source = hash needs the sub of %s (userpool user add "
+				       "%s --sub SUB)",
+				       a->name, a->name);
+		r = up_nss_hash_uid(a->issuer, a->sub, cfg->uid_min, cfg->uid_max, &uid);
+		if (r)
+			return r;
+		other = find_uid(f->passwd, uid);
+		if (other) {
+			up_log(ctx, LOG_ERR,
+			       "uid_source = hash: %s (sub %s) hashes to uid %lld, which %s "
+			       "already has: "
+			       "%s refused; give one of them an explicit UID "
+			       "(userpool user add %s --uid N)",
+			       a->name, a->sub, (long long)uid, other, a->name, a->name);
+			r = up_fail(
+			    ctx, UP_EINVAL,
+			    "hash collision: uid %lld of %s is already %s's (set an explicit "
+			    "UID for one of them)",
+			    (long long)uid, a->name, other);
+			free(other);
+			return r;
+		}
+		r = local_taken(ctx, "/etc/passwd", NULL, uid, &t1);
+		if (!r)
+			r = local_taken(ctx, "/etc/group", NULL, uid, &t2);
+		if (r)
+			return r;
+		if (t1 || t2) {
+			up_log(ctx, LOG_ERR,
+			       "uid_source = hash: uid %lld of %s is a local account's or group's: "
+			       "refused",
+			       (long long)uid, a->name);
+			return up_fail(
+			    ctx, UP_EINVAL,
+			    "hash collision: uid %lld of %s is taken in /etc/passwd or /etc/group",
+			    (long long)uid, a->name);
+		}
+		goto chosen;
+	}
 	uid = f->next > cfg->uid_min ? f->next : cfg->uid_min;
 	for (;; uid++) {
 		bool t1, t2;
@@ -471,6 +600,7 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 		if (!t1 && !t2)
 			break;
 	}
+chosen:
 	home = expand_home(cfg->home, a->name);
 	/* A private group line without its passwd line (left by an older
 	 * version killed between the writes) is replaced, never doubled. */
@@ -480,9 +610,26 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 		free(rest);
 		return UP_ENOMEM;
 	}
-	if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f->passwd, a->name,
-		     (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
-	    asprintf(&group, "%s%s:x:%lld:\n", rest, a->name, (long long)uid) < 0) {
+	if (cfg->uid_source == UP_UID_HASH) {
+		char *pl = NULL, *gl = NULL;
+
+		if (asprintf(&pl, "%s:x:%lld:%lld:userpool user:%s:%s\n", a->name, (long long)uid,
+			     (long long)uid, home, cfg->shell) < 0)
+			pl = NULL;
+		if (asprintf(&gl, "%s:x:%lld:\n", a->name, (long long)uid) < 0)
+			gl = NULL;
+		passwd = pl ? insert_sorted(f->passwd, pl, uid) : NULL;
+		group = gl ? insert_sorted(rest, gl, uid) : NULL;
+		free(pl);
+		free(gl);
+		/* uid_next stays above every UID handed out, so a later
+		 * switch to sequential never reuses a hashed one. */
+		r = passwd && group ? write_files(ctx, dirfd, f->passwd, passwd, group,
+						  f->next > uid + 1 ? f->next : uid + 1)
+				    : UP_ENOMEM;
+	} else if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f->passwd, a->name,
+			    (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
+		   asprintf(&group, "%s%s:x:%lld:\n", rest, a->name, (long long)uid) < 0) {
 		passwd = group = NULL;
 		r = UP_ENOMEM;
 	} else {
@@ -501,7 +648,13 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 
 up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
 {
-	struct add_ud a = { name, 0 };
+	return up_nss_user_add_sub(ctx, name, NULL, NULL, ret_uid);
+}
+
+up_err up_nss_user_add_sub(struct up_ctx *ctx, const char *name, const char *issuer,
+			   const char *sub, uint32_t *ret_uid)
+{
+	struct add_ud a = {name, issuer, sub, 0};
 	bool taken;
 	up_err r;
 

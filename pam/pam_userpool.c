@@ -640,7 +640,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		free(key);
 	}
 	if (up_nss_name_valid(login)) {
-		if (up_nss_user_add(ctx, login, NULL) != UP_OK)
+		if (up_nss_user_add_sub(ctx, login, auth->claims->issuer, auth->claims->sub,
+					NULL) != UP_OK)
 			pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login,
 				   up_ctx_detail(ctx));
 		else if (up_nss_user_groups(ctx, login, auth->claims->groups) != UP_OK)

@@ -530,10 +530,11 @@ static up_err unbind(struct up_ctx *ctx, const char *name)
 	return r;
 }
 
-static int add_one(struct up_ctx *ctx, const char *name)
+static int add_one(struct up_ctx *ctx, const char *name, const char *sub)
 {
 	uint32_t uid = 0;
-	up_err r = up_nss_user_add(ctx, name, &uid);
+	const struct up_config *cfg = up_ctx_config(ctx);
+	up_err r = up_nss_user_add_sub(ctx, name, sub && cfg ? cfg->issuer : NULL, sub, &uid);
 	char *safe = term_safe(name);
 
 	if (r) {
@@ -592,13 +593,21 @@ static int cmd_user_add(struct up_ctx *ctx, int argc, char **argv)
 			if (!*p || *p == '#')
 				continue;
 			n++;
-			bad |= add_one(ctx, p);
+			bad |= add_one(ctx, p, NULL);
 		}
 		fclose(f);
 		return bad;
 	}
-	for (int i = 0; i < argc; i++)
-		bad |= add_one(ctx, argv[i]);
+	/* user add NAME --sub SUB: the account's sub, for uid_source = hash */
+	if (argc == 3 && strcmp(argv[1], "--sub") == 0)
+		return add_one(ctx, argv[0], argv[2]);
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-') {
+			fprintf(stderr, "userpool: user add NAME --sub SUB takes one name\n");
+			return 2;
+		}
+		bad |= add_one(ctx, argv[i], NULL);
+	}
 	return bad;
 }
 
@@ -697,7 +706,7 @@ int main(int argc, char **argv)
 			fail(ctx, "user rebind", r);
 			rc = 1;
 		} else {
-			rc = add_one(ctx, argv[1]);
+			rc = add_one(ctx, argv[1], NULL);
 		}
 	}
 	if (rc < 0) {

@@ -14,6 +14,8 @@ enum up_otp_mode { UP_OTP_PROMPT = 0, UP_OTP_APPEND };
 enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
 /* qr = auto (terminals only) | text (always) | off (never draw a text QR code) */
 enum up_qr_mode { UP_QR_AUTO = 0, UP_QR_TEXT, UP_QR_OFF };
+/* uid_source = sequential (per machine) | hash (of issuer + sub, the same on every machine) */
+enum up_uid_source { UP_UID_SEQUENTIAL = 0, UP_UID_HASH };
 /* Cognito second factors (mfa_methods); UP_MFA_NONE ends a list. */
 enum up_mfa_method { UP_MFA_NONE = 0, UP_MFA_TOTP, UP_MFA_EMAIL, UP_MFA_SMS, UP_MFA_MAX = UP_MFA_SMS };
 
@@ -77,6 +79,7 @@ struct up_config {
 	bool revoke_on_close;    /* default no */
 	int64_t uid_min;         /* default 200000 */
 	int64_t uid_max;         /* default 299999 */
+	enum up_uid_source uid_source; /* default sequential */
 	char *home;              /* default /home/%u */
 	char *shell;             /* default /bin/bash */
 

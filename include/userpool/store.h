@@ -105,6 +105,15 @@ UP_EXPORT up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n);
 
 /* NSS provisioning (DESIGN §7): state_dir/nss/passwd and nss/group. */
 UP_EXPORT up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid);
+/* As up_nss_user_add, with the account's issuer + sub: under uid_source = hash
+ * the UID is up_nss_hash_uid() of them, and a UID another entry already has
+ * is refused (UP_EINVAL, logged with both names), never replaced. */
+UP_EXPORT up_err up_nss_user_add_sub(struct up_ctx *ctx, const char *name, const char *issuer,
+				     const char *sub, uint32_t *ret_uid);
+/* uid_source = hash: first 8 bytes of SHA-256(issuer "\n" sub), big-endian,
+ * mod (hi - lo + 1), + lo. */
+UP_EXPORT up_err up_nss_hash_uid(const char *issuer, const char *sub, int64_t lo, int64_t hi,
+				 int64_t *ret);
 UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
 /* Make `name` a member of exactly the local groups that group_map assigns
  * to `pool_groups` (NULL-terminated), in state_dir/nss/group; the groups'

@@ -9,6 +9,7 @@ following PAM sign-in (pamtester + pam_wrapper, the real module) asks for
 that code. Prints TAP.
 """
 
+import hashlib
 import io
 import json
 import os
@@ -170,7 +171,7 @@ def pam_signin(tmp, conf, user, answers):
 
 
 def main():
-    print("1..25", flush=True)
+    print("1..26", flush=True)
     tmp = tempfile.mkdtemp(prefix="uptools.")
     os.chmod(tmp, 0o755)
     pool = Pool(tmp)
@@ -179,7 +180,7 @@ def main():
     finally:
         pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if all(results) and len(results) == 25 else 1
+    return 0 if all(results) and len(results) == 26 else 1
 
 
 def run(tmp, pool):
@@ -437,6 +438,35 @@ def status_checks(tmp, pool, conf):
         and r3.returncode == 2 and "ListUsersInGroup" in r3.stderr and "--from-file" in r3.stderr,
         "user add: several names, --from-file, --group explains why a client cannot list members",
         r.stdout + r.stderr + r2.stdout + r2.stderr + r3.stderr)
+    # 26: issue 24: uid_source = hash; user add NAME --sub S on two machines
+    # (two state directories) in different orders gives the documented UIDs
+    # and byte-identical NSS files; without --sub it says why it cannot.
+    files, log = [], ""
+    iss = "%s/%s" % (pool.url.rstrip("/"), POOL_ID)
+    want = {}
+    for n, s in (("fleeta", "sub-a"), ("fleetb", "sub-b"), ("fleetc", "sub-c")):
+        d = hashlib.sha256(("%s\n%s" % (iss, s)).encode()).digest()
+        want[n] = 200000 + int.from_bytes(d[:8], "big") % 100000
+    for k, order in enumerate((("fleeta", "fleetb", "fleetc"), ("fleetc", "fleeta", "fleetb"))):
+        mdir = os.path.join(tmp, "machine%d" % k)
+        os.makedirs(mdir, mode=0o755, exist_ok=True)
+        mconf = write_conf(mdir, pool, "uid_source = hash\n")
+        ok_uids = True
+        for n in order:
+            r = subprocess.run([CLI, "--config", mconf, "user", "add", n, "--sub", "sub-" + n[-1]],
+                               capture_output=True, text=True, timeout=60)
+            log += r.stdout + r.stderr
+            ok_uids = ok_uids and r.returncode == 0 and ("%s: uid %d" % (n, want[n])) in r.stdout
+        with open(os.path.join(mdir, "state", "nss", "passwd")) as f:
+            pw = f.read()
+        with open(os.path.join(mdir, "state", "nss", "group")) as f:
+            files.append((ok_uids, pw, f.read()))
+    r = subprocess.run([CLI, "--config", mconf, "user", "add", "fleetd"], capture_output=True, text=True,
+                       timeout=60)
+    tap(files[0][0] and files[1][0] and files[0][1] == files[1][1] and files[0][2] == files[1][2]
+        and files[0][1].count("\n") == 3 and r.returncode == 1 and "--sub" in r.stderr,
+        "uid_source = hash: user add --sub gives the documented UIDs, the same files on two machines",
+        log + r.stderr + repr(files))
 
 
 if __name__ == "__main__":
