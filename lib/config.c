@@ -891,6 +891,7 @@ static const struct key keys[] = {
     {STR("state_dir", state_dir), .def = "/var/lib/userpool", .check = check_path},
     {BOOL("offline", offline), .def = "yes"},
     {DURATION("offline_max_age", offline_max_age, 1, OFFLINE_MAX_AGE_MAX), .def = "7d"},
+    {DURATION("account_max_age", account_max_age, 0, OFFLINE_MAX_AGE_MAX), .def = "1h"},
     {INT("offline_max_failures", offline_max_failures, FAILURES_MIN, FAILURES_MAX), .def = "5"},
     {CHOICE_BOOL("offline_mfa", offline_mfa_skip, offline_mfa_modes), .flags = F_CASE,
      .def = "require"},

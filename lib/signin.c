@@ -145,7 +145,9 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 	rec->sub = strdup(claims->sub);
 	rec->groups = up_strv_dup(claims->groups);
 	rec->id_token = strdup(o->auth->id_token);
-	if (cfg->revoke_on_close && o->auth->refresh_token)
+	/* Kept for the account phase (a later handle without this sign-in
+	 * asks the pool through it) and for revoke_on_close. */
+	if (o->auth->refresh_token)
 		rec->refresh_token = strdup(o->auth->refresh_token);
 	/* No password (device flow): no verifier, so no offline sign-in with
 	 * whatever password an older entry knew. */
@@ -156,8 +158,7 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 	rec->last_online = up_ctx_now(o->ctx);
 	rec->failures = 0;
 	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups ||
-	    !rec->id_token ||
-	    (cfg->revoke_on_close && o->auth->refresh_token && !rec->refresh_token) ||
+	    !rec->id_token || (o->auth->refresh_token && !rec->refresh_token) ||
 	    (same_sub ? stepups_dup(cur->stepups, cur->n_stepups, &rec->stepups, &rec->n_stepups)
 		      : UP_OK)) {
 		up_user_record_free(rec);
@@ -903,4 +904,210 @@ up_err up_stepup_check(struct up_ctx *ctx, const char *username, const char *ser
 	up_user_record_free(rec);
 	*ret_fresh = fresh;
 	return UP_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* account phase (DESIGN §6, issue 16 item 3) */
+
+static bool groups_allowed(const struct up_config *cfg, char *const *groups)
+{
+	if (!cfg->allow_groups || !cfg->allow_groups[0])
+		return true;
+	for (size_t i = 0; groups && groups[i]; i++)
+		for (size_t k = 0; cfg->allow_groups[k]; k++)
+			if (strcmp(groups[i], cfg->allow_groups[k]) == 0)
+				return true;
+	return false;
+}
+
+static up_err check_groups(struct up_ctx *ctx, const char *username, char *const *groups)
+{
+	if (groups_allowed(ctx->cfg, groups))
+		return UP_OK;
+	up_log(ctx, LOG_NOTICE, "%s is in none of allow_groups: refused", username);
+	return up_fail(ctx, UP_EGROUP, "%s is in none of allow_groups", username);
+}
+
+struct refresh_ud {
+	struct up_ctx *ctx;
+	const char *sub;	    /* the record the refresh started from */
+	const struct up_auth *auth; /* the verified refresh answer */
+};
+
+/* Under the user's lock: the fresh groups, ID token, last_online (and a
+ * rotated refresh token) replace the cached ones in one atomic write. */
+static up_err refresh_update(void *ud, const struct up_user_record *cur,
+			     struct up_user_record **ret_new)
+{
+	struct refresh_ud *u = ud;
+	struct up_user_record *rec;
+	char **groups;
+	char *id, *rt = NULL;
+	up_err r;
+
+	*ret_new = NULL;
+	if (!cur || strcmp(cur->sub, u->sub) != 0)
+		return up_fail(u->ctx, UP_ESTATE, "the cached entry changed during the check");
+	r = record_dup(cur, &rec);
+	if (r)
+		return r;
+	groups = up_strv_dup(u->auth->claims->groups);
+	id = strdup(u->auth->id_token);
+	if (u->auth->refresh_token)
+		rt = strdup(u->auth->refresh_token);
+	if (!groups || !id || (u->auth->refresh_token && !rt)) {
+		up_strv_free(groups);
+		up_free_secret(id);
+		up_free_secret(rt);
+		up_user_record_free(rec);
+		return UP_ENOMEM;
+	}
+	up_strv_free(rec->groups);
+	rec->groups = groups;
+	up_free_secret(rec->id_token);
+	rec->id_token = id;
+	if (rt) {
+		up_free_secret(rec->refresh_token);
+		rec->refresh_token = rt;
+	}
+	rec->last_online = up_ctx_now(u->ctx);
+	*ret_new = rec;
+	return UP_OK;
+}
+
+static void purge_refused(struct up_ctx *ctx, const char *username, up_err why)
+{
+	char detail[sizeof(ctx->detail)];
+	up_err o;
+
+	snprintf(detail, sizeof(detail), "%s", ctx->detail);
+	o = up_store_user_purge(ctx, username);
+	if (!o)
+		up_log(ctx, LOG_NOTICE,
+		       "account %s: the pool refused the refresh (%s): cached "
+		       "entry purged",
+		       username, up_strerror(why));
+	else if (o != UP_ENOENT)
+		up_log(ctx, LOG_ERR, "cannot purge the cached entry of %s: %s", username,
+		       ctx->detail);
+	up_fail(ctx, why, "%s", detail);
+}
+
+/* The cache may stand in for the pool: last_online within `max_age` and
+ * not in the future. */
+static up_err cache_young(struct up_ctx *ctx, const struct up_user_record *rec, int64_t max_age,
+			  const char *key)
+{
+	int64_t now = up_ctx_now(ctx);
+
+	if (rec->last_online > now + ctx->cfg->leeway)
+		return up_fail(ctx, UP_EOFFLINE,
+			       "the cached entry's last online sign-in is in the "
+			       "future");
+	if (now - rec->last_online > max_age)
+		return up_fail(ctx, UP_EOFFLINE,
+			       "last online check %lld s ago is older than %s (%lld s)",
+			       (long long)(now - rec->last_online), key, (long long)max_age);
+	return UP_OK;
+}
+
+static up_err account_refresh(struct up_ctx *ctx, const char *username,
+			      const struct up_user_record *rec)
+{
+	struct up_auth *auth = NULL;
+	struct refresh_ud u = {ctx, rec->sub, NULL};
+	up_err r;
+
+	/* The record's username is the pool's name for the user (sign-in
+	 * requires username_claim to equal it): Cognito computes SECRET_HASH
+	 * of REFRESH_TOKEN_AUTH over that name, and the refreshed ID token is
+	 * verified in full (signature, iss, aud, token_use, exp) for it. */
+	r = ctx->cfg->provider == UP_PROVIDER_OIDC
+		? up_oidc_refresh(ctx, username, rec->refresh_token, &auth)
+		: up_cognito_refresh(ctx, username, rec->refresh_token, &auth);
+	if (r == UP_ENOMEM)
+		return r;
+	if (r == UP_EDISABLED || r == UP_ENOUSER || r == UP_EDENIED) {
+		/* NotAuthorized (disabled, revoked, expired), UserNotFound, OIDC
+		 * invalid_grant: a definitive no. */
+		purge_refused(ctx, username, r);
+		return r;
+	}
+	if (r == UP_ETLS) {
+		up_log(ctx, LOG_WARNING,
+		       "account %s: TLS verification of the user pool failed: refused, never "
+		       "treated as unreachable: %s",
+		       username, ctx->detail);
+		return r;
+	}
+	if (up_err_unreachable(r)) {
+		char why[sizeof(ctx->detail)];
+		up_err c;
+
+		snprintf(why, sizeof(why), "%s", ctx->detail);
+		if (!ctx->cfg->offline)
+			return up_fail(ctx, r, "%s; offline = no", why);
+		c = cache_young(ctx, rec, ctx->cfg->offline_max_age, "offline_max_age");
+		if (c) {
+			up_log(ctx, LOG_NOTICE, "account %s: the user pool is unreachable and %s",
+			       username, ctx->detail);
+			return c;
+		}
+		up_log(ctx, LOG_NOTICE,
+		       "account %s: the user pool is unreachable (%s): cached entry used", username,
+		       why);
+		return check_groups(ctx, username, rec->groups);
+	}
+	if (r)
+		return r;
+	if (!auth->claims || !auth->claims->sub || strcmp(auth->claims->sub, rec->sub) != 0) {
+		up_auth_free(auth);
+		up_log(ctx, LOG_WARNING, "account %s: the refreshed token names another account",
+		       username);
+		return up_fail(ctx, UP_ESUBCHANGED, "the refreshed token names another account");
+	}
+	u.auth = auth;
+	r = up_store_user_update(ctx, username, refresh_update, &u);
+	if (r) {
+		up_auth_free(auth);
+		return r;
+	}
+	up_log(ctx, LOG_INFO, "account %s: checked with the user pool (refresh)", username);
+	r = check_groups(ctx, username, auth->claims->groups);
+	up_auth_free(auth);
+	return r;
+}
+
+up_err up_account_check(struct up_ctx *ctx, const char *username, char *const *signin_groups)
+{
+	struct up_user_record *rec = NULL;
+	up_err r;
+
+	if (!ctx || !username)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	/* This handle signed the user in: its verified claims decide. */
+	if (signin_groups)
+		return check_groups(ctx, username, signin_groups);
+	r = up_store_user_read(ctx, username, &rec);
+	if (r)
+		return r; /* UP_ENOENT: a user the module never saw */
+	if (strcmp(rec->issuer, ctx->cfg->issuer) != 0 ||
+	    strcmp(rec->client_id, ctx->cfg->client_id) != 0) {
+		up_user_record_free(rec);
+		return up_fail(ctx, UP_EOFFLINE, "cached entry bound to another pool or client");
+	}
+	if (rec->refresh_token) {
+		r = account_refresh(ctx, username, rec);
+	} else {
+		r = cache_young(ctx, rec, ctx->cfg->account_max_age, "account_max_age");
+		if (r)
+			up_log(ctx, LOG_NOTICE, "account %s: no refresh token cached and %s",
+			       username, ctx->detail);
+		else
+			r = check_groups(ctx, username, rec->groups);
+	}
+	up_user_record_free(rec);
+	return r;
 }

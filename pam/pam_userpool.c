@@ -670,26 +670,41 @@ PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **
 	return PAM_SUCCESS;
 }
 
-static bool in_allowed(char *const *allow, char *const *groups)
+/* Account-phase codes (pam_acct_mgmt(3)): a user the pool no longer
+ * accepts is expired, never "unknown" (stacks ignore that with
+ * [user_unknown=ignore]). */
+static int acct_code(up_err r)
 {
-	if (!allow || !allow[0])
-		return true;
-	for (char *const *a = allow; *a; a++)
-		for (char *const *g = groups; g && *g; g++)
-			if (strcmp(*a, *g) == 0)
-				return true;
-	return false;
+	switch (r) {
+	case UP_OK:
+		return PAM_SUCCESS;
+	case UP_ENOENT:
+		return PAM_USER_UNKNOWN;
+	case UP_ENOMEM:
+		return PAM_BUF_ERR;
+	case UP_EDISABLED:
+	case UP_ENOUSER:
+	case UP_EDENIED:
+		return PAM_ACCT_EXPIRED;
+	case UP_ECONFIG:
+	case UP_EINVAL:
+	case UP_EINTERNAL:
+	case UP_ESTATE:
+	case UP_ENOTFOUND:
+	case UP_EPOOLCONFIG:
+		return PAM_SERVICE_ERR;
+	default:
+		return PAM_PERM_DENIED;
+	}
 }
 
 PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	const struct up_config *cfg;
 	const struct auth_data *d = NULL;
-	struct up_user_record *rec = NULL;
 	struct up_ctx *ctx = NULL;
 	const char *login = NULL;
 	char *username = NULL;
-	char *const *groups;
+	char *const *groups = NULL;
 	up_err r;
 	int rc;
 
@@ -697,34 +712,22 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 	rc = begin(pamh, argc, argv, &ctx, &login, &username);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	cfg = up_ctx_config(ctx);
-
+	/* Auth ran in this handle: its verified groups; else the library
+	 * asks the pool through the cached refresh token. */
 	if (pam_get_data(pamh, DATA_AUTH, (const void **)&d) == PAM_SUCCESS && d &&
-	    strcmp(d->username, username) == 0) {
+	    strcmp(d->username, username) == 0)
 		groups = d->groups;
-	} else {
-		r = up_store_user_read(ctx, username, &rec);
-		if (r == UP_ENOENT) {
-			/* Not ours: let the stack decide ([user_unknown=ignore]). */
-			rc = PAM_USER_UNKNOWN;
-			goto out;
-		}
-		if (r) {
-			pam_syslog(pamh, LOG_ERR, "account %s: %s", username, up_ctx_detail(ctx));
-			rc = pam_code(r) == PAM_SUCCESS ? PAM_SERVICE_ERR : pam_code(r);
-			goto out;
-		}
-		groups = rec->groups;
-	}
-	if (!in_allowed(cfg->allow_groups, groups)) {
-		pam_syslog(pamh, LOG_NOTICE, "%s is in none of allow_groups: refused", username);
+	r = up_account_check(ctx, username, groups);
+	rc = acct_code(r);
+	if (r && r != UP_ENOENT)
+		pam_syslog(pamh, r == UP_ETLS ? LOG_WARNING : LOG_NOTICE, "account %s refused: %s",
+			   username, up_ctx_detail(ctx));
+	if (r == UP_EGROUP)
 		pam_error(pamh, "You are not allowed to sign in here");
-		rc = PAM_PERM_DENIED;
-		goto out;
-	}
-	rc = PAM_SUCCESS;
-out:
-	up_user_record_free(rec);
+	else if (rc == PAM_ACCT_EXPIRED)
+		pam_error(pamh, "Your account is disabled or no longer exists in the user pool");
+	else if (r && r != UP_ENOENT && r != UP_ENOMEM)
+		pam_error(pamh, "Your account could not be checked with the user pool");
 	free(username);
 	up_ctx_free(ctx);
 	return rc;

@@ -68,6 +68,8 @@ struct up_config {
 	char *state_dir;         /* default /var/lib/userpool */
 	bool offline;            /* default yes */
 	int64_t offline_max_age; /* default 7d */
+	int64_t account_max_age; /* account phase without this handle's sign-in and
+				    without a refresh token: record age; default 1h */
 	int64_t offline_max_failures; /* default 5 */
 	bool offline_mfa_skip;   /* offline_mfa = skip; default require (false) */
 	int64_t max_auth_age;    /* default 0 (off) */

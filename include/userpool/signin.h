@@ -99,6 +99,24 @@ UP_EXPORT up_err up_signin_online(struct up_ctx *ctx, const char *username, cons
 UP_EXPORT up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 			   const struct up_conv *conv, struct up_auth **ret_auth);
 
+/*
+ * The account phase (DESIGN §6). `signin_groups` (NULL-terminated) are the
+ * verified groups of a sign-in made in this PAM handle; then only
+ * allow_groups is checked. With NULL (auth did not run here: sshd public
+ * key, another module) the pool is asked through the cached refresh token
+ * (REFRESH_TOKEN_AUTH / the OIDC refresh grant; the new ID token verified
+ * in full, the record's groups, ID token and last_online updated under the
+ * user's lock) and the fresh groups are checked. A definitive no
+ * (disabled, deleted, revoked: UP_EDISABLED, UP_ENOUSER, UP_EDENIED)
+ * purges the record; UP_ETLS is refused, never "unreachable"; an
+ * unreachable pool leaves the cached record, within offline_max_age of
+ * last_online (and only with offline = yes); a record without a refresh
+ * token must be younger than account_max_age (else UP_EOFFLINE).
+ * UP_EGROUP: in none of allow_groups. UP_ENOENT: no record of the user.
+ */
+UP_EXPORT up_err up_account_check(struct up_ctx *ctx, const char *username,
+				  char *const *signin_groups);
+
 /* Map a local login name to the pool username with username_format. */
 UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_username);
 
