@@ -38,7 +38,7 @@ struct up_user_record {
 	char *sub;
 	char **groups;      /* NULL-terminated */
 	char *id_token;     /* the last verified ID token (secret: wiped) */
-	char *refresh_token;/* only when revoke_on_close needs it; NULL otherwise */
+	char *refresh_token;/* the last one the pool gave (account phase, revoke_on_close); NULL when none */
 	char *verifier;     /* offline password verifier; NULL when none */
 	bool mfa;
 	enum up_mfa_method mfa_method; /* the factor of the last online sign-in
