@@ -378,14 +378,29 @@ service "$SVC" revoke revoke
 drive -s revoke -u jack -a "$PW" -a "$(code_for jack)" auth acct
 expect auth PAM_SUCCESS "revoke_on_close: sign-in"
 revoked_before=$(json_get revoked_origins <"$T/pool/pool.json")
-grep -l '"refresh_token"' "$T"/state/users/*.json >/dev/null 2>&1
+# jack's own record (other users' records keep their refresh tokens for the
+# account phase, issue 16 item 3).
+rec_has_rt() { # rec_has_rt USER: does USER's cached record hold a refresh token?
+	python3 -c 'import json,glob,sys
+for p in glob.glob(sys.argv[1] + "/users/*.json"):
+    try:
+        d = json.load(open(p))
+    except Exception:
+        continue
+    if d.get("username") == sys.argv[2]:
+        sys.exit(0 if d.get("refresh_token") else 1)
+sys.exit(2)' "$T/state" "$1"
+}
+rec_has_rt jack
 have_rt=$?
 rt_before=$(stat_of RevokeToken)
 drive -s revoke -u jack open close
 expect close PAM_SUCCESS "revoke_on_close: session open/close in another process: PAM_SUCCESS"
 revoked_after=$(json_get revoked_origins <"$T/pool/pool.json")
+rec_has_rt jack
+rt_after=$?
 [ $have_rt -eq 0 ] && [ "$(stat_of RevokeToken)" -gt "$rt_before" ] && [ "$revoked_after" != "$revoked_before" ] &&
-	! grep -l '"refresh_token"' "$T"/state/users/*.json >/dev/null 2>&1
+	[ $rt_after -eq 1 ]
 ok $? "revoke_on_close: the pool revoked the refresh token; the state no longer holds it"
 
 # --- max_auth_age step-up --------------------------------------------
