@@ -1481,6 +1481,8 @@ up_err up_cognito_token_rules(struct up_ctx *ctx, unsigned flags, struct up_toke
 	rules->issuer = cfg->issuer;
 	rules->client_id = cfg->client_id;
 	rules->jwks_uri = cfg->jwks_uri;
+	rules->alt_issuer = cfg->issuer_alt;
+	rules->alt_jwks_uri = cfg->jwks_uri_alt;
 	rules->token_use = true;
 	rules->username_claim = cfg->username_claim ? cfg->username_claim : "cognito:username";
 	rules->access_username_claim = "username";

@@ -1086,6 +1086,8 @@ void up_config_free(struct up_config *cfg)
 	/* the derived fields */
 	free(cfg->path);
 	free(cfg->pool_name);
+	free(cfg->issuer_alt);
+	free(cfg->jwks_uri_alt);
 	free(cfg);
 }
 
@@ -1420,10 +1422,26 @@ static up_err finish(struct parser *p)
 					return nomem(p);
 			}
 			if (!c->issuer && c->user_pool_id) {
+				/* Both forms AWS's verifier accepts (DESIGN §2),
+				 * each from the configured pool. */
+				snprintf(buf, sizeof(buf),
+					 "https://issuer-cognito-idp.%s.amazonaws.com/%s",
+					 c->region, c->user_pool_id);
+				if (!(c->issuer_alt = strdup(buf)))
+					return nomem(p);
 				snprintf(buf, sizeof(buf),
 					 "https://cognito-idp.%s.amazonaws.com/%s", c->region,
 					 c->user_pool_id);
 				if (!(c->issuer = strdup(buf)))
+					return nomem(p);
+				/* Its keys from its own host, unless jwks_uri
+				 * names the one key set. */
+				if (c->jwks_uri)
+					c->jwks_uri_alt = strdup(c->jwks_uri);
+				else if (asprintf(&c->jwks_uri_alt, "%s/.well-known/jwks.json",
+						  c->issuer_alt) < 0)
+					c->jwks_uri_alt = NULL;
+				if (!c->jwks_uri_alt)
 					return nomem(p);
 			}
 		}

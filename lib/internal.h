@@ -168,6 +168,8 @@ struct up_token_rules {
 	const char *issuer;		   /* iss must equal it */
 	const char *client_id;		   /* aud (ID tokens); client_id, azp or aud (access) */
 	const char *jwks_uri;		   /* NULL: unknown (only when offline: UP_ENOKEY) */
+	const char *alt_issuer;		   /* NULL, or a second accepted iss ... */
+	const char *alt_jwks_uri;	   /* ... whose keys come from here */
 	bool token_use;			   /* token_use names the kind; access tokens carry
 					      client_id (Cognito) */
 	const char *username_claim;	   /* the name claim */

@@ -2,7 +2,9 @@
 /*
  * Token verification (DESIGN §3): strict compact-JWS parsing, an algorithm
  * allow-list, the signature with a key chosen by kid, then the claims.
- * Nothing in the payload is looked at before the signature verified.
+ * Nothing in the payload is trusted before the signature verified; its iss
+ * only picks which of the issuers the rules name (each an exact string from
+ * the configuration) the token is checked against, and so whose key set.
  *
  * Decisions where the design leaves a choice:
  * - A header with jku, x5u, jwk or x5c is refused (not merely ignored): no
@@ -649,6 +651,25 @@ fail:
 	return rc;
 }
 
+/* The rules of the issuer the token names when that is the rules' second
+ * issuer (Cognito's issuer-cognito-idp form): that exact string and its own
+ * key set. Otherwise the first; check_claims then compares iss exactly. */
+static const struct up_token_rules *pick_issuer(const struct up_token_rules *rules,
+						const struct up_jws *jws,
+						struct up_token_rules *alt)
+{
+	const char *iss = json_string_value(json_object_get(jws->payload, "iss"));
+
+	if (!rules->alt_issuer || !iss || strcmp(iss, rules->alt_issuer) != 0)
+		return rules;
+	*alt = *rules;
+	alt->issuer = rules->alt_issuer;
+	alt->jwks_uri = rules->alt_jwks_uri;
+	alt->alt_issuer = NULL;
+	alt->alt_jwks_uri = NULL;
+	return alt;
+}
+
 up_err up_token_verify_rules(struct up_ctx *ctx, const struct up_token_rules *rules,
 			     const char *token, enum up_token_kind kind,
 			     const char *expected_username, unsigned flags,
@@ -658,6 +679,7 @@ up_err up_token_verify_rules(struct up_ctx *ctx, const struct up_token_rules *ru
 	struct up_jwks *set = NULL;
 	const struct up_jwk *key;
 	struct up_claims *claims = NULL;
+	struct up_token_rules alt;
 	char kidbuf[72];
 	up_err rc;
 
@@ -673,6 +695,7 @@ up_err up_token_verify_rules(struct up_ctx *ctx, const struct up_token_rules *ru
 	rc = up_jws_parse(ctx, token, strnlen(token, UP_MAX_TOKEN + 1), &jws);
 	if (rc)
 		goto out;
+	rules = pick_issuer(rules, jws, &alt);
 	rc = up_jwks_for_kid(ctx, rules->jwks_uri, jws->kid, flags, &set);
 	if (rc)
 		goto out;

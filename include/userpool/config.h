@@ -85,6 +85,12 @@ struct up_config {
 	char *home;              /* default /home/%u */
 	char *shell;             /* default /bin/bash */
 
+	/* Cognito with issuer unset: the second issuer form AWS's verifier
+	 * accepts, https://issuer-cognito-idp.<region>.amazonaws.com/<pool>, and
+	 * its key set (jwks_uri when that is set); NULL otherwise */
+	char *issuer_alt;
+	char *jwks_uri_alt;
+
 	/* PAM flags (arguments only, not file keys) */
 	bool debug;
 	bool use_first_pass;

@@ -930,6 +930,103 @@ static void test_username(void **state)
 	free(tok);
 }
 
+/* Write a key-set cache file for `uri` as jwks.c would (fetched now, no
+ * re-fetch within the cooling time: an unknown kid makes no request). */
+static void seed_uri(struct up_ctx *ctx, const char *uri, const char *jwks_text)
+{
+	char name[70], *text;
+	json_t *root;
+	json_error_t jerr;
+	int fd = -1;
+
+	assert_int_equal(up_jwks_cache_name(uri, name), UP_OK);
+	assert_int_equal(up_state_dir(ctx, "jwks", &fd), UP_OK);
+	root =
+	    json_pack("{s:I, s:I, s:s, s:o}", "fetched_at", (json_int_t)T_NOW, "refetch_at",
+		      (json_int_t)T_NOW, "jwks_uri", uri, "jwks", json_loads(jwks_text, 0, &jerr));
+	assert_non_null(root);
+	text = json_dumps(root, JSON_COMPACT);
+	assert_int_equal(up_state_write(ctx, fd, name, text, strlen(text), 0600), UP_OK);
+	free(text);
+	json_decref(root);
+	close(fd);
+}
+
+#define T_ISS_ALT "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1"
+
+static up_err verify_iss(struct t *t, EVP_PKEY *pk, const char *kid, const char *iss)
+{
+	json_t *c = id_claims();
+	char *tok;
+	up_err rc;
+
+	json_object_set_new(c, "iss", json_string(iss));
+	tok = sign(pk, "RS256", kid, c);
+	rc = verify(t, tok, UP_TOKEN_ID, "alice", 0);
+	free(tok);
+	return rc;
+}
+
+/* Issue 20: with issuer unset, a Cognito pool's tokens verify under both
+ * issuer forms AWS's verifier accepts, each with the key set of its own
+ * host (here: different keys on each); any other form, another pool or
+ * region named by the token, is refused. Setting issuer allows only it. */
+static void test_cognito_issuer_forms(void **state)
+{
+	struct t *t = *state;
+	char *cfg, *one, *two;
+	const char *bad[] = {
+	    "https://cognito-idp-fips.eu-west-1.amazonaws.com/eu-west-1_TestPool1",
+	    "https://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1/",
+	    "https://issuer-cognito-idp.us-east-1.amazonaws.com/eu-west-1_TestPool1",
+	    "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_Evil",
+	    "https://issuer.cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1",
+	    "http://issuer-cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TestPool1",
+	};
+
+	up_ctx_free(t->ctx);
+	assert_true(asprintf(&cfg,
+			     "region = eu-west-1\nuser_pool_id = eu-west-1_TestPool1\n"
+			     "client_id = %s\nstate_dir = %s/state\nleeway = 60\n",
+			     T_CLIENT, t->dir) > 0);
+	t->ctx = t_ctx_with_config(t->dir, cfg, &t->log, &t->clock);
+	free(cfg);
+	assert_string_equal(t->ctx->cfg->issuer, T_ISS);
+	assert_string_equal(t->ctx->cfg->issuer_alt, T_ISS_ALT);
+	assert_string_equal(t->ctx->cfg->jwks_uri, T_ISS "/.well-known/jwks.json");
+	assert_string_equal(t->ctx->cfg->jwks_uri_alt, T_ISS_ALT "/.well-known/jwks.json");
+	one = tu_jwks(tu_jwk(K.rsa1, "rsa1", "RS256", "sig"), NULL);
+	two = tu_jwks(tu_jwk(K.rsa2, "rsa2", "RS256", "sig"), NULL);
+	seed_uri(t->ctx, t->ctx->cfg->jwks_uri, one);
+	seed_uri(t->ctx, t->ctx->cfg->jwks_uri_alt, two);
+	free(one);
+	free(two);
+
+	assert_int_equal(verify_iss(t, K.rsa1, "rsa1", T_ISS), UP_OK);
+	assert_int_equal(verify_iss(t, K.rsa2, "rsa2", T_ISS_ALT), UP_OK);
+	/* each form with the keys of its own host only */
+	assert_int_equal(verify_iss(t, K.rsa1, "rsa1", T_ISS_ALT), UP_ENOKEY);
+	assert_int_equal(verify_iss(t, K.rsa2, "rsa2", T_ISS), UP_ENOKEY);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(verify_iss(t, K.rsa1, "rsa1", bad[i]), UP_EJWT);
+		assert_non_null(strstr(up_ctx_detail(t->ctx), "iss mismatch"));
+	}
+
+	/* issuer set: only that one */
+	up_ctx_free(t->ctx);
+	assert_true(asprintf(&cfg,
+			     "region = eu-west-1\nuser_pool_id = eu-west-1_TestPool1\n"
+			     "client_id = %s\nstate_dir = %s/state\nleeway = 60\n"
+			     "issuer = %s\njwks_uri = %s/.well-known/jwks.json\n",
+			     T_CLIENT, t->dir, T_ISS, T_ISS_ALT) > 0);
+	t->ctx = t_ctx_with_config(t->dir, cfg, &t->log, &t->clock);
+	free(cfg);
+	assert_null(t->ctx->cfg->issuer_alt);
+	assert_int_equal(verify_iss(t, K.rsa2, "rsa2", T_ISS), UP_OK);
+	assert_int_equal(verify_iss(t, K.rsa2, "rsa2", T_ISS_ALT), UP_EJWT);
+	assert_non_null(strstr(up_ctx_detail(t->ctx), "iss mismatch"));
+}
+
 /* jwt.c verifies against the rules it is handed, not the configuration:
  * another issuer and client id in the rules decide; no token_use rule
  * lets a token without token_use pass; a NULL jwks_uri offline is
@@ -1082,6 +1179,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_duplicate_keys_and_nul, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deep_nesting, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issuer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cognito_issuer_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_audience, setup_oidc, teardown),
 		cmocka_unit_test_setup_teardown(test_oidc_no_token_use, setup_oidc, teardown),
 		cmocka_unit_test_setup_teardown(test_access_token, setup, teardown),
