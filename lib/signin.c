@@ -94,6 +94,8 @@ static up_err record_dup(const struct up_user_record *cur, struct up_user_record
 	rec->mfa_method = cur->mfa_method;
 	rec->last_online = cur->last_online;
 	rec->failures = cur->failures;
+	rec->mfa_secret = up_strdup(cur->mfa_secret);
+	rec->mfa_step = cur->mfa_step;
 	if (cur->n_fails) {
 		rec->fails = calloc(cur->n_fails, sizeof(*rec->fails));
 		if (rec->fails) {
@@ -104,6 +106,7 @@ static up_err record_dup(const struct up_user_record *cur, struct up_user_record
 	if ((cur->n_fails && !rec->fails) || !rec->username || !rec->issuer || !rec->client_id ||
 	    !rec->sub || !rec->groups || !rec->id_token ||
 	    (cur->refresh_token && !rec->refresh_token) || (cur->verifier && !rec->verifier) ||
+	    (cur->mfa_secret && !rec->mfa_secret) ||
 	    stepups_dup(cur->stepups, cur->n_stepups, &rec->stepups, &rec->n_stepups)) {
 		up_user_record_free(rec);
 		return UP_ENOMEM;

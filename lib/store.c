@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "kdf.h"
+#include "mfa_local.h"
 #include "store_int.h"
 
 /*
@@ -75,12 +76,26 @@ void up_user_record_free(struct up_user_record *rec)
 	up_free_secret(rec->verifier);
 	stepups_free(rec->stepups, rec->n_stepups);
 	free(rec->fails);
+	up_free_secret(rec->mfa_secret);
 	free(rec);
 }
 
 static bool field_ok(const char *s, size_t cap)
 {
 	return s && s[0] && strlen(s) < cap;
+}
+
+/* The shape of a wrapped TOTP secret (its content is checked by the AEAD
+ * when it is unwrapped). */
+static bool mfa_secret_ok(const char *s)
+{
+	if (!field_ok(s, UP_MFA_WRAPPED_MAX) || strncmp(s, "gcm1$", 5) != 0)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '+' || *s == '/' || *s == '=' || *s == '$'))
+			return false;
+	return true;
 }
 
 /* What a record must hold before it is written or after it is read. */
@@ -100,6 +115,10 @@ static const char *record_problem(const struct up_user_record *rec)
 		return "bad verifier";
 	if (rec->last_online < 0 || rec->failures < 0)
 		return "negative last_online or failures";
+	if (rec->mfa_secret && !mfa_secret_ok(rec->mfa_secret))
+		return "bad mfa_secret";
+	if (rec->mfa_step < 0)
+		return "negative mfa_step";
 	if (up_strv_len(rec->groups) > MAX_GROUPS)
 		return "too many groups";
 	if (rec->n_stepups > MAX_STEPUPS || (rec->n_stepups && !rec->stepups))
@@ -162,7 +181,10 @@ static json_t *record_to_json(const struct up_user_record *rec)
 	     json_object_set_new(j, "last_online", json_integer(rec->last_online)) == 0 &&
 	     json_object_set_new(j, "failures", json_integer(rec->failures)) == 0 &&
 	     json_object_set(j, "stepups", stepups) == 0 &&
-	     json_object_set(j, "offline_failures", fails) == 0;
+	     json_object_set(j, "offline_failures", fails) == 0 &&
+	     (!rec->mfa_secret ||
+	      json_object_set_new(j, "mfa_secret", json_string(rec->mfa_secret)) == 0) &&
+	     (!rec->mfa_step || json_object_set_new(j, "mfa_step", json_integer(rec->mfa_step)) == 0);
 	for (size_t i = 0; ok && i < rec->n_fails; i++)
 		ok = json_array_append_new(fails, json_pack("{s:I, s:I, s:I}", "uid",
 							    (json_int_t)rec->fails[i].uid, "count",
@@ -202,6 +224,39 @@ static bool get_int(const json_t *j, const char *key, int64_t *ret)
 		return false;
 	*ret = (int64_t)json_integer_value(v);
 	return true;
+}
+
+/*
+ * The offline second factor's fields (absent in older records). A malformed
+ * one costs only itself: the secret and its step are dropped together (a
+ * step that cannot be trusted would allow a code again), logged, and the
+ * rest of the record stands; without the secret a user whose last online
+ * sign-in used TOTP gets no offline sign-in under offline_mfa = require.
+ */
+static void mfa_fields_from_json(struct up_ctx *ctx, const json_t *j, struct up_user_record *rec)
+{
+	const json_t *sec = json_object_get(j, "mfa_secret"), *step = json_object_get(j, "mfa_step");
+	const char *why = NULL;
+
+	rec->mfa_secret = NULL;
+	rec->mfa_step = 0;
+	if (step && !json_is_null(step) &&
+	    (!json_is_integer(step) || json_integer_value(step) < 0))
+		why = "mfa_step is not a non-negative integer";
+	else if (step && json_is_integer(step))
+		rec->mfa_step = (int64_t)json_integer_value(step);
+	if (!why && sec && !json_is_null(sec) &&
+	    (!json_is_string(sec) || !mfa_secret_ok(json_string_value(sec))))
+		why = "mfa_secret is malformed";
+	if (why) {
+		up_log(ctx, LOG_WARNING,
+		       "state: user entry of %s: %s: the offline TOTP secret is dropped",
+		       rec->username ? rec->username : "?", why);
+		rec->mfa_step = 0;
+		return;
+	}
+	if (sec && json_is_string(sec))
+		rec->mfa_secret = strdup(json_string_value(sec)); /* NULL on ENOMEM: none held */
 }
 
 /* UP_OK, UP_ENOMEM, or UP_ESTATE with a detail naming the problem. */
@@ -300,6 +355,7 @@ static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_us
 			rec->n_fails = i + 1;
 		}
 	}
+	mfa_fields_from_json(ctx, j, rec);
 	problem = record_problem(rec);
 	if (problem)
 		goto bad;
@@ -730,37 +786,98 @@ up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n)
 /* ---------------------------------------------------------------------- */
 /* offline password verifier */
 
-up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier)
+/*
+ * Two forms:
+ *   "scrypt$N$r$p$<salt b64>$<scrypt output b64>"        (older records)
+ *   "scrypt2$N$r$p$<salt b64>$<HKDF verifier key b64>"
+ * In the second, the one scrypt output of a sign-in is split with HKDF
+ * (up_mfa_split) into the stored verifier key and the key-encryption key
+ * that wraps the offline TOTP secret (issue 16 item 5c): still one scrypt
+ * per sign-in, and the KEK is never stored. An older "scrypt$" verifier
+ * still checks; it yields no KEK and is replaced by a "scrypt2$" one at the
+ * next online sign-in.
+ */
+
+struct verifier_parts {
+	int scheme; /* 1: scrypt$, 2: scrypt2$ */
+	struct up_scrypt_params params;
+	uint8_t *salt;
+	size_t salt_len;
+	uint8_t *want;
+	size_t want_len;
+};
+
+static void verifier_parts_free(struct verifier_parts *vp)
+{
+	free(vp->salt);
+	up_free_secret_len(vp->want, vp->want_len);
+	vp->salt = vp->want = NULL;
+}
+
+/* The one password derivation of a sign-in: the raw scrypt output for this
+ * salt and these parameters (UP_MFA_IKM_LEN bytes). Every verifier created
+ * or checked goes through here. */
+static up_err verifier_derive(struct up_ctx *ctx, const char *password, const uint8_t *salt,
+			      size_t salt_len, const struct up_scrypt_params *params,
+			      uint8_t ikm[UP_MFA_IKM_LEN])
+{
+	return up_kdf_scrypt(ctx, password, salt, salt_len, params, ikm, UP_MFA_IKM_LEN);
+}
+
+static up_err verifier_format(const char *scheme, const struct up_scrypt_params *params,
+			      const uint8_t *salt, size_t salt_len, const uint8_t *key,
+			      size_t key_len, char **ret)
+{
+	char *salt64 = NULL, *key64 = NULL, *out = NULL;
+	up_err r = up_b64_encode(salt, salt_len, &salt64);
+
+	if (!r)
+		r = up_b64_encode(key, key_len, &key64);
+	if (!r && asprintf(&out, "%s$%llu$%u$%u$%s$%s", scheme, (unsigned long long)params->n,
+			   params->r, params->p, salt64, key64) < 0) {
+		out = NULL;
+		r = UP_ENOMEM;
+	}
+	free(salt64);
+	up_free_secret(key64);
+	if (!r)
+		*ret = out;
+	return r;
+}
+
+up_err up_verifier_new_kek(struct up_ctx *ctx, const char *password, char **ret_verifier,
+			   uint8_t kek[UP_MFA_KEY_LEN])
 {
 	const struct up_scrypt_params params = {SCRYPT_N, SCRYPT_R, SCRYPT_P};
-	uint8_t salt[SCRYPT_SALT_LEN], hash[SCRYPT_HASH_LEN];
-	char *salt64 = NULL, *hash64 = NULL, *out = NULL;
+	uint8_t salt[SCRYPT_SALT_LEN], ikm[UP_MFA_IKM_LEN], vkey[UP_MFA_KEY_LEN];
+	uint8_t kek_buf[UP_MFA_KEY_LEN];
 	up_err r;
 
 	if (!password || !ret_verifier)
 		return UP_EINVAL;
+	*ret_verifier = NULL;
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return up_fail(ctx, UP_EINTERNAL, "no randomness for a salt");
-	r = up_kdf_scrypt(ctx, password, salt, sizeof(salt), &params, hash, sizeof(hash));
+	r = verifier_derive(ctx, password, salt, sizeof(salt), &params, ikm);
 	if (!r)
-		r = up_b64_encode(salt, sizeof(salt), &salt64);
+		r = up_mfa_split(ikm, sizeof(ikm), vkey, kek_buf);
 	if (!r)
-		r = up_b64_encode(hash, sizeof(hash), &hash64);
-	if (!r && asprintf(&out, "scrypt$%u$%u$%u$%s$%s", SCRYPT_N, SCRYPT_R, SCRYPT_P, salt64,
-			   hash64) < 0) {
-		out = NULL;
-		r = UP_ENOMEM;
-	}
-	up_wipe(hash, sizeof(hash));
-	free(salt64);
-	up_free_secret(hash64);
-	if (r)
-		return r;
-	*ret_verifier = out;
-	return UP_OK;
+		r = verifier_format("scrypt2", &params, salt, sizeof(salt), vkey, sizeof(vkey),
+				    ret_verifier);
+	if (!r && kek)
+		memcpy(kek, kek_buf, UP_MFA_KEY_LEN);
+	up_wipe(ikm, sizeof(ikm));
+	up_wipe(vkey, sizeof(vkey));
+	up_wipe(kek_buf, sizeof(kek_buf));
+	return r;
 }
 
-/* Split "scrypt$N$r$p$salt$hash" into its six fields (in place). */
+up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier)
+{
+	return up_verifier_new_kek(ctx, password, ret_verifier, NULL);
+}
+
+/* Split "scheme$N$r$p$salt$hash" into its six fields (in place). */
 static bool split_verifier(char *s, char *field[6])
 {
 	for (int i = 0; i < 6; i++) {
@@ -779,23 +896,25 @@ static bool split_verifier(char *s, char *field[6])
 	return true;
 }
 
-up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password)
+/* Parse and bound a verifier: UP_OK, UP_ENOMEM, UP_EINVAL or UP_ESTATE
+ * (malformed, or parameters that would weaken the check or eat the
+ * machine: refused before any scrypt runs). */
+static up_err verifier_parse(struct up_ctx *ctx, const char *verifier, struct verifier_parts *vp)
 {
 	char *copy = NULL, *field[6];
-	uint8_t *salt = NULL, *want = NULL, got[SCRYPT_HASH_LEN];
-	size_t salt_len = 0, want_len = 0;
-	struct up_scrypt_params params;
 	int64_t n, r, p;
-	up_err ret;
+	up_err ret = UP_OK;
 
-	if (!verifier || !password)
+	memset(vp, 0, sizeof(*vp));
+	if (!verifier)
 		return UP_EINVAL;
 	if (strlen(verifier) >= VERIFIER_MAX)
 		return up_fail(ctx, UP_ESTATE, "verifier too long");
 	copy = strdup(verifier);
 	if (!copy)
 		return UP_ENOMEM;
-	if (!split_verifier(copy, field) || strcmp(field[0], "scrypt") != 0 ||
+	if (!split_verifier(copy, field) ||
+	    (strcmp(field[0], "scrypt") != 0 && strcmp(field[0], "scrypt2") != 0) ||
 	    up_parse_int64(field[1], 2, SCRYPT_N_MAX, &n) ||
 	    up_parse_int64(field[2], 1, SCRYPT_R_MAX, &r) ||
 	    up_parse_int64(field[3], 1, SCRYPT_P_MAX, &p) || field[1][0] == '0' ||
@@ -804,27 +923,76 @@ up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *p
 		    up_fail(ctx, UP_ESTATE, "verifier is malformed or its parameters out of range");
 		goto out;
 	}
+	vp->scheme = field[0][6] == '2' ? 2 : 1;
 	if (n < (int64_t)SCRYPT_N || (n & (n - 1)) || r < (int64_t)SCRYPT_R ||
 	    p < (int64_t)SCRYPT_P || 128ull * (uint64_t)n * (uint64_t)r > SCRYPT_MEM_MAX) {
 		ret = up_fail(ctx, UP_ESTATE, "verifier parameters N=%lld r=%lld p=%lld refused",
 			      (long long)n, (long long)r, (long long)p);
 		goto out;
 	}
-	if (up_b64_decode(field[4], &salt, &salt_len) || salt_len != SCRYPT_SALT_LEN ||
-	    up_b64_decode(field[5], &want, &want_len) || want_len != SCRYPT_HASH_LEN) {
+	if (up_b64_decode(field[4], &vp->salt, &vp->salt_len) || vp->salt_len != SCRYPT_SALT_LEN ||
+	    up_b64_decode(field[5], &vp->want, &vp->want_len) || vp->want_len != SCRYPT_HASH_LEN) {
 		ret = up_fail(ctx, UP_ESTATE, "verifier salt or hash malformed");
 		goto out;
 	}
-	params.n = (uint64_t)n;
-	params.r = (uint32_t)r;
-	params.p = (uint32_t)p;
-	ret = up_kdf_scrypt(ctx, password, salt, salt_len, &params, got, sizeof(got));
-	if (!ret && !up_memeq_ct(got, want, sizeof(got)))
-		ret = UP_EDENIED;
+	vp->params.n = (uint64_t)n;
+	vp->params.r = (uint32_t)r;
+	vp->params.p = (uint32_t)p;
 out:
-	up_wipe(got, sizeof(got));
-	up_free_secret_len(want, want_len);
-	free(salt);
+	if (ret)
+		verifier_parts_free(vp);
 	up_free_secret(copy);
 	return ret;
+}
+
+up_err up_verifier_check_kek(struct up_ctx *ctx, const char *verifier, const char *password,
+			     uint8_t kek[UP_MFA_KEY_LEN], bool *ret_has_kek)
+{
+	struct verifier_parts vp;
+	uint8_t ikm[UP_MFA_IKM_LEN], vkey[UP_MFA_KEY_LEN], kek_buf[UP_MFA_KEY_LEN];
+	up_err ret;
+
+	if (ret_has_kek)
+		*ret_has_kek = false;
+	if (!verifier || !password)
+		return UP_EINVAL;
+	ret = verifier_parse(ctx, verifier, &vp);
+	if (ret)
+		return ret;
+	ret = verifier_derive(ctx, password, vp.salt, vp.salt_len, &vp.params, ikm);
+	if (!ret && vp.scheme == 2) {
+		ret = up_mfa_split(ikm, sizeof(ikm), vkey, kek_buf);
+		if (!ret && !up_memeq_ct(vkey, vp.want, sizeof(vkey)))
+			ret = UP_EDENIED;
+		if (!ret && kek) {
+			memcpy(kek, kek_buf, UP_MFA_KEY_LEN);
+			if (ret_has_kek)
+				*ret_has_kek = true;
+		}
+	} else if (!ret && !up_memeq_ct(ikm, vp.want, sizeof(ikm))) {
+		ret = UP_EDENIED;
+	}
+	up_wipe(ikm, sizeof(ikm));
+	up_wipe(vkey, sizeof(vkey));
+	up_wipe(kek_buf, sizeof(kek_buf));
+	verifier_parts_free(&vp);
+	return ret;
+}
+
+up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password)
+{
+	return up_verifier_check_kek(ctx, verifier, password, NULL, NULL);
+}
+
+bool up_verifier_current(const char *verifier)
+{
+	struct verifier_parts vp;
+	bool cur;
+
+	if (!verifier || strncmp(verifier, "scrypt2$", 8) != 0 ||
+	    verifier_parse(NULL, verifier, &vp))
+		return false;
+	cur = vp.params.n == SCRYPT_N && vp.params.r == SCRYPT_R && vp.params.p == SCRYPT_P;
+	verifier_parts_free(&vp);
+	return cur;
 }

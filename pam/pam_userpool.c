@@ -837,6 +837,9 @@ static up_err update_verifier(void *ud, const struct up_user_record *cur,
 	rec->n_fails = 0;
 	rec->failures = 0;
 	rec->verifier = NULL;
+	/* Wrapped under the old password's key: a new password cannot open it. */
+	rec->mfa_secret = NULL;
+	rec->mfa_step = 0;
 	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups) {
 		up_user_record_free(rec);
 		return UP_ENOMEM;

@@ -411,11 +411,12 @@ static int cmd_verify(struct up_ctx *ctx, const char *arg)
 
 static json_t *record_json(const struct up_user_record *u)
 {
-	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:b}", "username", u->username,
+	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:b, s:b}", "username", u->username,
 			 "sub", u->sub, "groups", strv_json(u->groups), "mfa", u->mfa,
 			 "last_online", (json_int_t)u->last_online, "offline_failures",
 			 (json_int_t)u->failures, "offline_verifier", u->verifier != NULL,
-			 "refresh_token_kept", u->refresh_token != NULL);
+			 "refresh_token_kept", u->refresh_token != NULL, "offline_totp",
+			 u->mfa_secret != NULL);
 }
 
 static void record_text(const struct up_user_record *u)
@@ -430,6 +431,8 @@ static void record_text(const struct up_user_record *u)
 	printf("  %-14s %s\n  %-14s %lld\n  %-14s %s\n", "second factor", u->mfa ? "yes" : "no",
 	       "offline fails", (long long)u->failures, "offline",
 	       u->verifier ? "possible" : "no verifier");
+	printf("  %-14s %s\n", "offline code",
+	       u->mfa_secret ? "TOTP secret held (wrapped)" : "no TOTP secret held");
 }
 
 static int cmd_cache(struct up_ctx *ctx, int argc, char **argv)

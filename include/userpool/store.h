@@ -51,6 +51,14 @@ struct up_user_record {
 	size_t n_stepups;
 	struct up_offline_fail *fails; /* per requester; records without it load empty */
 	size_t n_fails;
+	/* Offline second factor (issue 16 item 5c): the TOTP secret wrapped
+	 * (AES-256-GCM, "gcm1$nonce$ciphertext$tag") under the KEK of the
+	 * "scrypt2$" verifier, AAD issuer, sub, username, UP_STORE_VERSION;
+	 * NULL when none is held. A malformed one is dropped on read (logged). */
+	char *mfa_secret;
+	/* The last TOTP time step accepted offline (0: none): no code of this
+	 * or an older step is accepted again. */
+	int64_t mfa_step;
 };
 
 UP_EXPORT void up_user_record_free(struct up_user_record *rec);
@@ -72,7 +80,9 @@ UP_EXPORT up_err up_store_user_purge(struct up_ctx *ctx, const char *username);
 UP_EXPORT up_err up_store_user_list(struct up_ctx *ctx, struct up_user_record ***ret_recs);
 UP_EXPORT void up_store_user_list_free(struct up_user_record **recs);
 
-/* Offline password verifier: "scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>". */
+/* Offline password verifier: "scrypt2$<N>$<r>$<p>$<salt b64>$<HKDF verifier
+ * key b64>" (written) or the older "scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>"
+ * (still checked; replaced at the next online sign-in). */
 UP_EXPORT up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier);
 /* UP_OK on a match, UP_EDENIED on a mismatch, other codes on a bad verifier. */
 UP_EXPORT up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password);

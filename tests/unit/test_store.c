@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "store_int.h"
 #include "testlib.h"
 
 /*
@@ -713,44 +716,118 @@ static void test_enospc(void **state)
 /* ---------------------------------------------------------------------- */
 /* verifier */
 
+/* An older-form verifier ("scrypt$", the scrypt output itself), made the
+ * way records written before issue 16 item 5c hold it. */
+static char *legacy_verifier(const char *password)
+{
+	static const uint8_t salt[16] = "0123456789abcdef";
+	uint8_t out[32];
+	char *salt64 = NULL, *out64 = NULL, *v = NULL;
+
+	assert_int_equal(EVP_PBE_scrypt(password, strlen(password), salt, sizeof(salt), 131072, 8,
+					1, 256u << 20, out, sizeof(out)),
+			 1);
+	assert_int_equal(up_b64_encode(salt, sizeof(salt), &salt64), UP_OK);
+	assert_int_equal(up_b64_encode(out, sizeof(out), &out64), UP_OK);
+	assert_true(asprintf(&v, "scrypt$131072$8$1$%s$%s", salt64, out64) > 0);
+	free(salt64);
+	free(out64);
+	return v;
+}
+
 static void test_verifier(void **state)
 {
 	struct fx *f = *state;
-	char *v1 = NULL, *v2 = NULL, *bad;
+	char *v1 = NULL, *v2 = NULL, *bad, *old;
+	uint8_t kek1[UP_MFA_KEY_LEN], kek2[UP_MFA_KEY_LEN], kek3[UP_MFA_KEY_LEN];
+	static const uint8_t zero[UP_MFA_KEY_LEN];
+	bool has = true;
 
-	assert_int_equal(up_verifier_new(f->ctx, "correct horse", &v1), UP_OK);
-	assert_int_equal(strncmp(v1, "scrypt$131072$8$1$", 18), 0);
-	assert_true(strlen(v1) > 18 + 24 + 1 + 44 - 1);
+	assert_int_equal(up_verifier_new_kek(f->ctx, "correct horse", &v1, kek1), UP_OK);
+	assert_int_equal(strncmp(v1, "scrypt2$131072$8$1$", 19), 0);
+	assert_true(strlen(v1) > 19 + 24 + 1 + 44 - 1);
+	assert_true(up_verifier_current(v1));
 	assert_int_equal(up_verifier_check(f->ctx, v1, "correct horse"), UP_OK);
 	assert_int_equal(up_verifier_check(f->ctx, v1, "correct hors"), UP_EDENIED);
-	/* A random salt: the same password gives another verifier. */
-	assert_int_equal(up_verifier_new(f->ctx, "correct horse", &v2), UP_OK);
+	/* The KEK comes out of the same derivation on a match only, is the
+	 * one up_verifier_new_kek gave, and is not the stored key. */
+	assert_int_equal(up_verifier_check_kek(f->ctx, v1, "correct horse", kek2, &has), UP_OK);
+	assert_true(has);
+	assert_memory_equal(kek1, kek2, sizeof(kek1));
+	assert_memory_not_equal(kek1, zero, sizeof(kek1));
+	{
+		char *k64 = NULL;
+		assert_int_equal(up_b64_encode(kek1, sizeof(kek1), &k64), UP_OK);
+		assert_null(strstr(v1, k64));
+		free(k64);
+	}
+	has = true;
+	assert_int_equal(up_verifier_check_kek(f->ctx, v1, "correct hors", kek3, &has), UP_EDENIED);
+	assert_false(has);
+	/* A random salt: the same password gives another verifier and KEK. */
+	assert_int_equal(up_verifier_new_kek(f->ctx, "correct horse", &v2, kek3), UP_OK);
 	assert_string_not_equal(v1, v2);
+	assert_memory_not_equal(kek1, kek3, sizeof(kek1));
+	assert_int_equal(up_verifier_new(f->ctx, "x", &bad), UP_OK);
+	assert_int_equal(strncmp(bad, "scrypt2$", 8), 0);
+	up_free_secret(bad);
 
-	/* The hash tampered with: a mismatch. */
-	bad = strdup(v1);
-	char *h = strrchr(bad, '$') + 1;
-	h[3] = h[3] == 'A' ? 'B' : 'A';
+	/* An older "scrypt$" verifier still checks, yields no KEK, and is
+	 * not current (the next online sign-in replaces it). */
+	old = legacy_verifier("correct horse");
+	assert_int_equal(up_verifier_check(f->ctx, old, "correct horse"), UP_OK);
+	assert_int_equal(up_verifier_check(f->ctx, old, "correct hors"), UP_EDENIED);
+	has = true;
+	assert_int_equal(up_verifier_check_kek(f->ctx, old, "correct horse", kek3, &has), UP_OK);
+	assert_false(has);
+	assert_false(up_verifier_current(old));
+	/* The scheme word is part of the check: the old hash under the new
+	 * name (and the other way round) does not match. */
+	bad = subst(old, "scrypt$", "scrypt2$");
 	assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"), UP_EDENIED);
 	free(bad);
+	bad = subst(v1, "scrypt2$", "scrypt$");
+	assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"), UP_EDENIED);
+	assert_false(up_verifier_current(bad));
+	free(bad);
+
+	/* The hash tampered with: a mismatch, in either form. */
+	for (int k = 0; k < 2; k++) {
+		bad = strdup(k ? old : v1);
+		char *h = strrchr(bad, '$') + 1;
+		h[3] = h[3] == 'A' ? 'B' : 'A';
+		assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"), UP_EDENIED);
+		free(bad);
+	}
 
 	/* Parameters below the minimum, absurd, or not canonical: refused
-	 * before any scrypt runs (so these are cheap). */
-	const char *tail = strchr(v1 + strlen("scrypt$131072$8$1"), '$');
-	static const char *const params[] = {
-	    "scrypt$65536$8$1",	  "scrypt$131072$4$1",	"scrypt$131072$8$0",   "scrypt$2097152$8$1",
-	    "scrypt$131073$8$1",  "scrypt$131072$17$1", "scrypt$131072$8$5",   "scrypt$+131072$8$1",
-	    "scrypt$0131072$8$1", "scrypt$131072$08$1", "scrypt$-131072$8$1",  "scrypt$$8$1",
-	    "scrypt$131072$8",	  "bcrypt$131072$8$1",	"scrypt$1048576$16$1", "SCRYPT$131072$8$1",
-	};
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
-		bad = NULL;
-		assert_true(asprintf(&bad, "%s%s", params[i], tail) > 0);
-		up_err r = up_verifier_check(f->ctx, bad, "correct horse");
-		if (r != UP_ESTATE)
-			fail_msg("verifier '%s...' gave %s, expected refusal", params[i],
-				 up_strerror(r));
-		free(bad);
+	 * before any scrypt runs (so these are cheap); in both forms. */
+	for (int k = 0; k < 2; k++) {
+		const char *word = k ? "scrypt2" : "scrypt", *src = k ? v1 : old;
+		const char *tail = strchr(strchr(strchr(strchr(src, '$') + 1, '$') + 1, '$') + 1, '$');
+		static const char *const params[] = {
+		    "$65536$8$1",   "$131072$4$1",  "$131072$8$0",    "$2097152$8$1",
+		    "$131073$8$1",  "$131072$17$1", "$131072$8$5",    "$+131072$8$1",
+		    "$0131072$8$1", "$131072$08$1", "$-131072$8$1",   "$$8$1",
+		    "$131072$8",    "$1048576$16$1",
+		};
+		for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+			bad = NULL;
+			assert_true(asprintf(&bad, "%s%s%s", word, params[i], tail) > 0);
+			up_err r = up_verifier_check(f->ctx, bad, "correct horse");
+			if (r != UP_ESTATE)
+				fail_msg("verifier '%s%s...' gave %s, expected refusal", word,
+					 params[i], up_strerror(r));
+			assert_false(up_verifier_current(bad));
+			free(bad);
+		}
+		static const char *const words[] = {"bcrypt", "SCRYPT", "scrypt3", "scrypt2x", ""};
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+			bad = NULL;
+			assert_true(asprintf(&bad, "%s$131072$8$1%s", words[i], tail) > 0);
+			assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"), UP_ESTATE);
+			free(bad);
+		}
 	}
 	/* Bad salt or hash encodings, lengths, extra fields. */
 	static const char *const tails[] = {
@@ -762,17 +839,119 @@ static void test_verifier(void **state)
 	    "$AAAAAAAAAAAAAAAAAAAAAA==",
 	    "",
 	};
-	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
-		bad = NULL;
-		assert_true(asprintf(&bad, "scrypt$131072$8$1%s", tails[i]) > 0);
-		assert_int_equal(up_verifier_check(f->ctx, bad, "x"), UP_ESTATE);
-		free(bad);
-	}
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
+			bad = NULL;
+			assert_true(asprintf(&bad, "%s$131072$8$1%s", k ? "scrypt2" : "scrypt",
+					     tails[i]) > 0);
+			assert_int_equal(up_verifier_check(f->ctx, bad, "x"), UP_ESTATE);
+			free(bad);
+		}
 	assert_int_equal(up_verifier_check(f->ctx, NULL, "x"), UP_EINVAL);
 	assert_int_equal(up_verifier_check(f->ctx, v1, NULL), UP_EINVAL);
 	assert_int_equal(up_verifier_new(f->ctx, NULL, &bad), UP_EINVAL);
+	assert_false(up_verifier_current(NULL));
 	up_free_secret(v1);
 	up_free_secret(v2);
+	free(old);
+}
+
+/* ---------------------------------------------------------------------- */
+/* offline second factor fields */
+
+#define WRAPPED "gcm1$AAAAAAAAAAAAAAAA$QUJDREVGR0hJSktMTU5PUFFSU1RV$AAAAAAAAAAAAAAAAAAAAAA=="
+
+static void test_mfa_fields(void **state)
+{
+	struct fx *f = *state;
+	struct up_user_record *w = make_rec("alice", "a", 900), *rec = NULL;
+	char *path = user_path(f, "alice"), *good, *bad;
+
+	/* Absent in older records: none held, step 0. */
+	assert_int_equal(up_store_user_write(f->ctx, w), UP_OK);
+	good = slurp(path);
+	assert_null(strstr(good, "mfa_secret"));
+	assert_null(strstr(good, "mfa_step"));
+	free(good);
+	assert_int_equal(up_store_user_read(f->ctx, "alice", &rec), UP_OK);
+	assert_null(rec->mfa_secret);
+	assert_int_equal(rec->mfa_step, 0);
+	up_user_record_free(rec);
+
+	/* Round trip. */
+	w->mfa_secret = strdup(WRAPPED);
+	w->mfa_step = 56666666;
+	assert_int_equal(up_store_user_write(f->ctx, w), UP_OK);
+	assert_int_equal(up_store_user_read(f->ctx, "alice", &rec), UP_OK);
+	assert_string_equal(rec->mfa_secret, WRAPPED);
+	assert_int_equal(rec->mfa_step, 56666666);
+	up_user_record_free(rec);
+	good = slurp(path);
+
+	/* Hostile values: the secret (and its step) are dropped with a log
+	 * line; everything else in the record stands. */
+	static const char *const from[] = {
+	    "\"" WRAPPED "\"", "\"" WRAPPED "\"", "\"" WRAPPED "\"", "\"" WRAPPED "\"",
+	    "\"mfa_step\":56666666", "\"mfa_step\":56666666", "\"mfa_step\":56666666",
+	};
+	static const char *const to[] = {
+	    "17", "\"gcm2$AAAA$AAAA$AAAA\"", "\"gcm1$AA\\nAA$AAAA$AAAA\"", "\"\"",
+	    "\"mfa_step\":-5", "\"mfa_step\":\"1\"", "\"mfa_step\":1.5",
+	};
+	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
+		bad = subst(good, from[i], to[i]);
+		plant(path, bad, strlen(bad), 0600);
+		free(bad);
+		t_log_reset(&f->log);
+		rec = NULL;
+		if (up_store_user_read(f->ctx, "alice", &rec) != UP_OK)
+			fail_msg("case %zu: record lost: %s\n%s", i, up_ctx_detail(f->ctx),
+				 f->log.buf);
+		assert_null(rec->mfa_secret);
+		assert_int_equal(rec->mfa_step, 0);
+		assert_string_equal(rec->sub, "sub-alice-a");
+		assert_non_null(rec->verifier);
+		assert_true(rec->mfa);
+		assert_int_equal(rec->n_stepups, 1);
+		if (!t_log_contains(&f->log, "4 state: user entry of alice") ||
+		    !t_log_contains(&f->log, "offline TOTP secret is dropped"))
+			fail_msg("case %zu: no warning:\n%s", i, f->log.buf);
+		assert_false(t_log_contains(&f->log, "QUJDREVG"));
+		up_user_record_free(rec);
+	}
+	/* An overlong one too. */
+	{
+		char big[700];
+		memset(big, 'A', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		memcpy(big, "gcm1$", 5);
+		char *q = NULL;
+		assert_true(asprintf(&q, "\"%s\"", big) > 0);
+		bad = subst(good, "\"" WRAPPED "\"", q);
+		free(q);
+		plant(path, bad, strlen(bad), 0600);
+		free(bad);
+		assert_int_equal(up_store_user_read(f->ctx, "alice", &rec), UP_OK);
+		assert_null(rec->mfa_secret);
+		up_user_record_free(rec);
+	}
+	/* Control: the honest bytes read back. */
+	plant(path, good, strlen(good), 0600);
+	assert_int_equal(up_store_user_read(f->ctx, "alice", &rec), UP_OK);
+	assert_string_equal(rec->mfa_secret, WRAPPED);
+	up_user_record_free(rec);
+
+	/* A malformed one is never written. */
+	free(w->mfa_secret);
+	w->mfa_secret = strdup("plain-secret");
+	assert_int_equal(up_store_user_write(f->ctx, w), UP_EINVAL);
+	free(w->mfa_secret);
+	w->mfa_secret = strdup(WRAPPED);
+	w->mfa_step = -1;
+	assert_int_equal(up_store_user_write(f->ctx, w), UP_EINVAL);
+	free(good);
+	free(path);
+	up_user_record_free(w);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -864,6 +1043,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sigkill_leftovers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verifier, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mfa_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup, setup, teardown),
 	};
 	/* A cmocka name pattern, e.g. to leave the scrypt-heavy tests out of
