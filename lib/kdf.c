@@ -18,7 +18,8 @@
 /*
  * The password KDF and its machine-wide bound (issue 23 item 4).
  *
- * scrypt with the stored parameters needs 128 MiB and more per derivation;
+ * scrypt with the stored parameters needs 8 MiB (128 MiB for a verifier of
+ * an earlier version) and more per derivation;
  * many sign-ins at once (a burst of sshd logins, a cron of sudo) would need
  * that many times over and, under a memory limit, be killed mid-derivation.
  * Each derivation therefore holds one of kdf_slots flock'd files

@@ -34,15 +34,23 @@
 #define MAX_STEPUPS 64u
 #define MAX_FIELD 256u
 
-/* scrypt: OWASP's minimum (N=2^17, r=8, p=1) is what we write; what we
- * accept is bounded on both sides so a tampered verifier can neither weaken
- * the check nor make it eat the machine. */
-#define SCRYPT_N (1u << 17)
+/* scrypt: what we write is OWASP's N=2^13, r=8, p=10 — equal in strength to
+ * its minimum N=2^17, r=8, p=1 (scrypt runs the p blocks one after another,
+ * so the work is the same order) with 8 MiB of memory instead of 128 MiB
+ * (issue 21). What we accept is bounded on both sides so a tampered
+ * verifier can neither weaken the check nor make it eat the machine: N at
+ * least 2^13, r at least 8 and N*r*p at least that of the written set, which
+ * every line of OWASP's table (2^17/1 ... 2^13/10, all r=8) meets; records
+ * made with N=2^17, r=8, p=1 keep verifying and are rewritten with the
+ * current parameters at their next online sign-in. */
+#define SCRYPT_N (1u << 13)
 #define SCRYPT_R 8u
-#define SCRYPT_P 1u
+#define SCRYPT_P 10u
+#define SCRYPT_N_MIN (1u << 13)
+#define SCRYPT_NRP_MIN ((uint64_t)SCRYPT_N * SCRYPT_R * SCRYPT_P)
 #define SCRYPT_N_MAX (1u << 20)
 #define SCRYPT_R_MAX 16u
-#define SCRYPT_P_MAX 4u
+#define SCRYPT_P_MAX 16u
 #define SCRYPT_MEM_MAX (1024ull * 1024u * 1024u) /* 128 * N * r, at most 1 GiB */
 #define SCRYPT_SALT_LEN 16u
 #define SCRYPT_HASH_LEN 32u
@@ -924,8 +932,9 @@ static up_err verifier_parse(struct up_ctx *ctx, const char *verifier, struct ve
 		goto out;
 	}
 	vp->scheme = field[0][6] == '2' ? 2 : 1;
-	if (n < (int64_t)SCRYPT_N || (n & (n - 1)) || r < (int64_t)SCRYPT_R ||
-	    p < (int64_t)SCRYPT_P || 128ull * (uint64_t)n * (uint64_t)r > SCRYPT_MEM_MAX) {
+	if (n < (int64_t)SCRYPT_N_MIN || (n & (n - 1)) || r < (int64_t)SCRYPT_R ||
+	    (uint64_t)n * (uint64_t)r * (uint64_t)p < SCRYPT_NRP_MIN ||
+	    128ull * (uint64_t)n * (uint64_t)r > SCRYPT_MEM_MAX) {
 		ret = up_fail(ctx, UP_ESTATE, "verifier parameters N=%lld r=%lld p=%lld refused",
 			      (long long)n, (long long)r, (long long)p);
 		goto out;

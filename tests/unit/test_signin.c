@@ -194,7 +194,7 @@ static void test_online_then_offline(void **state)
 	assert_string_equal(rec->issuer, pool->issuer);
 	assert_string_equal(rec->client_id, pool->client_id);
 	assert_non_null(rec->verifier);
-	assert_int_equal(strncmp(rec->verifier, "scrypt2$131072$8$1$", 19), 0);
+	assert_int_equal(strncmp(rec->verifier, "scrypt2$8192$8$10$", 18), 0);
 	assert_non_null(rec->refresh_token); /* kept for the account phase (issue 16 item 3) */
 	assert_false(rec->mfa);
 	last = rec->last_online;

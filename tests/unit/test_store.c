@@ -744,8 +744,8 @@ static void test_verifier(void **state)
 	bool has = true;
 
 	assert_int_equal(up_verifier_new_kek(f->ctx, "correct horse", &v1, kek1), UP_OK);
-	assert_int_equal(strncmp(v1, "scrypt2$131072$8$1$", 19), 0);
-	assert_true(strlen(v1) > 19 + 24 + 1 + 44 - 1);
+	assert_int_equal(strncmp(v1, "scrypt2$8192$8$10$", 18), 0);
+	assert_true(strlen(v1) > 18 + 24 + 1 + 44 - 1);
 	assert_true(up_verifier_current(v1));
 	assert_int_equal(up_verifier_check(f->ctx, v1, "correct horse"), UP_OK);
 	assert_int_equal(up_verifier_check(f->ctx, v1, "correct hors"), UP_EDENIED);
@@ -801,15 +801,17 @@ static void test_verifier(void **state)
 	}
 
 	/* Parameters below the minimum, absurd, or not canonical: refused
-	 * before any scrypt runs (so these are cheap); in both forms. */
+	 * before any scrypt runs (so these are cheap); in both forms. The
+	 * last five (issue 21): below the N*r*p floor of OWASP's table, or N
+	 * below 2^13 however large p. */
 	for (int k = 0; k < 2; k++) {
 		const char *word = k ? "scrypt2" : "scrypt", *src = k ? v1 : old;
 		const char *tail = strchr(strchr(strchr(strchr(src, '$') + 1, '$') + 1, '$') + 1, '$');
 		static const char *const params[] = {
-		    "$65536$8$1",   "$131072$4$1",  "$131072$8$0",    "$2097152$8$1",
-		    "$131073$8$1",  "$131072$17$1", "$131072$8$5",    "$+131072$8$1",
-		    "$0131072$8$1", "$131072$08$1", "$-131072$8$1",   "$$8$1",
-		    "$131072$8",    "$1048576$16$1",
+		    "$65536$8$1",   "$131072$4$1",  "$131072$8$0",  "$2097152$8$1",  "$131073$8$1",
+		    "$131072$17$1", "$131072$8$17", "$+131072$8$1", "$0131072$8$1",  "$131072$08$1",
+		    "$-131072$8$1", "$$8$1",	    "$131072$8",    "$1048576$16$1", "$8192$8$9",
+		    "$16384$8$4",   "$32768$8$2",   "$4096$8$16",   "$8192$4$16",
 		};
 		for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 			bad = NULL;
@@ -854,6 +856,71 @@ static void test_verifier(void **state)
 	up_free_secret(v1);
 	up_free_secret(v2);
 	free(old);
+}
+
+/* A verifier of either form made with other scrypt parameters (by hand,
+ * as an older version or another line of OWASP's table would). */
+static char *verifier_with(const char *scheme, const char *password, uint64_t n, uint32_t r,
+			   uint32_t p)
+{
+	static const uint8_t salt[16] = "fedcba9876543210";
+	uint8_t out[UP_MFA_IKM_LEN], vk[UP_MFA_KEY_LEN], kek[UP_MFA_KEY_LEN];
+	char *salt64 = NULL, *out64 = NULL, *v = NULL;
+	bool two = strcmp(scheme, "scrypt2") == 0;
+
+	assert_int_equal(EVP_PBE_scrypt(password, strlen(password), salt, sizeof(salt), n, r, p,
+					256u << 20, out, sizeof(out)),
+			 1);
+	if (two)
+		assert_int_equal(up_mfa_split(out, sizeof(out), vk, kek), UP_OK);
+	assert_int_equal(up_b64_encode(salt, sizeof(salt), &salt64), UP_OK);
+	assert_int_equal(up_b64_encode(two ? vk : out, 32, &out64), UP_OK);
+	assert_true(asprintf(&v, "%s$%llu$%u$%u$%s$%s", scheme, (unsigned long long)n, r, p, salt64,
+			     out64) > 0);
+	free(salt64);
+	free(out64);
+	return v;
+}
+
+/* Issue 21: the written parameters went from N=2^17 r=8 p=1 (128 MiB) to
+ * N=2^13 r=8 p=10 (8 MiB). Records made with the old ones, or with any
+ * line of OWASP's table, keep verifying (and the KEK comes out of a
+ * "scrypt2$" one); none of them is current, so the next online sign-in
+ * rewrites it with the current parameters. */
+static void test_verifier_params(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *scheme;
+		uint64_t n;
+		uint32_t p;
+	} old[] = {
+	    {"scrypt", 1u << 17, 1},  {"scrypt2", 1u << 17, 1}, {"scrypt2", 1u << 16, 2},
+	    {"scrypt2", 1u << 15, 3}, {"scrypt2", 1u << 14, 5}, {"scrypt", 1u << 13, 10},
+	};
+	uint8_t kek[UP_MFA_KEY_LEN];
+	bool has;
+
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		char *v = verifier_with(old[i].scheme, "correct horse", old[i].n, 8, old[i].p);
+
+		assert_int_equal(up_verifier_check(f->ctx, v, "correct horse"), UP_OK);
+		assert_int_equal(up_verifier_check(f->ctx, v, "correct horsE"), UP_EDENIED);
+		has = false;
+		assert_int_equal(up_verifier_check_kek(f->ctx, v, "correct horse", kek, &has),
+				 UP_OK);
+		assert_true(has == (strcmp(old[i].scheme, "scrypt2") == 0));
+		assert_false(up_verifier_current(v));
+		free(v);
+	}
+	/* The current set is current, written by hand or by up_verifier_new. */
+	{
+		char *v = verifier_with("scrypt2", "correct horse", 1u << 13, 8, 10);
+
+		assert_true(up_verifier_current(v));
+		assert_int_equal(up_verifier_check(f->ctx, v, "correct horse"), UP_OK);
+		free(v);
+	}
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1043,6 +1110,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sigkill_leftovers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_verifier, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_verifier_params, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mfa_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup, setup, teardown),
 	};
