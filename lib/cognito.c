@@ -1516,6 +1516,7 @@ const struct up_provider_ops up_cognito_ops = {
     .refresh = up_cognito_refresh,
     .revoke = up_cognito_revoke,
     .change_password = up_cognito_change_password,
+    .probe_client = up_cognito_probe,
     .probe_url = cognito_probe_url,
     .free = NULL,
 };

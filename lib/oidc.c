@@ -1235,6 +1235,7 @@ const struct up_provider_ops up_oidc_ops = {
     .refresh = up_oidc_refresh,
     .revoke = up_oidc_revoke,
     .change_password = NULL,
+    .probe_client = NULL,
     .probe_url = oidc_probe_url,
     .free = oidc_free,
 };

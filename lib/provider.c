@@ -24,6 +24,49 @@ const struct up_provider_ops *up_provider(struct up_ctx *ctx)
 	return ctx->cfg->provider == UP_PROVIDER_OIDC ? &up_oidc_ops : &up_cognito_ops;
 }
 
+bool up_provider_has(struct up_ctx *ctx, enum up_provider_cap cap)
+{
+	const struct up_provider_ops *ops = up_provider(ctx);
+
+	if (!ops)
+		return false;
+	switch (cap) {
+	case UP_CAP_PASSWORD:
+		return ops->needs_password(ctx->cfg);
+	case UP_CAP_CHANGE_PASSWORD:
+		return ops->change_password != NULL;
+	case UP_CAP_ENROLL:
+		return ops->enrolls_here;
+	case UP_CAP_CLIENT_PROBE:
+		return ops->probe_client != NULL;
+	}
+	return false;
+}
+
+up_err up_provider_revoke(struct up_ctx *ctx, const char *refresh_token)
+{
+	const struct up_provider_ops *ops;
+
+	if (!ctx)
+		return UP_EINVAL;
+	if (!(ops = up_provider(ctx)))
+		return UP_ECONFIG;
+	return ops->revoke(ctx, refresh_token);
+}
+
+up_err up_provider_probe_client(struct up_ctx *ctx, int64_t *ret_skew, bool *ret_have_date)
+{
+	const struct up_provider_ops *ops;
+
+	if (!ctx)
+		return UP_EINVAL;
+	if (!(ops = up_provider(ctx)))
+		return UP_ECONFIG;
+	if (!ops->probe_client)
+		return up_fail(ctx, UP_ECONFIG, "provider = %s has no app client probe", ops->name);
+	return ops->probe_client(ctx, ret_skew, ret_have_date);
+}
+
 up_err up_provider_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules)
 {
 	const struct up_provider_ops *ops;

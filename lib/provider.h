@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef UP_PROVIDER_H
-#define UP_PROVIDER_H
+#ifndef UP_LIB_PROVIDER_H
+#define UP_LIB_PROVIDER_H
 
 /*
  * One identity provider's operations (as SSSD's providers register
@@ -33,6 +33,9 @@ struct up_provider_ops {
 	/* NULL: the provider has no password change API */
 	up_err (*change_password)(struct up_ctx *ctx, const char *access_token,
 				  const char *old_password, const char *new_password);
+	/* userpool status: check the app client (up_provider_probe_client);
+	 * NULL: the provider has no such probe. */
+	up_err (*probe_client)(struct up_ctx *ctx, int64_t *ret_skew, bool *ret_have_date);
 	/* A URL a GET of which shows the provider is reachable (malloc'd). */
 	up_err (*probe_url)(struct up_ctx *ctx, char **ret_url);
 	/* Drop what the provider keeps in ctx (discovered endpoints). */

@@ -1025,9 +1025,7 @@ static up_err account_refresh(struct up_ctx *ctx, const char *username,
 	 * requires username_claim to equal it): Cognito computes SECRET_HASH
 	 * of REFRESH_TOKEN_AUTH over that name, and the refreshed ID token is
 	 * verified in full (signature, iss, aud, token_use, exp) for it. */
-	r = ctx->cfg->provider == UP_PROVIDER_OIDC
-		? up_oidc_refresh(ctx, username, rec->refresh_token, &auth)
-		: up_cognito_refresh(ctx, username, rec->refresh_token, &auth);
+	r = up_provider(ctx)->refresh(ctx, username, rec->refresh_token, &auth);
 	if (r == UP_ENOMEM)
 		return r;
 	if (r == UP_EDISABLED || r == UP_ENOUSER || r == UP_EDENIED) {

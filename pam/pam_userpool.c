@@ -595,7 +595,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	if (rc != PAM_IGNORE)
 		goto out;
 
-	if (!(cfg->provider == UP_PROVIDER_OIDC && cfg->auth_flow == UP_FLOW_DEVICE)) {
+	if (up_provider_has(ctx, UP_CAP_PASSWORD)) {
 		pw = get_password(pamh, ctx, &rc);
 		if (!pw)
 			goto out;
@@ -777,8 +777,7 @@ PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const c
 		rc = PAM_SESSION_ERR;
 		goto out;
 	}
-	r = cfg->provider == UP_PROVIDER_OIDC ? up_oidc_revoke(ctx, rec->refresh_token)
-					      : up_cognito_revoke(ctx, rec->refresh_token);
+	r = up_provider_revoke(ctx, rec->refresh_token);
 	if (r) {
 		pam_syslog(pamh, LOG_ERR, "could not revoke the refresh token of %s: %s", username,
 			   up_ctx_detail(ctx));
@@ -868,7 +867,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	if (rc != PAM_SUCCESS)
 		return rc;
 	cfg = up_ctx_config(ctx);
-	if (cfg->provider != UP_PROVIDER_COGNITO) {
+	if (!up_provider_has(ctx, UP_CAP_CHANGE_PASSWORD)) {
 		pam_error(pamh, "Change your password at your identity provider");
 		rc = PAM_AUTHTOK_ERR;
 		goto out;

@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	cfg = up_ctx_config(ctx);
-	if (cfg->provider != UP_PROVIDER_COGNITO) {
+	if (!up_provider_has(ctx, UP_CAP_ENROLL)) {
 		fprintf(stderr, "userpool-enroll: provider = oidc: enroll your authenticator with "
 				"your identity provider\n");
 		rc = EXIT_CONFIG;

@@ -174,7 +174,7 @@ static bool probe_client(struct up_ctx *ctx, json_t *j)
 	const struct up_config *cfg = up_ctx_config(ctx);
 	int64_t skew = 0;
 	bool have_date = false, bad = false;
-	up_err r = up_cognito_probe(ctx, &skew, &have_date);
+	up_err r = up_provider_probe_client(ctx, &skew, &have_date);
 
 	if (r == UP_EDENIED && strstr(up_ctx_detail(ctx), "ecret hash"))
 		r = UP_ECONFIG;
@@ -263,7 +263,7 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 	}
 	if (r && !rc)
 		rc = 1;
-	if (!r && up_ctx_config(ctx)->provider == UP_PROVIDER_COGNITO && probe_client(ctx, j) && !rc)
+	if (!r && up_provider_has(ctx, UP_CAP_CLIENT_PROBE) && probe_client(ctx, j) && !rc)
 		rc = 1;
 
 	r = up_jwks_info(ctx, &info);
@@ -336,8 +336,7 @@ static int cmd_login(struct up_ctx *ctx, const char *user)
 	}
 	term_conv(&conv);
 	conv.echo_code = up_ctx_config(ctx)->echo_code;
-	if (!(up_ctx_config(ctx)->provider == UP_PROVIDER_OIDC &&
-	      up_ctx_config(ctx)->auth_flow == UP_FLOW_DEVICE)) {
+	if (up_provider_has(ctx, UP_CAP_PASSWORD)) {
 		r = term_prompt("Password: ", false, &password);
 		if (r)
 			goto out;

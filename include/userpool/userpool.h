@@ -10,6 +10,7 @@
 #include <userpool/signin.h>
 #include <userpool/cognito.h>
 #include <userpool/oidc.h>
+#include <userpool/provider.h>
 #include <userpool/otpauth.h>
 #include <userpool/store.h>
 

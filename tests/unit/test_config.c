@@ -1461,6 +1461,11 @@ static void test_provider_table(void **state)
 	assert_string_equal(url, cfg_of(f)->jwks_uri);
 	free(url);
 	url = NULL;
+	/* the public capability queries the adapters use instead of provider names */
+	assert_true(up_provider_has(f->ctx, UP_CAP_PASSWORD));
+	assert_true(up_provider_has(f->ctx, UP_CAP_CHANGE_PASSWORD));
+	assert_true(up_provider_has(f->ctx, UP_CAP_ENROLL));
+	assert_true(up_provider_has(f->ctx, UP_CAP_CLIENT_PROBE));
 
 	load_ok(f, OIDC "auth_flow = device\n");
 	ops = up_provider(f->ctx);
@@ -1473,8 +1478,19 @@ static void test_provider_table(void **state)
 	assert_string_equal(url,
 			    "https://idp.example.org/realms/x/.well-known/openid-configuration");
 	free(url);
+	assert_false(up_provider_has(f->ctx, UP_CAP_PASSWORD));
+	assert_false(up_provider_has(f->ctx, UP_CAP_CHANGE_PASSWORD));
+	assert_false(up_provider_has(f->ctx, UP_CAP_ENROLL));
+	assert_false(up_provider_has(f->ctx, UP_CAP_CLIENT_PROBE));
+	{
+		int64_t skew = 1;
+		bool have_date = true;
+
+		assert_int_equal(up_provider_probe_client(f->ctx, &skew, &have_date), UP_ECONFIG);
+	}
 	load_ok(f, OIDC);
 	assert_true(up_provider(f->ctx)->needs_password(cfg_of(f)));
+	assert_true(up_provider_has(f->ctx, UP_CAP_PASSWORD));
 }
 
 int main(void)
