@@ -18,9 +18,11 @@
 #include "srp.h"
 
 /* Challenges answered in one sign-in; a pool that keeps asking is refused. */
-#define MAX_STEPS 8
+#define MAX_STEPS (8 + MAX_CUSTOM_ROUNDS)
 /* New-password and enrolment-code attempts inside one sign-in. */
 #define MAX_ATTEMPTS 3
+/* CUSTOM_CHALLENGE rounds answered in one sign-in, at most */
+#define MAX_CUSTOM_ROUNDS 8
 /* Caps on small values from the pool. */
 #define MAX_SESSION 8192u
 #define MAX_PARAM 4096u
@@ -429,6 +431,7 @@ struct signin {
 	char *new_password;    /* chosen at NEW_PASSWORD_REQUIRED (secret) */
 	bool mfa;
 	enum up_mfa_method method; /* the second factor used */
+	int custom_rounds;	   /* CUSTOM_CHALLENGE answers given */
 };
 
 static up_err conv_prompt(struct signin *s, const char *text, bool echo, char **ret)
@@ -503,6 +506,22 @@ static up_err set_user_id(struct signin *s, const char *id)
 	return UP_OK;
 }
 
+/* send_context = yes (app client with a secret): UserContextData with the
+ * address the sign-in comes from, for the pool's threat protection.
+ * EncodedData (the browser SDK's device fingerprint) is optional and not
+ * sent; without a known address nothing is sent. */
+static up_err add_context(struct up_ctx *ctx, json_t *body)
+{
+	json_t *ucd;
+
+	if (!ctx->cfg->send_context || !ctx->cfg->client_secret || !ctx->remote_host[0])
+		return UP_OK;
+	ucd = json_pack("{s:s}", "IpAddress", ctx->remote_host);
+	if (!ucd || json_object_set_new(body, "UserContextData", ucd) != 0)
+		return UP_ENOMEM;
+	return UP_OK;
+}
+
 /* RespondToAuthChallenge with `responses` (consumed; USERNAME and
  * SECRET_HASH are added here). */
 static up_err respond(struct signin *s, const char *challenge, json_t *responses,
@@ -516,7 +535,8 @@ static up_err respond(struct signin *s, const char *challenge, json_t *responses
 	if ((r = jset(responses, "USERNAME", s->user_id)) ||
 	    (r = add_secret_hash(s->ctx, responses, s->user_id)))
 		goto fail;
-	if ((r = jset(body, "ChallengeName", challenge)) || (r = jset(body, "Session", s->session)))
+	if ((r = jset(body, "ChallengeName", challenge)) ||
+	    (r = jset(body, "Session", s->session)) || (r = add_context(s->ctx, body)))
 		goto fail;
 	/* The body takes the responses over: wiped with it in call(). */
 	if (json_object_set_new(body, "ChallengeResponses", responses) != 0) {
@@ -534,7 +554,7 @@ static up_err initiate(struct signin *s, const char *flow, json_t *params, json_
 {
 	json_t *body = new_body(s->ctx);
 
-	if (!body || !params || jset(body, "AuthFlow", flow)) {
+	if (!body || !params || jset(body, "AuthFlow", flow) || add_context(s->ctx, body)) {
 		json_put_secret(params);
 		json_put_secret(body);
 		return UP_ENOMEM;
@@ -547,18 +567,98 @@ static up_err initiate(struct signin *s, const char *flow, json_t *params, json_
 	return call(s->ctx, "InitiateAuth", body, ret_resp);
 }
 
+static bool list_has(const json_t *list, const char *want);
+
 /* Beyond this, a NotAuthorized answer to PASSWORD_VERIFIER is put down to this
  * machine's clock (the pool's Date header against ours). */
 #define SRP_CLOCK_SKEW 300
 
-/* USER_SRP_AUTH: InitiateAuth and the PASSWORD_VERIFIER answer. */
+/* The InitiateAuth flow of an SRP sign-in and its extra parameter:
+ * CUSTOM_AUTH proves the password by SRP first (CHALLENGE_NAME = SRP_A),
+ * USER_AUTH asks for PASSWORD_SRP. */
+static const char *srp_flow(const struct up_config *cfg, const char **key, const char **value)
+{
+	*key = *value = NULL;
+	if (cfg->auth_flow == UP_FLOW_CUSTOM) {
+		*key = "CHALLENGE_NAME";
+		*value = "SRP_A";
+		return "CUSTOM_AUTH";
+	}
+	if (cfg->auth_flow == UP_FLOW_USER_AUTH) {
+		*key = "PREFERRED_CHALLENGE";
+		*value = "PASSWORD_SRP";
+		return "USER_AUTH";
+	}
+	return "USER_SRP_AUTH";
+}
+
+static const char MSG_PASSKEY[] = "passkeys need a browser; this sign-in is text only";
+static const char MSG_CODE_FIRST[] =
+    "A one-time code alone is not accepted here: this sign-in needs your password";
+
+/* First factors of USER_AUTH this module does not take: a passkey
+ * (WEB_AUTHN) or a one-time code instead of the password. */
+static up_err refuse_first_factor(struct signin *s, const char *name)
+{
+	bool passkey = strcmp(name, "WEB_AUTHN") == 0;
+
+	up_set_user_msg(s->ctx, "%s", passkey ? MSG_PASSKEY : MSG_CODE_FIRST);
+	return up_fail(s->ctx, UP_ECHALLENGE,
+		       "the pool offers %s as the first factor, not a password", name);
+}
+
+/*
+ * USER_AUTH's SELECT_CHALLENGE (AvailableChallenges at the top level of
+ * the response): PASSWORD_SRP with SRP_A in the same call, else PASSWORD
+ * (the password goes to the pool, as with auth_flow = password; *ret_done:
+ * the password step is over). Passkeys and one-time codes are refused.
+ */
+static up_err select_first_factor(struct signin *s, const char *a_hex, const char *password,
+				  json_t **io_resp, bool *ret_done)
+{
+	const json_t *avail = json_object_get(*io_resp, "AvailableChallenges");
+	bool srp, pw;
+	json_t *ans;
+	up_err r;
+
+	*ret_done = false;
+	if (!json_is_array(avail) || json_array_size(avail) > 32)
+		return up_fail(s->ctx, UP_EPROTO, "SELECT_CHALLENGE without AvailableChallenges");
+	srp = list_has(avail, "PASSWORD_SRP");
+	pw = list_has(avail, "PASSWORD");
+	if (!srp && !pw)
+		return refuse_first_factor(s, list_has(avail, "WEB_AUTHN") ? "WEB_AUTHN"
+									   : "a one-time code");
+	if ((r = set_session(s, "InitiateAuth", *io_resp)))
+		return r;
+	ans = json_object();
+	if (!ans || jset(ans, "ANSWER", srp ? "PASSWORD_SRP" : "PASSWORD") ||
+	    jset(ans, srp ? "SRP_A" : "PASSWORD", srp ? a_hex : password)) {
+		json_put_secret(ans);
+		return UP_ENOMEM;
+	}
+	if (!srp)
+		up_log(s->ctx, LOG_NOTICE,
+		       "USER_AUTH offers PASSWORD, not PASSWORD_SRP: the password is sent to the "
+		       "pool");
+	json_put_secret(*io_resp);
+	*io_resp = NULL;
+	r = respond(s, "SELECT_CHALLENGE", ans, io_resp);
+	*ret_done = !r && !srp;
+	return r;
+}
+
+/* USER_SRP_AUTH (or CUSTOM_AUTH / USER_AUTH with SRP): InitiateAuth and
+ * the PASSWORD_VERIFIER answer. */
 static up_err srp_start(struct signin *s, const char *password, json_t **ret_resp)
 {
 	struct up_ctx *ctx = s->ctx;
 	struct up_srp *srp = NULL;
 	char *a_hex = NULL, *sig = NULL, *ts = NULL;
-	const char *salt, *b, *block, *uid, *name;
+	const char *salt, *b, *block, *uid, *name, *xkey, *xval;
+	const char *flow = srp_flow(ctx->cfg, &xkey, &xval);
 	json_t *params = NULL, *resp = NULL, *cp, *ans = NULL;
+	bool done = false;
 	up_err r;
 
 	if (!ctx->cfg->pool_name)
@@ -567,17 +667,36 @@ static up_err srp_start(struct signin *s, const char *password, json_t **ret_res
 		goto out;
 	params = json_object();
 	if (!params || jset(params, "USERNAME", s->username) || jset(params, "SRP_A", a_hex) ||
-	    (r = add_secret_hash(ctx, params, s->username))) {
+	    (xkey && jset(params, xkey, xval)) || (r = add_secret_hash(ctx, params, s->username))) {
 		json_put_secret(params);
 		r = r ? r : UP_ENOMEM;
 		goto out;
 	}
-	r = initiate(s, "USER_SRP_AUTH", params, &resp);
+	r = initiate(s, flow, params, &resp);
 	if (r)
 		goto out;
 	name = jstr(resp, "ChallengeName");
+	if (name && strcmp(name, "SELECT_CHALLENGE") == 0 &&
+	    ctx->cfg->auth_flow == UP_FLOW_USER_AUTH) {
+		r = select_first_factor(s, a_hex, password, &resp, &done);
+		if (r || done)
+			goto done;
+		name = jstr(resp, "ChallengeName");
+	}
+	if (name && ctx->cfg->auth_flow == UP_FLOW_USER_AUTH &&
+	    (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "EMAIL_OTP") == 0 ||
+	     strcmp(name, "SMS_OTP") == 0)) {
+		r = refuse_first_factor(s, name);
+		goto out;
+	}
+	if (name && strcmp(name, "CUSTOM_CHALLENGE") == 0) {
+		/* The password must be proven first, by SRP. */
+		r = up_fail(ctx, UP_ECHALLENGE,
+			    "%s: the pool asks CUSTOM_CHALLENGE before PASSWORD_VERIFIER", flow);
+		goto out;
+	}
 	if (!name || strcmp(name, "PASSWORD_VERIFIER") != 0) {
-		r = up_fail(ctx, UP_EPROTO, "USER_SRP_AUTH: expected PASSWORD_VERIFIER, got %s",
+		r = up_fail(ctx, UP_EPROTO, "%s: expected PASSWORD_VERIFIER, got %s", flow,
 			    name ? name : "no challenge");
 		goto out;
 	}
@@ -620,6 +739,7 @@ static up_err srp_start(struct signin *s, const char *password, json_t **ret_res
 			    "the pool refuses the SRP timestamp",
 			    off < 0 ? -off : off, off > 0 ? "later" : "earlier");
 	}
+done:
 	if (r)
 		goto out;
 	*ret_resp = resp;
@@ -831,6 +951,56 @@ static up_err answer_select(struct signin *s, const json_t *cp, json_t **io_resp
 	json_put_secret(*io_resp);
 	*io_resp = NULL;
 	return respond(s, "SELECT_MFA_TYPE", ans, io_resp);
+}
+
+/*
+ * CUSTOM_CHALLENGE (auth_flow = custom): the prompt is the public challenge
+ * parameter custom_prompt_param (shown printable, capped), else "Answer: ";
+ * echo per custom_echo; the answer goes back as ANSWER. The pool's own
+ * logic decides whether it passed (a new challenge, tokens or a refusal).
+ */
+static up_err answer_custom(struct signin *s, const json_t *cp, json_t **io_resp)
+{
+	const struct up_config *cfg = s->ctx->cfg;
+	const char *param = cfg->custom_prompt_param ? cfg->custom_prompt_param : "question";
+	const char *q = jstr(cp, param);
+	char prompt[256];
+	char *answer = NULL;
+	size_t n;
+	json_t *ans;
+	up_err r;
+
+	if (cfg->auth_flow != UP_FLOW_CUSTOM)
+		return up_fail(s->ctx, UP_ECHALLENGE,
+			       "the pool asks for CUSTOM_CHALLENGE and auth_flow is not custom");
+	if (++s->custom_rounds > MAX_CUSTOM_ROUNDS) {
+		up_set_user_msg(s->ctx, "Too many sign-in questions: contact your administrator");
+		return up_fail(s->ctx, UP_ECHALLENGE, "more than %d custom challenges",
+			       MAX_CUSTOM_ROUNDS);
+	}
+	up_text_printable(prompt, sizeof(prompt) - 1, q);
+	n = strlen(prompt);
+	if (n == 0)
+		snprintf(prompt, sizeof(prompt), "%s", UP_PROMPT_ANSWER);
+	else if (prompt[n - 1] != ' ') {
+		prompt[n] = ' '; /* room kept: printable text is at most size - 2 */
+		prompt[n + 1] = '\0';
+	}
+	if ((r = conv_prompt(s, prompt, cfg->custom_echo, &answer)))
+		return r;
+	ans = json_object();
+	if (!ans || jset(ans, "ANSWER", answer)) {
+		json_put_secret(ans);
+		up_free_secret(answer);
+		return UP_ENOMEM;
+	}
+	up_free_secret(answer);
+	json_put_secret(*io_resp);
+	*io_resp = NULL;
+	r = respond(s, "CUSTOM_CHALLENGE", ans, io_resp);
+	if (r == UP_ESESSION)
+		up_set_user_msg(s->ctx, "Sign-in took too long: start again");
+	return r;
 }
 
 static up_err answer_new_password(struct signin *s, const json_t *cp, json_t **io_resp)
@@ -1067,13 +1237,16 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 
 	switch (ctx->cfg->auth_flow) {
 	case UP_FLOW_SRP:
+	case UP_FLOW_CUSTOM:
+	case UP_FLOW_USER_AUTH:
 		r = srp_start(&s, password, &resp);
 		break;
 	case UP_FLOW_PASSWORD:
 		r = password_start(&s, password, &resp);
 		break;
 	default:
-		r = up_fail(ctx, UP_ECONFIG, "auth_flow must be srp or password for cognito");
+		r = up_fail(ctx, UP_ECONFIG,
+			    "auth_flow must be srp, password, custom or user_auth for cognito");
 		break;
 	}
 	if (r)
@@ -1121,6 +1294,17 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 		} else if (strcmp(name, "MFA_SETUP") == 0) {
 			r = conv ? answer_mfa_setup(&s, cp, &resp)
 				 : up_fail(ctx, UP_ECONV, "no conversation");
+		} else if (strcmp(name, "CUSTOM_CHALLENGE") == 0) {
+			r = conv ? answer_custom(&s, cp, &resp)
+				 : up_fail(ctx, UP_ECONV, "no conversation");
+		} else if (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "SMS_OTP") == 0) {
+			r = refuse_first_factor(&s, name);
+		} else if (strncmp(name, "DEVICE_", 7) == 0) {
+			/* Only asked of a client that sent DEVICE_KEY; this one never
+			 * does (a remembered shared machine is not a factor). */
+			r = up_fail(ctx, UP_ECHALLENGE,
+				    "the pool asks for %s; this module never remembers devices",
+				    name);
 		} else {
 			r = up_fail(ctx, UP_ECHALLENGE, "the pool asks for %s, which is not supported",
 				    name);
@@ -1135,6 +1319,10 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 	 * local account), nor an alias stand in for the name. Pools whose users
 	 * sign in with an alias set username_claim (e.g. email) to match.
 	 */
+	/* A custom challenge is a second factor only when the administrator
+	 * says so; the password was proven by SRP before it. */
+	if (s.custom_rounds > 0 && ctx->cfg->custom_is_mfa)
+		s.mfa = true;
 	r = finish(ctx, "sign-in", resp, username, s.mfa, ret_auth);
 	if (r == UP_OK) {
 		(*ret_auth)->mfa_method = s.mfa ? s.method : UP_MFA_NONE;

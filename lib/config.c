@@ -474,6 +474,18 @@ static up_err check_otp_param(struct parser *p, const char *name, const char *v)
 	return UP_OK;
 }
 
+/* custom_prompt_param: a challenge parameter name, as the pool's Lambda
+ * sets it (letters, digits, '_', '-', ':', '.'). */
+static up_err check_custom_param(struct parser *p, const char *name, const char *v)
+{
+	if (!*v || strlen(v) > 128)
+		return bad(p, name, "must be 1 to 128 characters");
+	for (const char *q = v; *q; q++)
+		if (!(is_alnum(*q) || *q == '_' || *q == '-' || *q == '.' || *q == ':'))
+			return bad(p, name, "'%.64s' is not a challenge parameter name", v);
+	return UP_OK;
+}
+
 static up_err check_totp_issuer(struct parser *p, const char *name, const char *v)
 {
 	/* The issuer label of otpauth://totp/<issuer>:<user>: no ':'. */
@@ -844,7 +856,8 @@ struct key {
 static const struct choice providers[] = {
     {"cognito", UP_PROVIDER_COGNITO}, {"oidc", UP_PROVIDER_OIDC}, {NULL, 0}};
 static const struct choice flows[] = {
-    {"srp", UP_FLOW_SRP}, {"password", UP_FLOW_PASSWORD}, {"device", UP_FLOW_DEVICE}, {NULL, 0}};
+    {"srp", UP_FLOW_SRP},	{"password", UP_FLOW_PASSWORD},	  {"device", UP_FLOW_DEVICE},
+    {"custom", UP_FLOW_CUSTOM}, {"user_auth", UP_FLOW_USER_AUTH}, {NULL, 0}};
 static const struct choice otp_modes[] = {
     {"prompt", UP_OTP_PROMPT}, {"append", UP_OTP_APPEND}, {NULL, 0}};
 static const struct choice client_auths[] = {
@@ -879,6 +892,11 @@ static const struct key keys[] = {
     {CHOICE_BOOL("mfa", mfa_required, mfa_modes), .def = "required"},
     {BOOL("enroll_on_login", enroll_on_login), .def = "yes"},
     {BOOL("echo_code", echo_code), .def = "no"},
+    {STR("custom_prompt_param", custom_prompt_param), .def = "question",
+     .check = check_custom_param},
+    {BOOL("custom_echo", custom_echo), .def = "no"},
+    {BOOL("custom_is_mfa", custom_is_mfa), .def = "no"},
+    {BOOL("send_context", send_context), .def = "no"},
     {CHOICE("qr", qr, qr_modes), .def = "auto"},
     {STR("totp_issuer", totp_issuer), .def = "userpool", .check = check_totp_issuer},
     {STR("username_format", username_format), .def = "%u", .check = check_username_format},
@@ -1406,8 +1424,15 @@ static up_err finish(struct parser *p)
 		}
 		if (flow_set && c->auth_flow == UP_FLOW_DEVICE) {
 			bad(p, "auth_flow",
-			    "device is for provider oidc; cognito takes srp or "
-			    "password");
+			    "device is for provider oidc; cognito takes srp, password, "
+			    "custom or user_auth");
+			ok = false;
+		}
+		if (c->send_context && !c->client_secret) {
+			/* Cognito takes IpAddress only from a client with a secret. */
+			bad(p, "send_context",
+			    "needs client_secret (the pool reads UserContextData only "
+			    "from an app client with a secret)");
 			ok = false;
 		}
 		if (!flow_set)
@@ -1468,10 +1493,14 @@ static up_err finish(struct parser *p)
 			bad(p, "issuer", "required for provider oidc but not set");
 			ok = false;
 		}
-		if (flow_set && c->auth_flow == UP_FLOW_SRP) {
+		if (flow_set && (c->auth_flow == UP_FLOW_SRP || c->auth_flow == UP_FLOW_CUSTOM ||
+				 c->auth_flow == UP_FLOW_USER_AUTH)) {
 			bad(p, "auth_flow",
-			    "srp is for provider cognito; oidc takes password or "
-			    "device");
+			    "%s is for provider cognito; oidc takes password or "
+			    "device",
+			    c->auth_flow == UP_FLOW_SRP	     ? "srp"
+			    : c->auth_flow == UP_FLOW_CUSTOM ? "custom"
+							     : "user_auth");
 			ok = false;
 		}
 		if (!flow_set)

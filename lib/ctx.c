@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +53,20 @@ void up_ctx_set_requester(struct up_ctx *ctx, int64_t uid)
 {
 	if (ctx)
 		ctx->requester = uid >= 0 && uid <= UINT32_MAX ? uid : -1;
+}
+
+void up_ctx_set_remote_host(struct up_ctx *ctx, const char *host)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (!ctx)
+		return;
+	ctx->remote_host[0] = '\0';
+	/* Only a numeric address (what sshd passes with UseDNS no): a host name
+	 * is not an IpAddress, and is never resolved here. */
+	if (host && strlen(host) < sizeof(ctx->remote_host) &&
+	    (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1))
+		snprintf(ctx->remote_host, sizeof(ctx->remote_host), "%s", host);
 }
 
 int64_t up_ctx_requester(const struct up_ctx *ctx)

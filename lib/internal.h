@@ -42,6 +42,8 @@ struct up_ctx {
 	int64_t http_date;         /* Date header of the last HTTP response; 0: none */
 	int64_t http_date_local;   /* the local clock when it arrived */
 	int64_t requester;	   /* uid asking for the sign-in; -1: getuid() */
+	char remote_host[48];	   /* numeric address the sign-in comes from (PAM_RHOST);
+				      "" when unknown */
 };
 
 /* --- log.c --- */

@@ -610,6 +610,12 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	conv.no_qr = conv_no_qr(pamh, cfg);
 
 	up_ctx_set_requester(ctx, requester_uid(pamh));
+	{
+		const void *rhost = NULL;
+
+		(void)pam_get_item(pamh, PAM_RHOST, &rhost);
+		up_ctx_set_remote_host(ctx, rhost); /* for send_context */
+	}
 	r = up_signin(ctx, username, pw, &conv, &auth);
 	rc = pam_code(r);
 	if (r != UP_OK || !auth || !auth->claims) {

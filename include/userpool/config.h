@@ -9,7 +9,15 @@ UP_BEGIN_DECLS
 #define UP_DEFAULT_CONFIG "/etc/userpool/userpool.conf"
 
 enum up_provider { UP_PROVIDER_COGNITO = 0, UP_PROVIDER_OIDC };
-enum up_auth_flow { UP_FLOW_SRP = 0, UP_FLOW_PASSWORD, UP_FLOW_DEVICE };
+/* Cognito: srp, password, custom (CUSTOM_AUTH, SRP first), user_auth (USER_AUTH
+ * answered with PASSWORD_SRP); OIDC: password, device */
+enum up_auth_flow {
+	UP_FLOW_SRP = 0,
+	UP_FLOW_PASSWORD,
+	UP_FLOW_DEVICE,
+	UP_FLOW_CUSTOM,
+	UP_FLOW_USER_AUTH
+};
 enum up_otp_mode { UP_OTP_PROMPT = 0, UP_OTP_APPEND };
 enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
 /* qr = auto (terminals only) | text (always) | off (never draw a text QR code) */
@@ -90,6 +98,13 @@ struct up_config {
 	 * its key set (jwks_uri when that is set); NULL otherwise */
 	char *issuer_alt;
 	char *jwks_uri_alt;
+	/* auth_flow = custom: the public challenge parameter that is the prompt
+	 * (default "question"), echo the answer (default no), a passed custom
+	 * challenge is the second factor (default no) */
+	char *custom_prompt_param;
+	bool custom_echo;
+	bool custom_is_mfa;
+	bool send_context; /* Cognito: send UserContextData (default no) */
 
 	/* PAM flags (arguments only, not file keys) */
 	bool debug;

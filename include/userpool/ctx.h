@@ -34,6 +34,10 @@ UP_EXPORT int64_t up_ctx_now(const struct up_ctx *ctx);
  * uid): getuid(). */
 UP_EXPORT void up_ctx_set_requester(struct up_ctx *ctx, int64_t uid);
 UP_EXPORT int64_t up_ctx_requester(const struct up_ctx *ctx);
+/* Where the sign-in comes from (PAM_RHOST), for send_context = yes: kept
+ * only when it is a numeric IPv4/IPv6 address; NULL or anything else
+ * clears it. */
+UP_EXPORT void up_ctx_set_remote_host(struct up_ctx *ctx, const char *host);
 
 /* The detail of the last failure ("" when none); valid until the next call. */
 UP_EXPORT const char *up_ctx_detail(const struct up_ctx *ctx);

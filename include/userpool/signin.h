@@ -61,6 +61,8 @@ UP_EXPORT bool up_qr_draw(enum up_qr_mode mode, const char *service, const char 
 #define UP_PROMPT_CODE "Verification code: "
 #define UP_PROMPT_SMS_CODE "SMS code: "
 #define UP_PROMPT_EMAIL_CODE "Email code: "
+/* auth_flow = custom, when the challenge names no prompt text */
+#define UP_PROMPT_ANSWER "Answer: "
 #define UP_PROMPT_NEW_PASSWORD "New password: "
 #define UP_PROMPT_RETYPE_PASSWORD "Retype new password: "
 

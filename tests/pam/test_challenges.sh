@@ -4,8 +4,11 @@
 # test user pool over HTTPS: SMS_MFA and EMAIL_OTP (info line from
 # CODE_DELIVERY_*, prompts, re-prompts, session expiry), SELECT_MFA_TYPE by
 # mfa_methods, MFA_SETUP that offers only SMS/email, the factor in the state
-# record and offline_mfa = require for SMS users, and the Cognito error map
-# (none falls back to the offline cache). Prints TAP. Needs root.
+# record and offline_mfa = require for SMS users, the Cognito error map
+# (none falls back to the offline cache), auth_flow = custom (SRP, then
+# CUSTOM_CHALLENGE rounds), auth_flow = user_auth (USER_AUTH, PASSWORD_SRP,
+# SELECT_CHALLENGE, passkeys and one-time codes refused) and send_context.
+# Prints TAP. Needs root.
 
 set -u
 export LC_ALL=C.UTF-8
@@ -251,6 +254,167 @@ drive -s main -u hugo -a "$PW" -a "Fresh-Passw0rd-9" -a "Fresh-Passw0rd-9" -a "F
 expect auth PAM_SUCCESS "PasswordHistoryPolicyViolationException at NEW_PASSWORD_REQUIRED: asked again, then PAM_SUCCESS"
 has "The password cannot be one of the previous passwords." && [ "$(grep -c '^PROMPT_ECHO_OFF: New password: $' "$OUT")" = 2 ]
 check "PasswordHistoryPolicyViolation: the pool's message, then 'New password: ' again"
+
+# conf_for CLIENT NAME [lines...]: conf NAME with another app client
+conf_for() {
+	local cid=$1
+	shift
+	conf "$@"
+	sed -i "s/^client_id = .*/client_id = $cid/" "$T/conf/$1.conf"
+}
+
+# --- auth_flow = custom: SRP first, then the pool's CUSTOM_CHALLENGE rounds --
+CC=userpoolcustomclient0000001
+admin set_client '{"client_id":"'$CC'","auth_flows":["ALLOW_CUSTOM_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]}' >/dev/null
+custom() { admin set_custom_auth "{\"custom_auth\": $1}" >/dev/null || echo "Bail out! set_custom_auth"; }
+TWO_ROUNDS='{"rounds":[{"public":{"question":"Colour of the door?"},"answer":"green"},{"public":{"question":"Room number?","hint":"Floor 2"},"answer":"204"}]}'
+for u in cara cody cleo cliff; do create_user "$u" "$PW" "" '["staff"]'; done
+create_user carl "$PW" "$(new_secret)" '["staff"]'
+conf_for $CC custom "auth_flow = custom" "mfa = optional"
+conf_for $CC custom_mfa "auth_flow = custom" "custom_is_mfa = yes"
+conf_for $CC custom_req "auth_flow = custom"
+conf_for $CC custom_hint "auth_flow = custom" "mfa = optional" "custom_prompt_param = hint" "custom_echo = yes"
+for c in custom custom_mfa custom_req custom_hint; do service "$SVC" $c $c; done
+custom "$TWO_ROUNDS"
+
+admin reset_stats '{}' >/dev/null
+drive -s custom -u cara -a "$PW" -a green -a 204 auth
+expect auth PAM_SUCCESS "auth_flow = custom: password (SRP) + two custom challenges: PAM_SUCCESS"
+grep -q '^PROMPT_ECHO_OFF: Colour of the door? $' "$OUT" && grep -q '^PROMPT_ECHO_OFF: Room number? $' "$OUT"
+check "custom: the prompts are the challenges' 'question' parameter, echo off"
+[ "$(stat_of RespondToAuthChallenge)" = 3 ]
+check "custom: PASSWORD_VERIFIER then two CUSTOM_CHALLENGE answers (3 RespondToAuthChallenge calls)"
+[ "$(admin custom_answers '{}' | json_get answers)" = '["green", "204"]' ]
+check "custom: the answers went as ANSWER, the password was not one of them (SRP)"
+state_of cara | grep -q '"mfa": *false'
+check "custom_is_mfa = no (default): the sign-in is not recorded as two-factor"
+
+drive -s custom_req -u cody -a "$PW" -a green -a 204 auth
+expect auth PAM_AUTH_ERR "custom, custom_is_mfa = no, mfa = required: password + custom answers alone are refused"
+drive -s custom_mfa -u cody -a "$PW" -a green -a 204 auth
+expect auth PAM_SUCCESS "custom_is_mfa = yes, mfa = required: the custom challenge is the second factor"
+state_of cody | grep -q '"mfa": *true'
+check "custom_is_mfa = yes: the record says a second factor was used"
+
+drive -s custom -u cleo -a "$PW" -a blue -a green -a 204 auth
+expect auth PAM_SUCCESS "custom: a wrong answer, the pool asks the round again, then right: PAM_SUCCESS"
+[ "$(grep -c '^PROMPT_ECHO_OFF: Colour of the door? $' "$OUT")" = 2 ]
+check "custom: the repeated round is asked again"
+drive -s custom -u cleo -a "$PW" -a red -a blue -a black auth
+expect auth PAM_AUTH_ERR "custom: the pool's trigger fails the sign-in after three wrong answers: PAM_AUTH_ERR"
+drive -s custom -u cleo -a "wrong-$PW" auth
+expect auth PAM_AUTH_ERR "custom: a wrong password is refused at PASSWORD_VERIFIER"
+hasnt "Colour of the door?"
+check "custom: a wrong password never reaches the custom challenge"
+
+drive -s custom_hint -u cliff -a "$PW" -a green -a 204 auth
+expect auth PAM_SUCCESS "custom_prompt_param = hint, custom_echo = yes: PAM_SUCCESS"
+grep -q '^PROMPT_ECHO_ON: Answer: $' "$OUT" && grep -q '^PROMPT_ECHO_ON: Floor 2 $' "$OUT"
+check "custom_prompt_param = hint: 'Answer: ' when the round has no hint, the hint text when it has one; echo on"
+
+custom '{"rounds":[{"public":{"question":"\u001b[2JSay \u0007yes\r\n'"$(printf 'q%.0s' $(seq 1 400))"'"},"answer":"yes"}]}'
+drive -s custom -u cliff -a "$PW" -a yes auth
+expect auth PAM_SUCCESS "custom: a hostile question text still signs in"
+line=$(grep '^PROMPT_ECHO_OFF: \[2JSay yes' "$OUT")
+[ -n "$line" ] && ! printf '%s' "$line" | LC_ALL=C grep -q '[[:cntrl:]]' && [ "${#line}" -lt 280 ]
+check "custom: the question is shown without control characters, capped (${#line} bytes)"
+
+custom '{"rounds":['"$(for i in $(seq 1 9); do printf '{"public":{"question":"Q%s?"},"answer":"a"},' $i; done)"'{"public":{},"answer":"a"}]}'
+drive -s custom -u cliff -a "$PW" -a a -a a -a a -a a -a a -a a -a a -a a -a a -a a auth
+expect auth PAM_AUTH_ERR "custom: a pool that asks a 9th custom challenge is refused"
+[ "$(grep -c '^PROMPT_ECHO_OFF: Q[0-9]*? $' "$OUT")" = 8 ] && has "Too many sign-in questions"
+check "custom: at most 8 rounds are answered, and the person is told"
+
+custom '{"rounds":[{"public":{"question":"Colour?"},"answer":"green"}],"skip_password":true}'
+drive -s custom -u cliff -a "$PW" -a green auth
+expect auth PAM_AUTH_ERR "custom: a pool that asks the custom challenge without the password step is refused"
+hasnt "Colour?" && has "does not support"
+check "custom without PASSWORD_VERIFIER: nothing is asked beyond the password"
+custom null
+drive -s custom -u cliff -a "$PW" auth
+expect auth PAM_AUTH_ERR "custom: a pool without the custom-auth trigger: refused"
+
+# --- auth_flow = user_auth: USER_AUTH, PASSWORD_SRP, SELECT_CHALLENGE ------
+UC=userpooluserauthclient00001
+UCP=userpooluserauthpwclient001
+admin set_client '{"client_id":"'$UC'","auth_flows":["ALLOW_USER_AUTH","ALLOW_USER_SRP_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]}' >/dev/null
+admin set_client '{"client_id":"'$UCP'","auth_flows":["ALLOW_USER_AUTH","ALLOW_USER_PASSWORD_AUTH","ALLOW_REFRESH_TOKEN_AUTH"]}' >/dev/null
+for u in uma ugo uli; do create_user "$u" "$PW" "$(new_secret)" '["staff"]'; done
+for u in usha uwe; do create_user "$u" "$PW" "" '["staff"]'; done
+set_mfa '{"username":"usha","phone":"+15555550100","sms":true}'
+set_mfa '{"username":"uwe","email":"ann@example.org","phone":"+15555550100"}'
+conf_for $UC ua "auth_flow = user_auth"
+conf_for $UCP uap "auth_flow = user_auth"
+service "$SVC" ua ua
+service "$SVC" uap uap
+firstf() { admin set_first_factors "$1" >/dev/null || echo "Bail out! set_first_factors"; }
+
+admin reset_stats '{}' >/dev/null
+drive -s ua -u uma -a "$PW" -a "$(code_for uma)" auth
+expect auth PAM_SUCCESS "user_auth: USER_AUTH + PREFERRED_CHALLENGE=PASSWORD_SRP, then TOTP: PAM_SUCCESS"
+[ "$(stat_of RespondToAuthChallenge)" = 2 ]
+check "user_auth: PASSWORD_VERIFIER straight away, then SOFTWARE_TOKEN_MFA (2 answers, no SELECT_CHALLENGE)"
+
+firstf '{"list":["PASSWORD","EMAIL_OTP","WEB_AUTHN"],"ignore_preferred":true}'
+admin reset_stats '{}' >/dev/null
+drive -s ua -u ugo -a "$PW" -a "$(code_for ugo)" auth
+expect auth PAM_SUCCESS "user_auth: SELECT_CHALLENGE (AvailableChallenges at the top level) answered with PASSWORD_SRP: PAM_SUCCESS"
+[ "$(stat_of RespondToAuthChallenge)" = 3 ]
+check "user_auth SELECT_CHALLENGE: SELECT_CHALLENGE, PASSWORD_VERIFIER, SOFTWARE_TOKEN_MFA"
+
+drive -s uap -u uli -a "$PW" -a "$(code_for uli)" auth
+expect auth PAM_SUCCESS "user_auth: only PASSWORD offered (client without SRP): answered with PASSWORD, then TOTP"
+drive -s uap -u uli -a "wrong-$PW" auth
+expect auth PAM_AUTH_ERR "user_auth, PASSWORD: a wrong password is refused"
+
+drive -s ua -u usha -a "$PW" -a "$(sent usha)" auth
+expect auth PAM_SUCCESS "user_auth: then SMS_MFA as the second factor: PAM_SUCCESS"
+has "INFO: Code sent by SMS to +*******0100"
+check "user_auth + SMS_MFA: the delivery line is shown"
+
+firstf '{"list":["WEB_AUTHN"],"ignore_preferred":false}'
+drive -s ua -u uma -a "$PW" auth
+expect auth PAM_AUTH_ERR "user_auth: only WEB_AUTHN offered: refused"
+has "passkeys need a browser; this sign-in is text only"
+check "user_auth WEB_AUTHN: 'passkeys need a browser; this sign-in is text only'"
+firstf '{"list":["EMAIL_OTP","SMS_OTP"]}'
+drive -s ua -u uwe -a "$PW" -a 123456 auth
+expect auth PAM_AUTH_ERR "user_auth: only one-time codes as the first factor: refused"
+has "A one-time code alone is not accepted here" && [ "$(grep -c '^PROMPT' "$OUT")" = 1 ]
+check "user_auth one-time code first: told why, no code asked"
+firstf '{"list":["PASSWORD"],"ignore_preferred":false}'
+[ "$(admin contexts '{}' | json_get device_keys)" = 0 ] && [ "$(stat_of ConfirmDevice)" = 0 ]
+check "no DEVICE_KEY was ever sent and no ConfirmDevice call was made"
+
+# --- send_context = yes: UserContextData with IpAddress = PAM_RHOST -----------
+SC=userpoolsecretclient0000001
+SCS=c2VjcmV0LWZvci10ZXN0cy1vbmx5LTAxMjM0NTY3ODk
+admin set_client '{"client_id":"'$SC'","secret":"'$SCS'"}' >/dev/null
+for u in rita rudi; do create_user "$u" "$PW" "$(new_secret)" '["staff"]'; done
+conf_for $SC ctx "client_secret = $SCS" "send_context = yes"
+conf_for $SC noctx "client_secret = $SCS"
+service "$SVC" ctx ctx
+service "$SVC" noctx noctx
+ctx_of() { # ctx_of USER: the IpAddress of the last UserContextData the pool got for USER
+	admin contexts '{}' | "$PYTHON3" -c 'import json,sys
+print((json.load(sys.stdin)["contexts"].get(sys.argv[1]) or {}).get("IpAddress", ""))' "$1"
+}
+drive -s ctx -u rita -r 192.0.2.44 -a "$PW" -a "$(code_for rita)" auth
+expect auth PAM_SUCCESS "send_context = yes: sign-in with PAM_RHOST 192.0.2.44: PAM_SUCCESS"
+[ "$(ctx_of rita)" = 192.0.2.44 ]
+check "send_context = yes: the pool got UserContextData.IpAddress = PAM_RHOST"
+drive -s noctx -u rudi -r 192.0.2.45 -a "$PW" -a "$(code_for rudi)" auth
+expect auth PAM_SUCCESS "send_context unset: PAM_SUCCESS"
+[ -z "$(ctx_of rudi)" ]
+check "send_context unset (default no): no UserContextData sent"
+drive -s ctx -u rudi -r "evil.example" -a "$PW" -a "$(code_for rudi 30)" auth
+expect auth PAM_SUCCESS "send_context = yes with a host name as PAM_RHOST: PAM_SUCCESS"
+[ -z "$(ctx_of rudi)" ]
+check "send_context: a PAM_RHOST that is not a numeric address is not sent"
+conf ctxpub "send_context = yes"
+service "$SVC" ctxpub ctxpub
+drive -s ctxpub -u rudi -a "$PW" auth
+expect auth PAM_SERVICE_ERR "send_context = yes without client_secret: a configuration error"
 
 # --- a JWKS entry with private members is refused --------------------------
 create_user kim "$PW" "$(new_secret)" '["staff"]'

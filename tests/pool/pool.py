@@ -437,6 +437,15 @@ class Pool:
         self.sessions = {}
         self.outbox = {}               # username -> the last SMS/email code sent
         self.mfas_can_setup = ["SOFTWARE_TOKEN_MFA"]
+        # CUSTOM_AUTH: the pool's Define/Create/VerifyAuthChallenge triggers,
+        # as configuration (set_custom_auth); None: no trigger configured
+        self.custom_auth = None
+        # USER_AUTH: SignInPolicy.AllowedFirstAuthFactors
+        self.first_factors = ["PASSWORD"]
+        self.ignore_preferred = False  # test switch: always SELECT_CHALLENGE
+        self.contexts = {}             # username -> the last UserContextData
+        self.custom_answers = []       # every CUSTOM_CHALLENGE ANSWER received
+        self.device_keys = 0           # requests that carried DEVICE_KEY
         self.srp_blocks = {}
         self.device_codes = {}
         self.faults = []
@@ -952,12 +961,44 @@ class CognitoAPI:
                 "ChallengeParameters": {}}
 
     # operations ----------------------------------------------------------
+    DEFAULT_FLOWS = ("ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                     "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_CUSTOM_AUTH")
+
+    def flow_allowed(self, client, allow):
+        """ExplicitAuthFlows of the app client (unset: the old test default,
+        which like AWS's own default includes ALLOW_CUSTOM_AUTH)."""
+        return allow in (client.get("auth_flows") or self.DEFAULT_FLOWS)
+
+    def need_flow(self, client, allow):
+        if not self.flow_allowed(client, allow):
+            raise invalid_param("Auth flow not enabled for this client")
+
+    def note_context(self, req, username):
+        """UserContextData (UserContextDataType: IpAddress, EncodedData, both
+        optional strings), kept per user for the admin op `contexts`."""
+        for part in ("AuthParameters", "ChallengeResponses"):
+            if isinstance(req.get(part), dict) and "DEVICE_KEY" in req[part]:
+                self.pool.device_keys += 1
+        ucd = req.get("UserContextData")
+        if ucd is None:
+            return
+        if not isinstance(ucd, dict) or any(
+                k not in ("IpAddress", "EncodedData") or not isinstance(v, str)
+                for k, v in ucd.items()):
+            raise CognitoError("SerializationException",
+                               "UserContextData must be {IpAddress, EncodedData} strings")
+        if isinstance(username, str):
+            self.pool.contexts[username] = dict(ucd)
+
     def op_InitiateAuth(self, req):
         cid, client = self.client(req)
         flow = req.get("AuthFlow")
         params = req.get("AuthParameters")
         if not isinstance(params, dict):
             params = {}
+        self.note_context(req, params.get("USERNAME"))
+        if client.get("auth_flows") and flow in ("USER_SRP_AUTH", "USER_PASSWORD_AUTH"):
+            self.need_flow(client, "ALLOW_" + flow)
         if flow == "USER_SRP_AUTH":
             return self.srp_start(cid, client, params)
         if flow == "USER_PASSWORD_AUTH":
@@ -972,14 +1013,119 @@ class CognitoAPI:
             return self.after_password(user, cid)
         if flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
             return self.refresh(cid, client, params)
-        if flow in ("CUSTOM_AUTH", "ADMIN_NO_SRP_AUTH", "ADMIN_USER_PASSWORD_AUTH",
-                    "USER_AUTH"):
+        if flow == "CUSTOM_AUTH":
+            return self.custom_start(cid, client, params)
+        if flow == "USER_AUTH":
+            return self.user_auth_start(cid, client, params)
+        if flow in ("ADMIN_NO_SRP_AUTH", "ADMIN_USER_PASSWORD_AUTH"):
             raise invalid_param("Initiate Auth method not supported.")
         raise invalid_param("1 validation error detected: Value '%s' at 'authFlow' failed "
                             "to satisfy constraint: Member must satisfy enum value set"
                             % (flow,))
 
-    def srp_start(self, cid, client, params):
+    # CUSTOM_AUTH ---------------------------------------------------------
+    # The triggers, modelled as configuration: DefineAuthChallenge asks for
+    # SRP first (SRP_A, PASSWORD_VERIFIER), then each round in turn; a
+    # wrong answer repeats the round (new Session) up to max_wrong times,
+    # then fails the sign-in; after the last round it issues tokens.
+    def custom_start(self, cid, client, params):
+        self.need_flow(client, "ALLOW_CUSTOM_AUTH")
+        ca = self.pool.custom_auth
+        if not ca:
+            raise invalid_param("Custom auth lambda trigger is not configured for the "
+                                "user pool.")
+        if ca.get("skip_password"):
+            # a DefineAuthChallenge that never asks for the password
+            username = params.get("USERNAME")
+            self.check_secret_hash(cid, client, [username], params.get("SECRET_HASH"))
+            user = self.user_for_auth(username, client)
+            return self.custom_challenge(user, cid, 0, 0, now_i())
+        if params.get("CHALLENGE_NAME") != "SRP_A":
+            raise not_authorized("Incorrect username or password.")
+        return self.srp_start(cid, client, params, flow="custom")
+
+    def custom_challenge(self, user, cid, rnd, wrong, auth_time):
+        rounds = self.pool.custom_auth["rounds"]
+        sid = self.pool.new_session(user["username"], cid, "CUSTOM_CHALLENGE",
+                                    auth_time=auth_time, round=rnd, wrong=wrong)
+        public = dict(rounds[rnd].get("public") or {})
+        public["USERNAME"] = user["username"]
+        return {"ChallengeName": "CUSTOM_CHALLENGE", "ChallengeParameters": public,
+                "Session": sid}
+
+    def custom_answer(self, user, cid, rec, resp, auth_time):
+        answer = resp.get("ANSWER")
+        if not isinstance(answer, str):
+            raise invalid_param("Missing required parameter ANSWER")
+        rec["used"] = True
+        ca = self.pool.custom_auth
+        rnd, wrong = rec["data"]["round"], rec["data"]["wrong"]
+        self.pool.custom_answers.append(answer)
+        if not hmac.compare_digest(answer.encode(), ca["rounds"][rnd]["answer"].encode()):
+            if wrong + 1 >= ca.get("max_wrong", 3):
+                raise not_authorized("Incorrect username or password.")
+            return self.custom_challenge(user, cid, rnd, wrong + 1, auth_time)
+        if rnd + 1 < len(ca["rounds"]):
+            return self.custom_challenge(user, cid, rnd + 1, 0, auth_time)
+        if ca.get("then_mfa"):
+            return self.mfa_step(user, cid, auth_time)
+        return self.success(user, cid, auth_time)
+
+    # USER_AUTH (choice-based) ---------------------------------------------
+    def available_first(self, user, client):
+        """AvailableChallenges: the pool's allowed first factors this user and
+        app client can use (the test pool's model: PASSWORD_SRP needs
+        ALLOW_USER_SRP_AUTH on the client, PASSWORD ALLOW_USER_PASSWORD_AUTH)."""
+        out = []
+        for f in self.pool.first_factors:
+            if f == "PASSWORD":
+                if self.flow_allowed(client, "ALLOW_USER_SRP_AUTH"):
+                    out.append("PASSWORD_SRP")
+                if self.flow_allowed(client, "ALLOW_USER_PASSWORD_AUTH"):
+                    out.append("PASSWORD")
+            elif f == "EMAIL_OTP" and user.get("email"):
+                out.append("EMAIL_OTP")
+            elif f == "SMS_OTP" and user.get("phone"):
+                out.append("SMS_OTP")
+            elif f == "WEB_AUTHN":
+                out.append("WEB_AUTHN")
+        return out
+
+    def user_auth_start(self, cid, client, params):
+        self.need_flow(client, "ALLOW_USER_AUTH")
+        username = params.get("USERNAME")
+        if not isinstance(username, str) or not username:
+            raise invalid_param("Missing required parameter USERNAME")
+        self.check_secret_hash(cid, client, [username], params.get("SECRET_HASH"))
+        user = self.user_for_auth(username, client)
+        avail = self.available_first(user, client)
+        pref = params.get("PREFERRED_CHALLENGE")
+        if pref in avail and not self.pool.ignore_preferred:
+            if pref == "PASSWORD_SRP":
+                return self.srp_start(cid, client, params, flow="user_auth")
+            if pref == "PASSWORD":
+                if not self.pool.check_password(user, params.get("PASSWORD")):
+                    raise not_authorized()
+                return self.after_password(user, cid)
+        sid = self.pool.new_session(user["username"], cid, "SELECT_CHALLENGE", avail=avail)
+        return {"ChallengeName": "SELECT_CHALLENGE", "AvailableChallenges": avail,
+                "ChallengeParameters": {}, "Session": sid}
+
+    def select_challenge(self, user, cid, client, rec, resp):
+        answer = resp.get("ANSWER")
+        if answer not in rec["data"].get("avail", ()):
+            raise invalid_param("Invalid ANSWER %s for SELECT_CHALLENGE" % (answer,))
+        rec["used"] = True
+        if answer == "PASSWORD_SRP":
+            return self.srp_start(cid, client, dict(resp, USERNAME=user["username"]),
+                                  flow="user_auth")
+        if answer == "PASSWORD":
+            if not self.pool.check_password(user, resp.get("PASSWORD")):
+                raise not_authorized()
+            return self.after_password(user, cid)
+        raise invalid_param("the test pool answers no %s first factor" % answer)
+
+    def srp_start(self, cid, client, params, flow=None):
         username = params.get("USERNAME")
         a_hex = params.get("SRP_A")
         if not isinstance(username, str) or not username:
@@ -995,7 +1141,7 @@ class CognitoAPI:
         b, B = srp_server_start(v)
         block = base64.b64encode(secrets.token_bytes(64) + uuid.uuid4().bytes).decode()
         sid = self.pool.new_session(user["username"], cid, "PASSWORD_VERIFIER",
-                                    A=A, B=B, b=b, block=block)
+                                    A=A, B=B, b=b, block=block, flow=flow)
         self.pool.srp_blocks[block] = sid
         if len(self.pool.srp_blocks) > MAX_SESSIONS:
             for k in list(self.pool.srp_blocks)[:len(self.pool.srp_blocks) - MAX_SESSIONS]:
@@ -1045,8 +1191,10 @@ class CognitoAPI:
             raise invalid_param("Missing required parameter Session" if name !=
                                 "PASSWORD_VERIFIER" else
                                 "Missing required parameter PASSWORD_CLAIM_SECRET_BLOCK")
+        self.note_context(req, username)
         known = ("PASSWORD_VERIFIER", "SOFTWARE_TOKEN_MFA", "SELECT_MFA_TYPE",
-                 "NEW_PASSWORD_REQUIRED", "MFA_SETUP", "SMS_MFA", "EMAIL_OTP")
+                 "NEW_PASSWORD_REQUIRED", "MFA_SETUP", "SMS_MFA", "EMAIL_OTP",
+                 "CUSTOM_CHALLENGE", "SELECT_CHALLENGE")
         if name not in known:
             raise invalid_param("Invalid challenge name %s" % (name,))
         rec = self.pool.take_session(sid, name, consume=False)
@@ -1083,7 +1231,13 @@ class CognitoAPI:
                 if key else None
             if not want or not isinstance(sig, str) or not hmac.compare_digest(want, sig):
                 raise not_authorized("Incorrect username or password.")
+            if data.get("flow") == "custom" and self.pool.custom_auth:
+                return self.custom_challenge(user, cid, 0, 0, now_i())
             return self.after_password(user, cid)
+        if name == "CUSTOM_CHALLENGE":
+            return self.custom_answer(user, cid, rec, resp, auth_time)
+        if name == "SELECT_CHALLENGE":
+            return self.select_challenge(user, cid, client, rec, resp)
         if name == "NEW_PASSWORD_REQUIRED":
             newpw = resp.get("NEW_PASSWORD")
             if not isinstance(newpw, str):
@@ -1688,6 +1842,36 @@ class Admin:
         self.pool.mfas_can_setup = lst
         return {}
 
+    def op_set_custom_auth(self, req):
+        """CUSTOM_AUTH triggers: {"rounds": [{"public": {...}, "answer": "..."}],
+        "max_wrong": 3, "then_mfa": false, "skip_password": false}; null: none."""
+        ca = req.get("custom_auth")
+        if ca is not None:
+            rounds = ca.get("rounds")
+            if not isinstance(rounds, list) or not rounds or not all(
+                    isinstance(r, dict) and isinstance(r.get("answer"), str) and
+                    isinstance(r.get("public", {}), dict) for r in rounds):
+                raise ValueError("rounds: a list of {public, answer}")
+        self.pool.custom_auth = ca
+        self.pool.custom_answers = []
+        return {}
+
+    def op_set_first_factors(self, req):
+        lst = req.get("list")
+        if not isinstance(lst, list) or not all(
+                x in ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN") for x in lst):
+            raise ValueError("list of PASSWORD, EMAIL_OTP, SMS_OTP, WEB_AUTHN")
+        self.pool.first_factors = lst
+        if "ignore_preferred" in req:
+            self.pool.ignore_preferred = bool(req["ignore_preferred"])
+        return {}
+
+    def op_contexts(self, req):
+        return {"contexts": self.pool.contexts, "device_keys": self.pool.device_keys}
+
+    def op_custom_answers(self, req):
+        return {"answers": self.pool.custom_answers}
+
     def op_set_select_mfa(self, req):
         self.user(req)["select_mfa"] = bool(req.get("enabled", True))
         self.pool.save()
@@ -1760,6 +1944,12 @@ class Admin:
             self.pool.clients.pop(cid, None)
         else:
             self.pool.clients[cid] = {"secret": req.get("secret")}
+            flows = req.get("auth_flows")
+            if flows is not None:
+                if not isinstance(flows, list) or not all(
+                        isinstance(f, str) and f.startswith("ALLOW_") for f in flows):
+                    raise ValueError("auth_flows: a list of ALLOW_* names")
+                self.pool.clients[cid]["auth_flows"] = flows
             # PreventUserExistenceErrors = ENABLED (AWS's recommended
             # setting): an unknown name is answered like a wrong password,
             # NotAuthorizedException "Incorrect username or password."

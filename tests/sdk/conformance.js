@@ -143,7 +143,11 @@ function signIn(cu, password, flow, answers = {}) {
 						onFailure: cb.onFailure,
 					});
 				},
-				customChallenge: () => reject(new Error('unexpected customChallenge')),
+				customChallenge: params => {
+					seen.push(`CUSTOM_CHALLENGE ${params.question}`);
+					if (!answers.custom) return reject(Object.assign(new Error('unexpected customChallenge'), { seen }));
+					cu.sendCustomChallengeAnswer(answers.custom(params), cb);
+				},
 			};
 			cu.authenticateUser(
 				new AuthenticationDetails({ Username: cu.getUsername(), Password: password }),
@@ -414,6 +418,29 @@ async function main() {
 	await admin('disable_user', { username: 'erin' });
 	await expectError(signIn(user('erin'), pw, 'USER_SRP_AUTH'),
 		'NotAuthorizedException', 'a disabled user is refused', 'User is disabled.');
+
+	// 9. CUSTOM_AUTH as the SDK does it: SRP first (CHALLENGE_NAME = SRP_A,
+	// PASSWORD_VERIFIER), then the pool's CUSTOM_CHALLENGE rounds (ANSWER)
+	await admin('create_user', { username: 'cora', password: pw });
+	await admin('set_custom_auth', { custom_auth: { rounds: [
+		{ public: { question: 'Colour?' }, answer: 'green' },
+		{ public: { question: 'Room?' }, answer: '204' }] } });
+	const book = { 'Colour?': 'green', 'Room?': '204' };
+	try {
+		const { session, seen } = await signIn(user('cora'), pw, 'CUSTOM_AUTH',
+			{ custom: params => book[params.question] });
+		ok(seen.join(',') === 'CUSTOM_CHALLENGE Colour?,CUSTOM_CHALLENGE Room?',
+			'CUSTOM_AUTH with SRP_A: PASSWORD_VERIFIER, then two CUSTOM_CHALLENGE rounds', seen.join(','));
+		ok(decode(session.getIdToken().getJwtToken()).payload['cognito:username'] === 'cora',
+			'CUSTOM_AUTH: the SDK gets cora\'s tokens');
+	} catch (err) {
+		ok(false, 'CUSTOM_AUTH with SRP_A (amazon-cognito-identity-js)', `${err.code}: ${err.message} ${err.seen}`);
+	}
+	await expectError(signIn(user('cora'), pw, 'CUSTOM_AUTH', { custom: () => 'wrong' }),
+		'NotAuthorizedException', 'CUSTOM_AUTH: three wrong answers: the trigger fails the sign-in');
+	await expectError(signIn(user('cora'), 'not-' + pw, 'CUSTOM_AUTH', { custom: () => 'green' }),
+		'NotAuthorizedException', 'CUSTOM_AUTH: a wrong password is refused at PASSWORD_VERIFIER');
+	await admin('set_custom_auth', { custom_auth: null });
 
 	console.log(`1..${results.length}`);
 	process.exit(results.every(Boolean) ? 0 : 1);

@@ -120,6 +120,15 @@ static void test_defaults_cognito(void **state)
 	assert_int_equal(c->mfa_methods[2], UP_MFA_SMS);
 	assert_int_equal(c->mfa_methods[3], UP_MFA_NONE);
 	assert_false(c->echo_code);
+	assert_string_equal(c->issuer_alt,
+			    "https://issuer-cognito-idp.eu-west-1.amazonaws.com/" POOL);
+	assert_string_equal(c->jwks_uri_alt,
+			    "https://issuer-cognito-idp.eu-west-1.amazonaws.com/" POOL
+			    "/.well-known/jwks.json");
+	assert_string_equal(c->custom_prompt_param, "question");
+	assert_false(c->custom_echo);
+	assert_false(c->custom_is_mfa);
+	assert_false(c->send_context);
 	assert_string_equal(c->totp_issuer, "userpool");
 	assert_string_equal(c->username_format, "%u");
 	assert_string_equal(c->username_claim, "cognito:username");
@@ -355,6 +364,14 @@ static const struct bad_case bad_cases[] = {
     {BASE, "mfa_methods = sms sms", "mfa_methods: 'sms' is listed twice"},
     {BASE, "mfa_methods = , ,", "mfa_methods: empty"},
     {BASE, "echo_code = 2", "echo_code"},
+    {BASE, "custom_prompt_param = two words",
+     "custom_prompt_param: 'two words' is not a challenge"},
+    {BASE, "custom_prompt_param =", "custom_prompt_param: empty value"},
+    {BASE, "custom_echo = 2", "custom_echo"},
+    {BASE, "custom_is_mfa = perhaps", "custom_is_mfa"},
+    {BASE, "send_context = maybe", "send_context"},
+    {OIDC, "auth_flow = custom", "auth_flow: custom is for provider cognito"},
+    {OIDC, "auth_flow = user_auth", "auth_flow: user_auth is for provider cognito"},
     {BASE, "totp_issuer = Org:Unit", "totp_issuer"},
     {BASE, "totp_issuer =", "totp_issuer: empty value"},
     {BASE, "username_format = %u%u", "username_format: must contain %u exactly once"},
@@ -416,6 +433,33 @@ static const struct bad_case bad_cases[] = {
     {"client_id = a\n", "", "user_pool_id: required for provider cognito"},
     {"provider = oidc\nclient_id = a\n", "", "issuer: required for provider oidc"},
 };
+
+/* Issue 20's keys: auth_flow custom / user_auth and their settings. */
+static void test_custom_and_user_auth(void **state)
+{
+	struct fx *f = *state;
+	const struct up_config *c;
+
+	load_ok(f, BASE "auth_flow = custom\ncustom_prompt_param = cognito:hint-2.x\n"
+			"custom_echo = yes\ncustom_is_mfa = yes\n");
+	c = cfg_of(f);
+	assert_int_equal(c->auth_flow, UP_FLOW_CUSTOM);
+	assert_string_equal(c->custom_prompt_param, "cognito:hint-2.x");
+	assert_true(c->custom_echo);
+	assert_true(c->custom_is_mfa);
+	load_ok(f, BASE "auth_flow = user_auth\nclient_secret = s3cr3t\nsend_context = yes\n");
+	c = cfg_of(f);
+	assert_int_equal(c->auth_flow, UP_FLOW_USER_AUTH);
+	assert_true(c->send_context);
+	/* send_context needs a client with a secret */
+	assert_int_equal(load(f, BASE "send_context = yes\n"), UP_ECONFIG);
+	assert_detail_has(f, "send_context: needs client_secret");
+	/* issuer set: only that one; no second form */
+	load_ok(f, BASE "issuer = https://cognito-idp.eu-west-1.amazonaws.com/" POOL "\n");
+	c = cfg_of(f);
+	assert_null(c->issuer_alt);
+	assert_null(c->jwks_uri_alt);
+}
 
 static void test_every_key_bad(void **state)
 {
@@ -1500,6 +1544,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_defaults_oidc, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_key_good, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oidc_keys_good, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_custom_and_user_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_key_bad, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_booleans, setup, teardown),
