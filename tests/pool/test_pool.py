@@ -524,6 +524,11 @@ def tests(pool, url, state, cadir, procs):
     ok(is_err(r, "ResourceNotFoundException"), "unknown ClientId: ResourceNotFoundException", r)
     r = P.cognito("InitiateAuth", {"AuthFlow": "CUSTOM_AUTH", "ClientId": CLIENT,
                                    "AuthParameters": {"USERNAME": "u1"}})
+    ok(is_err(r, "InvalidParameterException", "Custom auth lambda trigger is not configured "
+              "for the user pool."), "CUSTOM_AUTH without the trigger: InvalidParameterException",
+       r)
+    r = P.cognito("InitiateAuth", {"AuthFlow": "ADMIN_NO_SRP_AUTH", "ClientId": CLIENT,
+                                   "AuthParameters": {"USERNAME": "u1"}})
     ok(is_err(r, "InvalidParameterException"), "unsupported AuthFlow: InvalidParameterException",
        r)
     r = P.cognito("NoSuchAction", {})
@@ -764,6 +769,77 @@ def tests(pool, url, state, cadir, procs):
     r3 = P.answer(r2, "SOFTWARE_TOKEN_MFA", {"USERNAME": "m5", "SOFTWARE_TOKEN_MFA_CODE":
                                              totp(secrets_by_user["m5"])})
     ok(r3.status == 200 and "AuthenticationResult" in r3.json, "and tokens", r3)
+
+    # CUSTOM_AUTH: SRP first, then CUSTOM_CHALLENGE rounds (issue 20)
+    P.admin("create_user", {"username": "cu1", "password": PW})
+    P.admin("set_custom_auth", {"custom_auth": {"rounds": [
+        {"public": {"question": "Q1?"}, "answer": "a1"}], "max_wrong": 2}})
+    c = SrpClient()
+    r = P.cognito("InitiateAuth", {"AuthFlow": "CUSTOM_AUTH", "ClientId": CLIENT,
+                                   "AuthParameters": {"USERNAME": "cu1", "SRP_A": "%x" % c.A,
+                                                      "CHALLENGE_NAME": "SRP_A"}})
+    ok(r.json.get("ChallengeName") == "PASSWORD_VERIFIER",
+       "CUSTOM_AUTH with CHALLENGE_NAME=SRP_A: PASSWORD_VERIFIER", r)
+    r = P.cognito("RespondToAuthChallenge", {
+        "ChallengeName": "PASSWORD_VERIFIER", "ClientId": CLIENT,
+        "ChallengeResponses": c.respond(r.json["ChallengeParameters"], PW)})
+    cp = r.json.get("ChallengeParameters") or {}
+    ok(r.json.get("ChallengeName") == "CUSTOM_CHALLENGE" and cp.get("question") == "Q1?" and
+       cp.get("USERNAME") == "cu1" and r.json.get("Session"),
+       "then CUSTOM_CHALLENGE with the round's public parameters, USERNAME and a Session", r)
+    rw = P.answer(r, "CUSTOM_CHALLENGE", {"USERNAME": "cu1", "ANSWER": "nope"})
+    ok(rw.json.get("ChallengeName") == "CUSTOM_CHALLENGE" and rw.json["Session"] != r.json["Session"],
+       "a wrong ANSWER: the round again with a new Session", rw)
+    ok(is_err(P.answer(r, "CUSTOM_CHALLENGE", {"USERNAME": "cu1", "ANSWER": "a1"}),
+              "NotAuthorizedException"), "a CUSTOM_CHALLENGE Session is single use")
+    rr = P.answer(rw, "CUSTOM_CHALLENGE", {"USERNAME": "cu1", "ANSWER": "a1"})
+    ok(rr.status == 200 and "AuthenticationResult" in rr.json, "the right ANSWER: tokens", rr)
+    r = P.cognito("InitiateAuth", {"AuthFlow": "CUSTOM_AUTH", "ClientId": CLIENT,
+                                   "AuthParameters": {"USERNAME": "cu1", "SRP_A": "%x" % c.A}})
+    ok(is_err(r, "NotAuthorizedException"), "CUSTOM_AUTH without CHALLENGE_NAME=SRP_A: refused", r)
+    P.admin("set_custom_auth", {"custom_auth": None})
+
+    # USER_AUTH: needs ALLOW_USER_AUTH; PREFERRED_CHALLENGE / SELECT_CHALLENGE
+    r = P.cognito("InitiateAuth", {"AuthFlow": "USER_AUTH", "ClientId": CLIENT,
+                                   "AuthParameters": {"USERNAME": "cu1"}})
+    ok(is_err(r, "InvalidParameterException", "Auth flow not enabled for this client"),
+       "USER_AUTH on a client without ALLOW_USER_AUTH: refused", r)
+    P.admin("set_client", {"client_id": "uaclient", "auth_flows": [
+        "ALLOW_USER_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH"]})
+    c = SrpClient()
+    r = P.cognito("InitiateAuth", {"AuthFlow": "USER_AUTH", "ClientId": "uaclient",
+                                   "AuthParameters": {"USERNAME": "cu1"}})
+    ok(r.json.get("ChallengeName") == "SELECT_CHALLENGE" and
+       r.json.get("AvailableChallenges") == ["PASSWORD_SRP", "PASSWORD"] and r.json.get("Session"),
+       "USER_AUTH without PREFERRED_CHALLENGE: SELECT_CHALLENGE, AvailableChallenges at the top",
+       r)
+    r2 = P.answer(r, "SELECT_CHALLENGE", {"USERNAME": "cu1", "ANSWER": "PASSWORD_SRP",
+                                          "SRP_A": "%x" % c.A}, client="uaclient")
+    ok(r2.json.get("ChallengeName") == "PASSWORD_VERIFIER", "ANSWER=PASSWORD_SRP + SRP_A: "
+       "PASSWORD_VERIFIER", r2)
+    r3 = P.cognito("RespondToAuthChallenge", {
+        "ChallengeName": "PASSWORD_VERIFIER", "ClientId": "uaclient",
+        "ChallengeResponses": c.respond(r2.json["ChallengeParameters"], PW)})
+    ok(r3.status == 200 and r3.json.get("ChallengeName") == "MFA_SETUP",
+       "then the MFA steps (MFA_SETUP for a user without a factor)", r3)
+    r = P.cognito("InitiateAuth", {"AuthFlow": "USER_AUTH", "ClientId": "uaclient",
+                                   "AuthParameters": {"USERNAME": "cu1", "PREFERRED_CHALLENGE":
+                                                      "PASSWORD", "PASSWORD": "wrong-" + PW}})
+    ok(is_err(r, "NotAuthorizedException"), "PREFERRED_CHALLENGE=PASSWORD, wrong password", r)
+    r = P.cognito("InitiateAuth", {"AuthFlow": "USER_AUTH", "ClientId": "uaclient",
+                                   "UserContextData": {"IpAddress": "192.0.2.7"},
+                                   "AuthParameters": {"USERNAME": "cu1", "PREFERRED_CHALLENGE":
+                                                      "PASSWORD_SRP", "SRP_A": "%x" % c.A}})
+    ok(r.json.get("ChallengeName") == "PASSWORD_VERIFIER",
+       "PREFERRED_CHALLENGE=PASSWORD_SRP: PASSWORD_VERIFIER at once", r)
+    ok(P.admin("contexts")["contexts"].get("cu1") == {"IpAddress": "192.0.2.7"},
+       "UserContextData is kept per user")
+    r = P.cognito("InitiateAuth", {"AuthFlow": "USER_AUTH", "ClientId": "uaclient",
+                                   "UserContextData": {"IpAddress": 7},
+                                   "AuthParameters": {"USERNAME": "cu1"}})
+    ok(is_err(r, "SerializationException"), "a malformed UserContextData: SerializationException",
+       r)
+    P.admin("set_client", {"client_id": "uaclient", "delete": True})
 
     # NEW_PASSWORD_REQUIRED
     P.admin("create_user", {"username": "np", "password": "Temp0rary-pw",
