@@ -145,6 +145,14 @@ static const char *probe_fix(up_err r, const struct up_config *cfg)
 		return "client_id, user_pool_id or endpoint name no app client of this pool: copy "
 		       "the app client id and pool id from the Cognito console (App integration)";
 	case UP_EPARAM:
+		if (cfg->auth_flow == UP_FLOW_CUSTOM)
+			return "the app client does not allow CUSTOM_AUTH, or the pool has no "
+			       "custom-auth triggers: enable ALLOW_CUSTOM_AUTH on it and set the "
+			       "pool's Define/Create/VerifyAuthChallenge triggers, or set "
+			       "auth_flow = srp";
+		if (cfg->auth_flow == UP_FLOW_USER_AUTH)
+			return "the app client does not allow USER_AUTH: enable ALLOW_USER_AUTH on "
+			       "it, or set auth_flow = srp";
 		return cfg->auth_flow == UP_FLOW_SRP
 			   ? "the app client does not allow USER_SRP_AUTH: enable ALLOW_USER_SRP_AUTH "
 			     "on it, or set auth_flow = password"
