@@ -17,8 +17,9 @@
 #include "provider.h"
 #include "srp.h"
 
-/* Challenges answered in one sign-in; a pool that keeps asking is refused. */
-#define MAX_STEPS (8 + MAX_CUSTOM_ROUNDS)
+/* Challenges answered in one sign-in besides CUSTOM_CHALLENGE rounds
+ * (MAX_CUSTOM_ROUNDS); a pool that keeps asking is refused. */
+#define MAX_STEPS 8
 /* New-password and enrolment-code attempts inside one sign-in. */
 #define MAX_ATTEMPTS 3
 /* CUSTOM_CHALLENGE rounds answered in one sign-in, at most */
@@ -1270,7 +1271,7 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 			r = up_fail(ctx, UP_EPROTO, "response holds neither tokens nor a challenge");
 			goto out;
 		}
-		if (step >= MAX_STEPS) {
+		if (step - s.custom_rounds >= MAX_STEPS) {
 			r = up_fail(ctx, UP_ECHALLENGE, "too many challenges (last %s)", name);
 			goto out;
 		}
