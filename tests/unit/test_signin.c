@@ -718,7 +718,7 @@ static void test_oidc_offline(void **state)
 	expect_signin(f, "Pw-secret-2", UP_EDENIED);
 }
 
-static void test_refresh_token_kept_only_for_revoke(void **state)
+static void test_refresh_token_kept_without_verifier(void **state)
 {
 	struct fx *f = *state;
 	struct up_user_record *rec;
@@ -782,7 +782,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_mfa_then_offline, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_fallback_after_challenge, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oidc_offline, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_refresh_token_kept_only_for_revoke, setup,
+	    cmocka_unit_test_setup_teardown(test_refresh_token_kept_without_verifier, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup_kept_across_signin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_password_verifier, setup, teardown),
