@@ -140,3 +140,76 @@ service() {
 		done
 	} >"$dir/$name"
 }
+
+# --- a PAM-level test's set-up and driver ---------------------------------
+# Each prints a TAP plan of 0 with the reason and ends the script when the
+# test cannot run here (never silently).
+need_root() { # need_root WHY
+	if [ "$(id -u)" != 0 ]; then
+		echo "1..0 # SKIP needs root ($1)"
+		exit 0
+	fi
+}
+need_tools() { # need_tools TOOL...
+	local tool
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			echo "1..0 # SKIP $tool missing"
+			exit 0
+		fi
+	done
+}
+need_pam_wrapper() {
+	if [ ! -e "$PWRAP_DIR/pam_set_items.so" ]; then
+		echo "1..0 # SKIP libpam-wrapper missing"
+		exit 0
+	fi
+}
+need_build() { # the module and pamdrive
+	if [ ! -x "$PAMDRIVE" ] || [ ! -e "$UP_PAM_MODULE" ]; then
+		echo "1..0 # SKIP build first: $PAMDRIVE / $UP_PAM_MODULE"
+		exit 0
+	fi
+}
+
+# pam_env_start: the files the checks and the secret scan use, the code
+# helper, and the test pool; bails out when the pool does not start.
+pam_env_start() {
+	mkdir -p "$T/secrets" "$T/logs" "$T/svc"
+	: >"$T/passwords"
+	: >"$T/totp_secrets"
+	: >"$T/codes"
+	write_code_sh
+	if ! pool_start; then
+		echo "Bail out! the test pool did not start"
+		exit 1
+	fi
+	SVC=$T/svc
+	LOGN=0
+}
+
+# drive [pamdrive options and ops]: one process; the transcript and results
+# land in $OUT, the module's syslog in $T/logs/N (all checked for secrets
+# at the end).
+drive() {
+	LOGN=$((LOGN + 1))
+	LOG=$T/logs/$LOGN
+	OUT=$T/out.$LOGN
+	"$PAMDRIVE" -d "$SVC" -D -l "$LOG" "$@" >"$OUT" 2>"$OUT.err"
+	RC=$?
+	return 0
+}
+result() { # result OP -> the PAM code of OP in $OUT
+	sed -n "s/^RESULT $1 //p" "$OUT" | tail -n1
+}
+expect() { # expect OP CODE NAME
+	local got st
+	got=$(result "$1")
+	[ "$got" = "$2" ] && [ "$RC" -lt 2 ]
+	st=$?
+	ok $st "$3"
+	[ $st -eq 0 ] || diag "expected $1 $2, got '${got}' (driver exit $RC)" \
+		"$(cat "$OUT" "$OUT.err" "$LOG" 2>/dev/null | head -n 40)"
+}
+has() { grep -qF -- "$1" "$OUT"; }
+hasnt() { ! grep -qF -- "$1" "$OUT"; }

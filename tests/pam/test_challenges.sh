@@ -23,52 +23,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root (root-owned configuration and state)"
-	exit 0
-fi
-for tool in oathtool curl; do
-	if ! command -v $tool >/dev/null; then
-		echo "1..0 # SKIP $tool missing"
-		exit 0
-	fi
-done
-if [ ! -x "$PAMDRIVE" ] || [ ! -e "$UP_PAM_MODULE" ]; then
-	echo "1..0 # SKIP build first: $PAMDRIVE / $UP_PAM_MODULE"
-	exit 0
-fi
-
-mkdir -p "$T/secrets" "$T/logs" "$T/svc"
-: >"$T/passwords"
-: >"$T/totp_secrets"
-: >"$T/codes"
-write_code_sh
-if ! pool_start; then
-	echo "Bail out! the test pool did not start"
-	exit 1
-fi
-SVC=$T/svc
-LOGN=0
-
-drive() {
-	LOGN=$((LOGN + 1))
-	LOG=$T/logs/$LOGN
-	OUT=$T/out.$LOGN
-	"$PAMDRIVE" -d "$SVC" -D -l "$LOG" "$@" >"$OUT" 2>"$OUT.err"
-	RC=$?
-	return 0
-}
-result() { sed -n "s/^RESULT $1 //p" "$OUT" | tail -n1; }
-expect() { # expect OP CODE NAME
-	local got
-	got=$(result "$1")
-	[ "$got" = "$2" ] && [ "$RC" -lt 2 ]
-	local st=$?
-	ok $st "$3"
-	[ $st -eq 0 ] || diag "expected $1 $2, got '${got}' (driver exit $RC)" "$(cat "$OUT" "$OUT.err" | head -n 40)"
-}
-has() { grep -qF -- "$1" "$OUT"; }
-hasnt() { ! grep -qF -- "$1" "$OUT"; }
+need_root "root-owned configuration and state"
+need_tools oathtool curl
+need_build
+pam_env_start
+# drive, result, expect, has, hasnt: tests/pam/lib.sh.
 check() { # check NAME (after a test command): ok with the transcript on failure
 	local st=$?
 	ok $st "$1"

@@ -19,62 +19,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root (root-owned configuration and state)"
-	exit 0
-fi
-for tool in pamtester oathtool zbarimg curl; do
-	if ! command -v $tool >/dev/null; then
-		echo "1..0 # SKIP $tool missing"
-		exit 0
-	fi
-done
-if [ ! -e "$PWRAP_DIR/pam_set_items.so" ]; then
-	echo "1..0 # SKIP libpam-wrapper missing"
-	exit 0
-fi
-if [ ! -x "$PAMDRIVE" ] || [ ! -e "$UP_PAM_MODULE" ]; then
-	echo "1..0 # SKIP build first: $PAMDRIVE / $UP_PAM_MODULE"
-	exit 0
-fi
+need_root "root-owned configuration and state"
+need_tools pamtester oathtool zbarimg curl
+need_pam_wrapper
+need_build
+pam_env_start
 
-
-mkdir -p "$T/secrets" "$T/logs" "$T/svc"
-: >"$T/passwords"
-: >"$T/totp_secrets"
-: >"$T/codes"
-write_code_sh
-if ! pool_start; then
-	echo "Bail out! the test pool did not start"
-	exit 1
-fi
-SVC=$T/svc
-LOGN=0
-
-# drive [pamdrive options and ops]: one process; the transcript and results
-# land in $OUT, the module's syslog in $T/logs/N (all checked for secrets
-# at the end).
-drive() {
-	LOGN=$((LOGN + 1))
-	LOG=$T/logs/$LOGN
-	OUT=$T/out.$LOGN
-	"$PAMDRIVE" -d "$SVC" -D -l "$LOG" "$@" >"$OUT" 2>"$OUT.err"
-	RC=$?
-	return 0
-}
-result() { # result OP -> the PAM code of OP in $OUT
-	sed -n "s/^RESULT $1 //p" "$OUT" | tail -n1
-}
-expect() { # expect OP CODE NAME
-	local got
-	got=$(result "$1")
-	[ "$got" = "$2" ] && [ "$RC" -lt 2 ]
-	local st=$?
-	ok $st "$3"
-	[ $st -eq 0 ] || diag "expected $1 $2, got '${got}' (driver exit $RC)" "$(cat "$OUT" "$OUT.err" | head -n 40)"
-}
-has() { grep -qF -- "$1" "$OUT"; }
-hasnt() { ! grep -qF -- "$1" "$OUT"; }
+# drive, result, expect, has, hasnt: tests/pam/lib.sh.
 stat_of() { # stat_of TARGET -> how many requests the pool saw for it
 	admin stats '{}' | json_get "targets.$1" | sed 's/^$/0/'
 }
