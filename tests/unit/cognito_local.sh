@@ -3,7 +3,8 @@
 #
 # lib/cognito.c against cognito-local (npm), a second, independent
 # implementation of the Cognito API: USER_PASSWORD_AUTH, REFRESH_TOKEN_AUTH,
-# GetUser and the JWKS fetch + verification, driven by cognito_local_client.
+# GetUser and the JWKS fetch + verification, and SMS_MFA with the code it
+# really sent (issue 20), driven by cognito_local_client.
 #
 # Differences from AWS's documented behaviour seen with cognito-local 5.3.0
 # (AWS's behaviour is what the library follows):
@@ -32,7 +33,7 @@ top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 client=$top_builddir/tests/unit/cognito_local_client
 VERSION=5.3.0
-PLAN=9
+PLAN=16
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cognito-local.XXXXXX") || exit 99
 node_pid=
@@ -136,4 +137,50 @@ chmod 0600 "$tmp/userpool.conf"
 "$client" "$tmp/userpool.conf" "$user" "$pw" "$duser" 2>&1
 rc=$?
 [ $rc -eq 0 ] || sed 's/^/# node: /' "$tmp/node.log" | tail -20
-exit $rc
+
+# --- SMS_MFA (issue 20): cognito-local checks the code it sent ------------
+# No API of cognito-local sets a user's MFAOptions (AdminSetUserSettings is
+# not implemented), so with cognito-local stopped they are written into its
+# data file (.cognito/db/<pool id>.json), with the pool's MfaConfiguration
+# OPTIONAL, and it is started again on the same port.
+suser=sam@example.org
+api AdminCreateUser "{\"UserPoolId\":\"$pool_id\",\"Username\":\"$suser\",\"TemporaryPassword\":\"Temp-Passw0rd!\",\"MessageAction\":\"SUPPRESS\",\"UserAttributes\":[{\"Name\":\"phone_number\",\"Value\":\"+15555550100\"}]}" >/dev/null &&
+	api AdminSetUserPassword "{\"UserPoolId\":\"$pool_id\",\"Username\":\"$suser\",\"Password\":\"$pw\",\"Permanent\":true}" >/dev/null
+kill "$node_pid" 2>/dev/null
+wait "$node_pid" 2>/dev/null
+node_pid=
+db=$tmp/run/.cognito/db/$pool_id.json
+if /usr/bin/python3 - "$db" "$suser" <<'PY'
+import json, sys
+path, name = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    d = json.load(f)
+d["Options"]["MfaConfiguration"] = "OPTIONAL"
+u = next(u for k, u in d["Users"].items() if k == name or u.get("Username") == name or
+         any(a.get("Value") == name for a in u.get("Attributes", [])))
+u["MFAOptions"] = [{"DeliveryMedium": "SMS", "AttributeName": "phone_number"}]
+with open(path, "w") as f:
+    json.dump(d, f)
+PY
+then
+	echo "ok 10 - SMS MFA set for $suser in cognito-local's data file"
+else
+	echo "not ok 10 - SMS MFA set for $suser in cognito-local's data file"
+	exit 1
+fi
+(cd "$tmp/run" && HOST=127.0.0.1 PORT=$port exec node "$start" >"$tmp/node2.log" 2>&1) &
+node_pid=$!
+up=no
+for _ in $(seq 1 150); do
+	if grep -q "running on" "$tmp/node2.log" 2>/dev/null; then up=yes; break; fi
+	kill -0 "$node_pid" 2>/dev/null || break
+	sleep 0.2
+done
+[ $up = yes ] || { echo "not ok 11 - cognito-local starts again"; exit 1; }
+echo "ok 11 - cognito-local starts again"
+sed -i 's/^mfa = optional$/mfa = required/' "$tmp/userpool.conf"
+# The driver prints its TAP lines without numbers (12..16).
+"$client" --sms "$tmp/userpool.conf" "$suser" "$pw" "$tmp/node2.log" 2>&1
+rc2=$?
+[ $rc2 -eq 0 ] || sed 's/^/# node: /' "$tmp/node2.log" | tail -30
+[ $rc -eq 0 ] && [ $rc2 -eq 0 ]
