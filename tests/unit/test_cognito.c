@@ -617,6 +617,55 @@ static void test_unknown_challenge(void **state)
 	fx_free(f);
 }
 
+/* Issue 20: device challenges (never asked of a client that sends no
+ * DEVICE_KEY), passkeys and one-time codes as a first factor are refused
+ * before anything is asked; a CUSTOM_CHALLENGE outside auth_flow = custom
+ * too; USER_AUTH's SELECT_CHALLENGE needs a top-level AvailableChallenges. */
+static void test_refused_challenges(void **state)
+{
+	static const char *const names[] = {"DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER",
+					    "WEB_AUTHN", "SMS_OTP"};
+	struct fx *f = fx_new("auth_flow = password\n");
+	struct fx *ua = fx_new("auth_flow = user_auth\n");
+	struct conv c = {0};
+	struct up_conv uc = make_conv(&c, true);
+	char user[64], body[256];
+
+	(void)state;
+	new_user(user, sizeof(user), "refuse");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(body, sizeof(body),
+			 "{\"ChallengeName\":\"%s\",\"ChallengeParameters\":{},\"Session\":\"s\"}",
+			 names[i]);
+		t_pool_fault(P, "{s:s,s:s,s:i,s:s}", "action", "status", "match", "InitiateAuth",
+			     "code", 200, "body", body);
+		expect_signin(f, user, PW, &uc, UP_ECHALLENGE);
+		assert_non_null(strstr(up_ctx_detail(f->ctx), names[i]));
+		t_pool_clear_faults(P);
+	}
+	/* the last one, SMS_OTP: a one-time code instead of the password */
+	assert_non_null(strstr(up_ctx_user_message(f->ctx), "A one-time code alone"));
+	/* USER_AUTH: SELECT_CHALLENGE without (or with a malformed)
+	 * AvailableChallenges; one that offers only a passkey */
+	t_pool_fault(P, "{s:s,s:s,s:i,s:s}", "action", "status", "match", "InitiateAuth", "code",
+		     200, "body",
+		     "{\"ChallengeName\":\"SELECT_CHALLENGE\",\"ChallengeParameters\":"
+		     "{\"AvailableChallenges\":\"[\\\"PASSWORD_SRP\\\"]\"},\"Session\":\"s\"}");
+	expect_signin(ua, user, PW, &uc, UP_EPROTO);
+	t_pool_clear_faults(P);
+	t_pool_fault(P, "{s:s,s:s,s:i,s:s}", "action", "status", "match", "InitiateAuth", "code",
+		     200, "body",
+		     "{\"ChallengeName\":\"SELECT_CHALLENGE\",\"AvailableChallenges\":"
+		     "[\"WEB_AUTHN\"],\"Session\":\"s\"}");
+	expect_signin(ua, user, PW, &uc, UP_ECHALLENGE);
+	assert_string_equal(up_ctx_user_message(ua->ctx),
+			    "passkeys need a browser; this sign-in is text only");
+	t_pool_clear_faults(P);
+	assert_int_equal(c.prompts, 0);
+	fx_free(ua);
+	fx_free(f);
+}
+
 static void test_challenge_loop_bounded(void **state)
 {
 	struct fx *f = fx_new("auth_flow = password\n");
@@ -1124,33 +1173,34 @@ static void test_conversation_failure(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_map_error_table),
-		cmocka_unit_test_setup(test_srp_totp_three_requests, test_setup),
-		cmocka_unit_test_setup(test_password_totp_two_requests, test_setup),
-		cmocka_unit_test_setup(test_no_mfa_signin, test_setup),
-		cmocka_unit_test_setup(test_select_mfa_type, test_setup),
-		cmocka_unit_test_setup(test_select_mfa_without_totp, test_setup),
-		cmocka_unit_test_setup(test_new_password_required, test_setup),
-		cmocka_unit_test_setup(test_new_password_gives_up, test_setup),
-		cmocka_unit_test_setup(test_mfa_setup, test_setup),
-		cmocka_unit_test_setup(test_mfa_setup_text, test_setup),
-		cmocka_unit_test_setup(test_mfa_setup_three_wrong, test_setup),
-		cmocka_unit_test_setup(test_mfa_setup_disabled, test_setup),
-		cmocka_unit_test_setup(test_unknown_challenge, test_setup),
-		cmocka_unit_test_setup(test_challenge_loop_bounded, test_setup),
-		cmocka_unit_test_setup(test_pool_errors, test_setup),
-		cmocka_unit_test_setup(test_injected_errors, test_setup),
-		cmocka_unit_test_setup(test_refresh_revoke, test_setup),
-		cmocka_unit_test_setup(test_get_user_and_token_enrolment, test_setup),
-		cmocka_unit_test_setup(test_change_password, test_setup),
-		cmocka_unit_test_setup(test_global_signout, test_setup),
-		cmocka_unit_test_setup(test_client_secret, test_setup),
-		cmocka_unit_test_setup(test_network_faults, test_setup),
-		cmocka_unit_test_setup(test_tls_wrong_ca, test_setup),
-		cmocka_unit_test_setup(test_tls_wrong_host, test_setup),
-		cmocka_unit_test_setup(test_proxy_env_ignored, test_setup),
-		cmocka_unit_test_setup(test_forged_tokens, test_setup),
-		cmocka_unit_test_setup(test_conversation_failure, test_setup),
+	    cmocka_unit_test(test_map_error_table),
+	    cmocka_unit_test_setup(test_srp_totp_three_requests, test_setup),
+	    cmocka_unit_test_setup(test_password_totp_two_requests, test_setup),
+	    cmocka_unit_test_setup(test_no_mfa_signin, test_setup),
+	    cmocka_unit_test_setup(test_select_mfa_type, test_setup),
+	    cmocka_unit_test_setup(test_select_mfa_without_totp, test_setup),
+	    cmocka_unit_test_setup(test_new_password_required, test_setup),
+	    cmocka_unit_test_setup(test_new_password_gives_up, test_setup),
+	    cmocka_unit_test_setup(test_mfa_setup, test_setup),
+	    cmocka_unit_test_setup(test_mfa_setup_text, test_setup),
+	    cmocka_unit_test_setup(test_mfa_setup_three_wrong, test_setup),
+	    cmocka_unit_test_setup(test_mfa_setup_disabled, test_setup),
+	    cmocka_unit_test_setup(test_unknown_challenge, test_setup),
+	    cmocka_unit_test_setup(test_refused_challenges, test_setup),
+	    cmocka_unit_test_setup(test_challenge_loop_bounded, test_setup),
+	    cmocka_unit_test_setup(test_pool_errors, test_setup),
+	    cmocka_unit_test_setup(test_injected_errors, test_setup),
+	    cmocka_unit_test_setup(test_refresh_revoke, test_setup),
+	    cmocka_unit_test_setup(test_get_user_and_token_enrolment, test_setup),
+	    cmocka_unit_test_setup(test_change_password, test_setup),
+	    cmocka_unit_test_setup(test_global_signout, test_setup),
+	    cmocka_unit_test_setup(test_client_secret, test_setup),
+	    cmocka_unit_test_setup(test_network_faults, test_setup),
+	    cmocka_unit_test_setup(test_tls_wrong_ca, test_setup),
+	    cmocka_unit_test_setup(test_tls_wrong_host, test_setup),
+	    cmocka_unit_test_setup(test_proxy_env_ignored, test_setup),
+	    cmocka_unit_test_setup(test_forged_tokens, test_setup),
+	    cmocka_unit_test_setup(test_conversation_failure, test_setup),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
