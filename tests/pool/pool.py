@@ -450,6 +450,9 @@ class Pool:
         self.device_codes = {}
         self.faults = []
         self.fault_seq = 0
+        # simulated round trip (make bench, issue 21): every request that
+        # is not an admin call waits this long before it is answered
+        self.delay_ms = float(getattr(args, "delay_ms", 0) or 0)
         self.stats = {"requests": {}, "targets": {}, "paths": {}, "connections": 0}
         self._load()
         if args.client_id not in self.clients:
@@ -2024,6 +2027,13 @@ class Admin:
         self.pool.faults.append(f)
         return {"id": f["id"]}
 
+    def op_set_delay(self, req):
+        ms = req.get("ms")
+        if not isinstance(ms, (int, float)) or isinstance(ms, bool) or ms < 0 or ms > 10000:
+            raise ValueError("ms must be a number from 0 to 10000")
+        self.pool.delay_ms = float(ms)
+        return {}
+
     def op_clear_faults(self, req):
         self.pool.faults = [f for f in self.pool.faults
                             if req.get("id") is not None and f["id"] != req["id"]]
@@ -2191,6 +2201,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if fault is not None and fault.get("count") is not None and \
                         fault["hits"] >= int(fault["count"]):
                     pool.faults.remove(fault)     # used up
+        if not is_admin and pool.delay_ms > 0:
+            time.sleep(pool.delay_ms / 1000.0)   # one simulated round trip
         action = fault["action"] if fault else None
         if action == "delay":
             time.sleep(min(float(fault.get("seconds", 1)), HANG_CAP))
@@ -2427,6 +2439,9 @@ def main(argv=None):
                     help="take the two initial signing keys of a new state from DIR "
                          "(generated there once): fast starts for test suites")
     ap.add_argument("--ready-file", help="also write the base URL to this file when ready")
+    ap.add_argument("--delay-ms", type=float, default=0.0,
+                    help="wait this long before answering every request that is not an "
+                    "admin call (a simulated round trip; also admin set_delay)")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args(argv)
     if not re.fullmatch(r"[\w-]+_[0-9a-zA-Z]+", args.pool_id):

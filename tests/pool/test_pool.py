@@ -984,6 +984,24 @@ def tests(pool, url, state, cadir, procs):
     def fault(**kw):
         return P.admin("fault", kw)["id"]
 
+    # set_delay (issue 21): a simulated round trip on every request but the
+    # admin calls; refused out of range
+    for bad in (-1, 10001, "40", True, None):
+        r = P.request("POST", "/admin/set_delay", json.dumps({"ms": bad}).encode(),
+                      {"Content-Type": "application/json"})
+        ok(r.status != 200, "set_delay %r refused" % (bad,), r)
+    P.admin("set_delay", {"ms": 300})
+    r = P.pw_login("u1", "Passw0rd-new1")
+    t0 = time.monotonic()
+    P.admin("stats")
+    admin_s = time.monotonic() - t0
+    ok(r.status == 200 and r.elapsed >= 0.3, "set_delay holds every request (%.2f s)"
+       % r.elapsed, r)
+    P.admin("set_delay", {"ms": 0})
+    r2 = P.pw_login("u1", "Passw0rd-new1")
+    ok(r2.status == 200 and admin_s < r.elapsed and r2.elapsed < r.elapsed,
+       "set_delay 0 ends it; admin calls are not held (%.2f / %.2f s)" % (admin_s, r2.elapsed))
+
     P.admin("clear_faults")
     fault(match="InitiateAuth", action="delay", seconds=1.0, count=1)
     r = P.pw_login("u1", "Passw0rd-new1")
