@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "provider.h"
+#include "vjob.h"
 
 /*
  * The sign-in policy (DESIGN §5): online first; the cache only when the
@@ -191,7 +192,7 @@ static up_err drop_verifier(void *ud, const struct up_user_record *cur,
 }
 
 static void store_online(struct up_ctx *ctx, const char *username, const char *password,
-			 const struct up_auth *auth)
+			 const struct up_auth *auth, struct up_vjob *job)
 {
 	struct online_ud o = {ctx, username, auth, NULL};
 	up_err r = UP_OK;
@@ -201,11 +202,15 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 		       username);
 		return;
 	}
-	/* The expensive part (scrypt) happens before the lock is taken. */
+	/* The expensive part (scrypt) happens before the lock is taken: in the
+	 * worker thread up_signin started with the password (overlapped with
+	 * the pool's round trips), else here. */
 	if (auth->new_password)
 		password = auth->new_password; /* replaced at NEW_PASSWORD_REQUIRED */
 	if (password && ctx->cfg->offline) {
-		r = up_verifier_new(ctx, password, &o.verifier);
+		r = job ? up_vjob_join(ctx, job, password, &o.verifier, NULL) : UP_EINVAL;
+		if (r == UP_EINVAL) /* no job, or another password: derive it now */
+			r = up_verifier_new(ctx, password, &o.verifier);
 		/* A derivation that cannot get its memory (or a slot) must not
 		 * leave the old verifier behind: after a password change it
 		 * would keep the old password working offline. The entry is
@@ -636,17 +641,13 @@ static up_err check_binding(struct up_ctx *ctx, const char *username, const stru
 
 /* ---------------------------------------------------------------------- */
 
-up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
-		 const struct up_conv *conv, struct up_auth **ret_auth)
+static up_err signin_job(struct up_ctx *ctx, const char *username, const char *password,
+			 const struct up_conv *conv, struct up_auth **ret_auth, struct up_vjob *job)
 {
 	struct up_auth *auth = NULL;
 	char online_detail[sizeof(ctx->detail)];
 	up_err r, o;
 
-	if (!ctx || !username || !ret_auth)
-		return UP_EINVAL;
-	if (!ctx->cfg)
-		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
 	ctx->pool_answered = false;
 	ctx->http_answered = false;
 	up_clear_user_msg(ctx);
@@ -670,7 +671,7 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 			up_auth_free(auth);
 			return r;
 		}
-		store_online(ctx, username, password, auth);
+		store_online(ctx, username, password, auth, job);
 		*ret_auth = auth;
 		return UP_OK;
 	}
@@ -709,6 +710,26 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 	up_log(ctx, LOG_NOTICE, "offline sign-in for %s not possible: %s", username,
 	       up_ctx_detail(ctx));
 	up_fail(ctx, r, "%s; offline sign-in not possible", online_detail);
+	return r;
+}
+
+up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
+		 const struct up_conv *conv, struct up_auth **ret_auth)
+{
+	struct up_vjob *job = NULL;
+	up_err r;
+
+	if (!ctx || !username || !ret_auth)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	/* offline = yes: the fresh verifier is derived while the pool is
+	 * asked (issue 21); joined, and written only on success, before we
+	 * return. */
+	if (password && ctx->cfg->offline)
+		job = up_vjob_start(ctx, password);
+	r = signin_job(ctx, username, password, conv, ret_auth, job);
+	up_vjob_free(job);
 	return r;
 }
 
