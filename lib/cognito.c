@@ -250,7 +250,7 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 		else {
 			/* The pool has answered this sign-in (a challenge, a
 			 * session): a later drop is no longer "unreachable". */
-			ctx->pool_answered = true;
+			up_pool_answered(ctx);
 			*ret_json = j;
 		}
 		up_http_resp_clear(&resp);

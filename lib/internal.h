@@ -44,7 +44,15 @@ struct up_ctx {
 	int64_t requester;	   /* uid asking for the sign-in; -1: getuid() */
 	char remote_host[48];	   /* numeric address the sign-in comes from (PAM_RHOST);
 				      "" when unknown */
+	/* Called once when pool_answered turns true (up_pool_answered): how
+	 * up_signin starts the verifier derivation (issue 21). */
+	void (*answered_fn)(struct up_ctx *ctx, void *ud);
+	void *answered_ud;
 };
+
+/* The pool answered this sign-in well-formed (a challenge, a session,
+ * tokens): sets pool_answered, and the first time calls answered_fn. */
+void up_pool_answered(struct up_ctx *ctx);
 
 /* --- log.c --- */
 void up_log(struct up_ctx *ctx, int priority, const char *fmt, ...)

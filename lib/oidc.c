@@ -715,7 +715,7 @@ static up_err token_result(struct up_ctx *ctx, const struct up_http_resp *resp,
 		rc = up_fail(ctx, UP_EPROTO, "token response is not a JSON object");
 		goto out;
 	}
-	ctx->pool_answered = true;
+	up_pool_answered(ctx);
 	id = json_string_value(json_object_get(root, "id_token"));
 	access = json_string_value(json_object_get(root, "access_token"));
 	refresh = json_string_value(json_object_get(root, "refresh_token"));
@@ -934,7 +934,7 @@ static up_err device_start(struct up_ctx *ctx, struct device_auth *d)
 		goto out;
 	}
 	/* The provider answered this sign-in: no offline fallback after this. */
-	ctx->pool_answered = true;
+	up_pool_answered(ctx);
 	dc = json_string_value(json_object_get(root, "device_code"));
 	uc = json_string_value(json_object_get(root, "user_code"));
 	uri = json_string_value(json_object_get(root, "verification_uri"));

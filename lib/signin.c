@@ -642,7 +642,8 @@ static up_err check_binding(struct up_ctx *ctx, const char *username, const stru
 /* ---------------------------------------------------------------------- */
 
 static up_err signin_job(struct up_ctx *ctx, const char *username, const char *password,
-			 const struct up_conv *conv, struct up_auth **ret_auth, struct up_vjob *job)
+			 const struct up_conv *conv, struct up_auth **ret_auth,
+			 struct up_vjob *const *job)
 {
 	struct up_auth *auth = NULL;
 	char online_detail[sizeof(ctx->detail)];
@@ -671,7 +672,7 @@ static up_err signin_job(struct up_ctx *ctx, const char *username, const char *p
 			up_auth_free(auth);
 			return r;
 		}
-		store_online(ctx, username, password, auth, job);
+		store_online(ctx, username, password, auth, *job); /* started by now, if at all */
 		*ret_auth = auth;
 		return UP_OK;
 	}
@@ -713,23 +714,56 @@ static up_err signin_job(struct up_ctx *ctx, const char *username, const char *p
 	return r;
 }
 
+void up_pool_answered(struct up_ctx *ctx)
+{
+	if (ctx->pool_answered)
+		return;
+	ctx->pool_answered = true;
+	if (ctx->answered_fn)
+		ctx->answered_fn(ctx, ctx->answered_ud);
+}
+
+struct job_start {
+	const char *password;
+	struct up_vjob *job;
+};
+
+static void start_job(struct up_ctx *ctx, void *ud)
+{
+	struct job_start *js = ud;
+
+	if (!js->job)
+		js->job = up_vjob_start(ctx, js->password);
+}
+
 up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 		 const struct up_conv *conv, struct up_auth **ret_auth)
 {
-	struct up_vjob *job = NULL;
+	struct job_start js = {password, NULL};
 	up_err r;
 
 	if (!ctx || !username || !ret_auth)
 		return UP_EINVAL;
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	/* offline = yes: the fresh verifier is derived while the pool is
-	 * asked (issue 21); joined, and written only on success, before we
-	 * return. */
-	if (password && ctx->cfg->offline)
-		job = up_vjob_start(ctx, password);
-	r = signin_job(ctx, username, password, conv, ret_auth, job);
-	up_vjob_free(job);
+	/*
+	 * offline = yes: the fresh verifier is derived while the rest of the
+	 * sign-in runs (issue 21): started in a worker thread when the pool
+	 * first answers well-formed (a challenge, tokens: the password flow's
+	 * answer means the password was accepted, SRP's first one precedes
+	 * the proof), so a pool that is unreachable (the offline path) or a
+	 * password refused at once costs no derivation; it overlaps the
+	 * remaining round trips and the code prompt, is joined before we
+	 * return, and its result is written only after a success.
+	 */
+	if (password && ctx->cfg->offline) {
+		ctx->answered_fn = start_job;
+		ctx->answered_ud = &js;
+	}
+	r = signin_job(ctx, username, password, conv, ret_auth, &js.job);
+	ctx->answered_fn = NULL;
+	ctx->answered_ud = NULL;
+	up_vjob_free(js.job);
 	return r;
 }
 

@@ -62,6 +62,9 @@ class BenchError(Exception):
 # ---------------------------------------------------------------------------
 # small helpers
 
+CG_ROOT = "/sys/fs/cgroup/memory"
+
+
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
 
@@ -413,6 +416,7 @@ class Bench:
         self.row("up_jws_parse + signature (key in memory)", *us("jws"))
         self.row("bare EVP_DigestVerify, same key (floor)", *us("bare"))
         self.row("ratio up_token_verify / bare", fmt_ratio(m["full"], m["bare"]))
+        self.fig["verify"] = m["full"] / m["bare"]
         self.row("ratio (parse + signature) / bare", fmt_ratio(m["jws"], m["bare"]))
 
     def fig23_online(self):
@@ -468,6 +472,7 @@ class Bench:
                      "%s / %s" % (fmt_ms(fmed), fmt_ms(p99(floor_ms))),
                      "(%d requests, one new connection)" % floor_reqs)
             self.row("%s: ratio ours / floor (medians)" % flow, fmt_ratio(om, fmed))
+            self.fig["cpu_" + flow] = median(ours_cpu) / max(median(floor_cpu), 1e-9)
             self.row("%s: CPU per sign-in, ours / floor (medians)" % flow,
                      "%s / %s" % (fmt_ms(median(ours_cpu)), fmt_ms(median(floor_cpu))),
                      "(ours: the whole pamtester process)")
@@ -492,6 +497,86 @@ class Bench:
         self.svcs["permit"] = permit
         self.row("srp, offline = yes (defaults: + scrypt verifier) median",
                  fmt_ms(median(d_ms)), "(%d sign-ins)" % nd)
+
+    def fig_defaults(self):
+        """Issue 21 targets 1 and 6: the defaults (offline = yes: a fresh
+        scrypt verifier per online sign-in) against offline = no and the
+        bare-libcurl floor, on loopback and with a simulated round trip."""
+        n = self.n(9, 3)
+        self.section("2b. The defaults' price: offline = yes against offline = no and the "
+                     "floor, password + TOTP through pamtester (JWKS cached; %d sign-ins each, "
+                     "interleaved), on loopback and with 40 ms added to every pool request "
+                     "(tests/pool set_delay)" % n)
+        for delay in (0, 40):
+            self.admin("set_delay", {"ms": delay})
+            try:
+                for flow in ("password", "srp"):
+                    no = self.ours_service("d%d-%s-no" % (delay, flow), flow=flow)
+                    yes = self.ours_service("d%d-%s-yes" % (delay, flow), flow=flow,
+                                            offline=True)
+                    w = self.users(3, "w")
+                    self.ours(no, w[0])
+                    self.ours(yes, w[1])
+                    self.floor(flow, [w[2]])
+                    m_no, m_yes, m_floor = [], [], []
+                    for _ in range(n):
+                        us = self.users(3, "e")
+                        m_no.append(self.ours(no, us[0])[0])
+                        m_yes.append(self.ours(yes, us[1])[0])
+                        m_floor.extend(self.floor(flow, [us[2]])[0])
+                    a, b, c = median(m_yes), median(m_no), median(m_floor)
+                    where = "loopback" if not delay else "%d ms RTT" % delay
+                    self.row("%s, %s: offline = yes / offline = no" % (flow, where),
+                             "%s / %s" % (fmt_ms(a), fmt_ms(b)), "ratio %s" % fmt_ratio(a, b))
+                    self.row("%s, %s: offline = no / floor" % (flow, where),
+                             "%s / %s" % (fmt_ms(b), fmt_ms(c)), "ratio %s" % fmt_ratio(b, c))
+                    self.row("%s, %s: defaults (offline = yes) / floor" % (flow, where),
+                             fmt_ratio(a, c))
+                    self.fig["def_%s_%d" % (flow, delay)] = a / b
+                    self.fig["floor_%s_%d" % (flow, delay)] = a / c
+            finally:
+                self.admin("set_delay", {"ms": 0})
+
+    def fig_targets(self):
+        self.section("Targets of issue 21 (the defaults: offline = yes; met = this run's figure "
+                     "is within the target)")
+        f = self.fig
+
+        def t(label, key, fmt, target, ok):
+            if key not in f:
+                self.row(label, "not measured", "target %s" % target)
+                return
+            v = f[key]
+            self.row(label, fmt % v, "target %s  %s" % (target, "met" if ok(v) else "NOT met"))
+
+        for d in (0, 40):
+            where = "loopback" if not d else "%d ms RTT" % d
+            for flow in ("srp", "password"):
+                t("1. %s %s: offline = yes / offline = no" % (flow, where),
+                  "def_%s_%d" % (flow, d), "%.2fx", "<= 1.15x", lambda v: v <= 1.15)
+        t("2. peak RSS, srp sign-in with the defaults", "rss_default", "%.1f MB", "<= 24 MiB",
+          lambda v: v <= 24 * 1.048576)
+        t("3. 64 concurrent, offline = yes: errors", "conc_err_yes", "%d", "0",
+          lambda v: v == 0)
+        t("3. 64 concurrent, offline = yes: memory (cgroup peak)", "conc_mem", "%.0f MB",
+          "<= 2 GiB (and in a 1 GiB limit: no OOM kill)",
+          lambda v: v <= 2048 and f.get("conc_oom", 1) == 0)
+        if "conc_tput_yes" in f and "conc_tput_no" in f:
+            f["conc_tput"] = f["conc_tput_yes"] / f["conc_tput_no"]
+        t("3. 64 concurrent: throughput offline = yes / offline = no", "conc_tput", "%.2f",
+          ">= 0.80", lambda v: v >= 0.80)
+        for flow in ("password", "srp"):
+            t("4. CPU per online sign-in / floor, %s (offline = no)" % flow, "cpu_" + flow,
+              "%.2fx", "<= 2x", lambda v: v <= 2.0)
+        t("5. token verification / bare EVP_DigestVerify", "verify", "%.2fx", "<= 1.5x",
+          lambda v: v <= 1.5)
+        for d in (0, 40):
+            where = "loopback" if not d else "%d ms RTT" % d
+            for flow in ("password", "srp"):
+                t("6. %s %s: defaults / floor (wall)" % (flow, where), "floor_%s_%d" % (flow, d),
+                  "%.2fx", "<= 1.10x", lambda v: v <= 1.10)
+        t("7. offline sign-in outside the KDF (wall)", "offline_outside", "%.1f ms", "<= 2 ms",
+          lambda v: v <= 2.0)
 
     def fig4_cold(self):
         n = self.n(10, 3)
@@ -556,25 +641,32 @@ class Bench:
         kw = [float(l.split()[1]) for l in r.stdout.splitlines() if l.startswith("kdf_ms")]
         kc = [float(l.split()[2]) for l in r.stdout.splitlines() if l.startswith("kdf_ms")]
         tot, tot_cpu = median(ms), median(cpu)
+        permit = self.service("bench-permit", "auth required %s" % self.pam_permit)
+        base = median([self.pam_ok(permit, "nobody", [], "pam_permit")[0]
+                       for _ in range(self.n(5, 2))])
+        outside = tot - median(kw) - base
+        self.fig["offline_outside"] = outside
         self.row("offline sign-in, median", fmt_ms(tot), "[%s CPU, whole pamtester process]"
                  % fmt_ms(tot_cpu))
         self.row("scrypt check alone (N=2^13, r=8, p=10), median", fmt_ms(median(kw)),
                  "[%s CPU]" % fmt_ms(median(kc)))
+        self.row("offline sign-in outside the KDF (wall)", fmt_ms(outside),
+                 "(offline median - scrypt check - pamtester + pam_permit alone %s)"
+                 % fmt_ms(base))
         self.row("KDF share of the offline sign-in (CPU)", "%.0f %%"
                  % (100.0 * median(kc) / tot_cpu), "(wall: %.0f %%)" % (100.0 * median(kw) / tot))
 
-    def fig6_concurrent(self):
-        n = 64
-        rounds = self.n(3, 1)
-        self.section("6. %d concurrent sign-ins: %d processes, each pam_start_confdir + "
-                     "pam_authenticate (bench_pamloop; pam_wrapper allows at most 62 at once);"
-                     " password flow, offline = no, cold JWKS cache each round; %d rounds"
-                     % (n, n, rounds))
-        tput, p99s, errors, fetches, spans, pool_cpu, kids_cpu = [], [], 0, [], [], [], []
+    def conc_rounds(self, n, rounds, offline, cg=None):
+        """`rounds` rounds of n concurrent sign-ins (bench_pamloop processes);
+        with cg (a cgroup v1 memory directory) every process runs in it."""
+        out = {"tput": [], "p99": [], "errors": 0, "fetches": [], "spans": [],
+               "pool_cpu": [], "kids_cpu": [], "peak": []}
         confdir = os.path.join(self.T, "svc-conc")
         loop = os.path.join(self.bindir, "bench_pamloop")
+        tag = "y" if offline else "n"
         for r in range(rounds):
-            conf = self.conf("conc%d" % r, os.path.join(self.T, "state-conc%d" % r))
+            conf = self.conf("conc%s%d" % (tag, r),
+                             os.path.join(self.T, "state-conc%s%d" % (tag, r)), offline=offline)
             self.service("conc", "auth required %s config=%s" % (self.module, conf), confdir)
             files = []
             for i, u in enumerate(self.users(n, "p")):
@@ -583,19 +675,25 @@ class Bench:
                     f.write("%s %s %s\n" % u)
             results = [None] * n
             barrier = threading.Barrier(n)
+            if cg:
+                # the cgroup's high-water mark, per round
+                with open(os.path.join(cg, "memory.max_usage_in_bytes"), "w") as f:
+                    f.write("0\n")
 
             def one(i):
+                cmd = [loop, confdir, "conc", files[i]]
+                if cg:
+                    cmd = ["/bin/sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cg] + cmd
                 barrier.wait()
                 t0 = time.perf_counter()
                 try:
-                    p = subprocess.run([loop, confdir, "conc", files[i]], capture_output=True,
-                                       text=True, timeout=120)
+                    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
                     ok = p.returncode == 0 and "signins 1" in p.stdout
-                    out = p.stderr
+                    out_ = p.stderr
                 except subprocess.TimeoutExpired:
-                    ok, out = False, "timeout"
+                    ok, out_ = False, "timeout"
                 t1 = time.perf_counter()
-                results[i] = (ok, t0, t1, (t1 - t0) * 1000.0, out)
+                results[i] = (ok, t0, t1, (t1 - t0) * 1000.0, out_)
 
             self.admin("reset_stats")
             pool0 = self.pool_cpu()
@@ -604,30 +702,85 @@ class Bench:
             for t in threads:
                 t.start()
             for t in threads:
-                t.join(300)
+                t.join(400)
             kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-            pool_cpu.append(self.pool_cpu() - pool0)
-            kids_cpu.append((kids1.ru_utime - kids0.ru_utime) + (kids1.ru_stime - kids0.ru_stime))
+            out["pool_cpu"].append(self.pool_cpu() - pool0)
+            out["kids_cpu"].append((kids1.ru_utime - kids0.ru_utime)
+                                   + (kids1.ru_stime - kids0.ru_stime))
             done = [x for x in results if x]
             bad = [x for x in done if not x[0]]
-            errors += len(bad) + (n - len(done))
+            out["errors"] += len(bad) + (n - len(done))
             if bad:
                 self.notes.append("6: a failed concurrent sign-in said: "
                                   + bad[0][4].strip().replace("\n", " | ")[-300:])
             span = max(x[2] for x in done) - min(x[1] for x in done)
-            spans.append(span)
-            tput.append(n / span)
-            p99s.append(p99([x[3] for x in done]))
-            fetches.append(self.stats()[1])
-        self.row("throughput, median of rounds", "%.1f /s" % median(tput),
-                 "(rounds: %s)" % ", ".join("%.1f" % t for t in tput))
-        self.row("p99 latency, median of rounds", fmt_ms(median(p99s)))
-        self.row("errors (must be 0)", str(errors), "(of %d sign-ins)" % (n * rounds))
-        self.row("JWKS fetches per round (must be <= 1)", str(max(fetches)),
-                 "(per round: %s)" % ", ".join(map(str, fetches)))
-        self.row("CPU per round: the pool / the 64 sign-ins (medians)",
-                 "%.1f s / %.1f s" % (median(pool_cpu), median(kids_cpu)),
-                 "(round wall time %.1f s, 2 cores shared)" % median(spans))
+            out["spans"].append(span)
+            out["tput"].append(n / span)
+            out["p99"].append(p99([x[3] for x in done]))
+            out["fetches"].append(self.stats()[1])
+            if cg:
+                with open(os.path.join(cg, "memory.max_usage_in_bytes")) as f:
+                    out["peak"].append(int(f.read().split()[0]) / 1048576.0)
+        return out
+
+    def fig6_concurrent(self):
+        n = 64
+        rounds = self.n(3, 1)
+        self.section("6. %d concurrent sign-ins: %d processes, each pam_start_confdir + "
+                     "pam_authenticate (bench_pamloop; pam_wrapper allows at most 62 at once);"
+                     " password flow, cold JWKS cache each round; %d rounds each, offline = no "
+                     "and the defaults' offline = yes (scrypt verifier; inside a 1 GiB cgroup "
+                     "v1 memory limit when one can be made)" % (n, n, rounds))
+        for offline in (False, True):
+            cg = None
+            if offline and os.path.exists(CG_ROOT + "/memory.limit_in_bytes"):
+                cg = os.path.join(CG_ROOT, "userpool-bench-%d" % os.getpid())
+                try:
+                    os.mkdir(cg)
+                    for k in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"):
+                        if os.path.exists(os.path.join(cg, k)):
+                            with open(os.path.join(cg, k), "w") as f:
+                                f.write("%d\n" % (1 << 30))
+                except OSError as e:
+                    self.notes.append("6: no cgroup (%s): the offline = yes run is not limited"
+                                      % e)
+                    cg = None
+            try:
+                o = self.conc_rounds(n, rounds, offline, cg)
+            finally:
+                if cg:
+                    oom = 0
+                    try:
+                        with open(os.path.join(cg, "memory.oom_control")) as f:
+                            for line in f:
+                                if line.startswith("oom_kill "):
+                                    oom = int(line.split()[1])
+                    except OSError:
+                        pass
+                    for _ in range(50):
+                        try:
+                            os.rmdir(cg)
+                            break
+                        except OSError:
+                            time.sleep(0.1)
+            lab = "offline = yes" if offline else "offline = no"
+            self.row("%s: throughput, median of rounds" % lab, "%.1f /s" % median(o["tput"]),
+                     "(rounds: %s)" % ", ".join("%.1f" % t for t in o["tput"]))
+            self.row("%s: p99 latency, median of rounds" % lab, fmt_ms(median(o["p99"])))
+            self.row("%s: errors (must be 0)" % lab, str(o["errors"]),
+                     "(of %d sign-ins)" % (n * rounds))
+            self.row("%s: JWKS fetches per round (must be <= 1)" % lab, str(max(o["fetches"])),
+                     "(per round: %s)" % ", ".join(map(str, o["fetches"])))
+            self.row("%s: CPU per round: the pool / the 64 sign-ins (medians)" % lab,
+                     "%.1f s / %.1f s" % (median(o["pool_cpu"]), median(o["kids_cpu"])),
+                     "(round wall time %.1f s, 2 cores shared)" % median(o["spans"]))
+            if offline and cg:
+                self.row("%s: memory of the 64 sign-ins, cgroup peak" % lab,
+                         "%.0f MB" % max(o["peak"]), "(limit 1024 MB; OOM kills: %d)" % oom)
+                self.fig["conc_mem"] = max(o["peak"])
+                self.fig["conc_oom"] = oom
+            self.fig["conc_err_" + ("yes" if offline else "no")] = o["errors"]
+            self.fig["conc_tput_" + ("yes" if offline else "no")] = median(o["tput"])
 
     def fig7_memory(self):
         k = self.n(5, 2)
@@ -637,6 +790,7 @@ class Bench:
                            ("srp, offline = no", "srp"),
                            ("srp, offline = yes (defaults; scrypt)", "default")):
             kb = [self.ours(self.svcs[key], u, rss=True)[1] for u in self.users(k, "r")]
+            self.fig["rss_" + key] = median(kb) / 1024.0
             self.row("peak RSS, sign-in, " + label, "%.1f MB" % (median(kb) / 1024.0),
                      "(min %.1f, max %.1f)" % (min(kb) / 1024.0, max(kb) / 1024.0))
         kb = [self.pam_ok(self.svcs["permit"], "nobody", [], "pam_permit", rss=True)[1]
@@ -713,12 +867,16 @@ class Bench:
 
     def run(self):
         self.svcs = {}
+        self.fig = {}
         t0 = time.monotonic()
         load0 = loadavg()
         self.check_env()
         self.pool_start()
-        steps = [self.fig1_verify, self.fig23_online, self.fig4_cold, self.fig5_offline,
-                 self.fig6_concurrent, self.fig7_memory]
+        steps = [self.fig1_verify, self.fig23_online, self.fig_defaults, self.fig4_cold,
+                 self.fig5_offline, self.fig6_concurrent, self.fig7_memory, self.fig_targets]
+        if self.a.only:
+            keep = set(self.a.only.split(","))
+            steps = [x for x in steps if x.__name__ in keep or x.__name__ == "fig_targets"]
         for step in steps:
             step()
         secs = time.monotonic() - t0
@@ -757,6 +915,8 @@ def main():
     ap.add_argument("--valgrind-seconds", type=float, default=60.0,
                     help="time budget of the larger valgrind run (default 60)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--only", help="comma-separated figure methods to run (e.g. "
+                    "fig_defaults,fig7_memory; fig7_memory needs fig23_online)")
     args = ap.parse_args()
     b = Bench(args)
     for sig in (signal.SIGINT, signal.SIGTERM):
