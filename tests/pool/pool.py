@@ -316,7 +316,7 @@ def _write_private(path, data):
     os.replace(tmp, path)
 
 
-def ensure_tls(cadir, wrong_host=False):
+def ensure_tls(cadir, wrong_host=False, names=()):
     """Creates (if missing) ca.pem/ca.key and server certs in cadir.
 
     Returns (certfile, keyfile) of the certificate to serve."""
@@ -387,8 +387,13 @@ def ensure_tls(cadir, wrong_host=False):
         os.replace(cert_path + ".tmp", cert_path)
         return cert_path, key_path
 
-    good = leaf("server", [x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                           x509.DNSName("localhost")], "localhost")
+    good_sans = [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+    base = "server"
+    if names:
+        # more host names (--tls-names): a certificate of its own
+        good_sans += [x509.DNSName(n) for n in names]
+        base = "server-" + hashlib.sha256(",".join(names).encode()).hexdigest()[:12]
+    good = leaf(base, good_sans, "localhost")
     bad = leaf("wrong-host", [x509.DNSName("wrong-host.invalid")], "wrong-host.invalid")
     return bad if wrong_host else good
 
@@ -446,6 +451,8 @@ class Pool:
         self.contexts = {}             # username -> the last UserContextData
         self.custom_answers = []       # every CUSTOM_CHALLENGE ANSWER received
         self.device_keys = 0           # requests that carried DEVICE_KEY
+        self.jwks_hosts = []           # Host header of each key-set GET
+        self.issuer_base = getattr(args, "issuer_base", None)
         self.srp_blocks = {}
         self.device_codes = {}
         self.faults = []
@@ -517,7 +524,11 @@ class Pool:
     # identities ----------------------------------------------------------
     @property
     def issuer(self):
-        return self.base_url.rstrip("/") + "/" + self.pool_id
+        # issuer_base (set_issuer_base): the host AWS names in iss, e.g.
+        # https://issuer-cognito-idp.<region>.amazonaws.com (tests that map
+        # AWS's host names to this pool in a private network namespace)
+        base = getattr(self, "issuer_base", None) or self.base_url
+        return base.rstrip("/") + "/" + self.pool_id
 
     @property
     def oidc_issuer(self):
@@ -1872,6 +1883,21 @@ class Admin:
     def op_contexts(self, req):
         return {"contexts": self.pool.contexts, "device_keys": self.pool.device_keys}
 
+    def op_set_issuer_base(self, req):
+        """The scheme and host tokens name in iss (null: this pool's URL)."""
+        b = req.get("base")
+        if b is not None and (not isinstance(b, str) or not b.startswith("https://")):
+            raise ValueError("base: an https:// URL or null")
+        self.pool.issuer_base = b
+        return {"issuer": self.pool.issuer}
+
+    def op_jwks_hosts(self, req):
+        """Host headers of the key-set GETs so far; `reset` clears them."""
+        hosts = list(self.pool.jwks_hosts)
+        if req.get("reset"):
+            self.pool.jwks_hosts = []
+        return {"hosts": hosts}
+
     def op_custom_answers(self, req):
         return {"answers": self.pool.custom_answers}
 
@@ -2298,6 +2324,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.cognito(body, target)
         pfx = "/" + pool.pool_id
         if self.command == "GET" and path == pfx + "/.well-known/jwks.json":
+            with pool.lock:
+                pool.jwks_hosts.append(self.headers.get("Host", ""))
             return 200, "application/json", self.json_body(pool.jwks()), {}
         if self.command == "GET" and path == pfx + "/.well-known/openid-configuration":
             iss = pool.issuer
@@ -2427,6 +2455,8 @@ def main(argv=None):
     ap.add_argument("--state", required=True, help="directory for users and keys")
     ap.add_argument("--tls", metavar="CADIR",
                     help="serve HTTPS; CA (ca.pem) and server certificate live in CADIR")
+    ap.add_argument("--tls-names", default="",
+                    help="with --tls: more DNS names in the certificate (comma-separated)")
     ap.add_argument("--wrong-host-cert", action="store_true",
                     help="with --tls: serve a certificate for another host name")
     ap.add_argument("--pool-id", default="us-east-1_TestPool1")
@@ -2453,7 +2483,10 @@ def main(argv=None):
     pool = Pool(args)
     tls_ctx = None
     if args.tls:
-        certfile, keyfile = ensure_tls(args.tls, args.wrong_host_cert)
+        names = [n for n in args.tls_names.split(",") if n]
+        if not all(re.fullmatch(r"[a-z0-9.-]+", n) for n in names):
+            ap.error("--tls-names: host names")
+        certfile, keyfile = ensure_tls(args.tls, args.wrong_host_cert, names)
         tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls_ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         tls_ctx.load_cert_chain(certfile, keyfile)
