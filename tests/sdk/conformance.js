@@ -442,6 +442,49 @@ async function main() {
 		'NotAuthorizedException', 'CUSTOM_AUTH: a wrong password is refused at PASSWORD_VERIFIER');
 	await admin('set_custom_auth', { custom_auth: null });
 
+	// 10. USER_AUTH (choice-based sign-in) through the AWS SDK v3 client's own
+	// service model: amazon-cognito-identity-js has no USER_AUTH. Whether the
+	// SDK parses AvailableChallenges from the top level of SELECT_CHALLENGE,
+	// and takes UserContextData, is the conformance question.
+	let v3 = null;
+	try {
+		v3 = require(process.env.UP_SDK_V3 || '@aws-sdk/client-cognito-identity-provider');
+	} catch (err) {
+		v3 = null;
+	}
+	if (!v3) {
+		results.push(true);
+		console.log(`ok ${results.length} - USER_AUTH with the AWS SDK v3 client # SKIP @aws-sdk/client-cognito-identity-provider not installed`);
+	} else {
+		const cid = 'sdkv3userauthclient0001';
+		const c3 = new v3.CognitoIdentityProviderClient({
+			region: 'us-east-1', endpoint: POOL_URL,
+			credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
+		});
+		await admin('set_client', { client_id: cid, auth_flows: ['ALLOW_USER_AUTH', 'ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH'] });
+		await admin('create_user', { username: 'uda', password: pw });
+		try {
+			const r = await c3.send(new v3.InitiateAuthCommand({ AuthFlow: 'USER_AUTH', ClientId: cid, AuthParameters: { USERNAME: 'uda' } }));
+			ok(r.ChallengeName === 'SELECT_CHALLENGE' && JSON.stringify(r.AvailableChallenges) === '["PASSWORD_SRP","PASSWORD"]' && r.Session,
+				'SDK v3: USER_AUTH answers SELECT_CHALLENGE, AvailableChallenges parsed from the top level', JSON.stringify(r));
+			const r2 = await c3.send(new v3.RespondToAuthChallengeCommand({ ClientId: cid, ChallengeName: 'SELECT_CHALLENGE', Session: r.Session,
+				ChallengeResponses: { USERNAME: 'uda', ANSWER: 'PASSWORD', PASSWORD: pw } }));
+			ok(r2.ChallengeName === 'MFA_SETUP' || (r2.AuthenticationResult && r2.AuthenticationResult.IdToken),
+				'SDK v3: SELECT_CHALLENGE answered with PASSWORD: the next step (MFA_SETUP here)', JSON.stringify(r2));
+			const a = BigInt('0x' + crypto.randomBytes(256).toString('hex')).toString(16);
+			const r3 = await c3.send(new v3.InitiateAuthCommand({ AuthFlow: 'USER_AUTH', ClientId: cid,
+				AuthParameters: { USERNAME: 'uda', PREFERRED_CHALLENGE: 'PASSWORD_SRP', SRP_A: a },
+				UserContextData: { IpAddress: '192.0.2.9' } }));
+			ok(r3.ChallengeName === 'PASSWORD_VERIFIER' && r3.ChallengeParameters && r3.ChallengeParameters.SRP_B,
+				'SDK v3: PREFERRED_CHALLENGE=PASSWORD_SRP goes straight to PASSWORD_VERIFIER', JSON.stringify(r3));
+			const ctx = await admin('contexts');
+			ok(ctx.contexts.uda && ctx.contexts.uda.IpAddress === '192.0.2.9',
+				'SDK v3: UserContextData {IpAddress} reaches the pool in the SDK\'s shape', JSON.stringify(ctx));
+		} catch (err) {
+			ok(false, 'USER_AUTH with the AWS SDK v3 client', `${err.name}: ${err.message}`);
+		}
+	}
+
 	console.log(`1..${results.length}`);
 	process.exit(results.every(Boolean) ? 0 : 1);
 }

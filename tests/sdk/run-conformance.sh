@@ -61,7 +61,19 @@ done
 url=$(cat "$work/url")
 echo "# pool at $url"
 
-POOL_URL=$url NODE_EXTRA_CA_CERTS="$work/ca/ca.pem" NODE_PATH="$nm" \
+# USER_AUTH needs the SDK v3 client (amazon-cognito-identity-js has none):
+# from node_modules, else installed into a temporary prefix; without the
+# npm registry that part is skipped (and says so).
+v3=
+if [ -d "$nm/@aws-sdk/client-cognito-identity-provider" ]; then
+	v3=$nm/@aws-sdk/client-cognito-identity-provider
+elif command -v npm >/dev/null 2>&1 &&
+	timeout 300 npm install --silent --no-audit --no-fund --prefix "$work/v3" \
+		@aws-sdk/client-cognito-identity-provider >"$work/v3.log" 2>&1; then
+	v3=$work/v3/node_modules/@aws-sdk/client-cognito-identity-provider
+fi
+
+POOL_URL=$url NODE_EXTRA_CA_CERTS="$work/ca/ca.pem" NODE_PATH="$nm" UP_SDK_V3=$v3 \
 	timeout 300 "$node" "$here/conformance.js"
 rc=$?
 if [ $rc -ne 0 ]; then
