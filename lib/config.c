@@ -50,6 +50,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "internal.h"
 #include "config_int.h"
 
@@ -73,18 +74,11 @@
 
 #define MAX_KEYS 128 /* capacity of the per-key parser state */
 
-/* A growing text buffer for up_config_check(). */
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
 struct parser {
 	struct up_ctx *ctx;
 	struct up_config *cfg;
 	bool list;	 /* up_config_check: collect every problem */
-	struct sbuf out; /* list mode: the report */
+	struct up_buf out; /* list mode: the report */
 	bool failed;	 /* load mode: the first problem is in ctx->detail */
 	bool oom;
 
@@ -99,30 +93,10 @@ struct parser {
 	bool file_has_secret;
 };
 
-static void sbuf_add(struct sbuf *b, const char *s)
+/* One line of the up_config_check() report. */
+static void report_add(struct up_buf *b, const char *s)
 {
-	size_t n = strlen(s);
-
-	if (b->oom)
-		return;
-	if (b->len + n + 2 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *t;
-
-		while (b->len + n + 2 > cap)
-			cap *= 2;
-		t = realloc(b->s, cap);
-		if (!t) {
-			b->oom = true;
-			return;
-		}
-		b->s = t;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len++] = '\n';
-	b->s[b->len] = '\0';
+	(void)(up_buf_add_str(b, s) && up_buf_add(b, "\n", 1));
 }
 
 /* The report goes to a terminal: one problem per line, no control bytes. */
@@ -150,7 +124,7 @@ static void vproblem(struct parser *p, bool warning, const char *key, const char
 		snprintf(full, sizeof(full), "%s%s", warning ? "warning: " : "", msg);
 	sanitize(full);
 	if (p->list) {
-		sbuf_add(&p->out, full);
+		report_add(&p->out, full);
 		return;
 	}
 	if (warning) {
@@ -246,28 +220,6 @@ static bool valid_pool_id(const char *s)
 	return true;
 }
 
-static bool is_loopback_host(const char *host, size_t len, bool bracketed)
-{
-	char buf[64];
-	struct in_addr a4;
-	struct in6_addr a6;
-
-	if (len == 0 || len >= sizeof(buf))
-		return false;
-	memcpy(buf, host, len);
-	buf[len] = '\0';
-	if (bracketed)
-		return inet_pton(AF_INET6, buf, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-	if (strcasecmp(buf, "localhost") == 0 || strcasecmp(buf, "localhost.") == 0)
-		return true;
-	/* inet_pton takes only the strict dotted quad: "127.1" or "0x7f.1"
-	 * are host names here, and host names other than localhost are not
-	 * loopback. */
-	if (inet_pton(AF_INET, buf, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return false;
-}
-
 enum url_kind { URL_SERVICE, URL_ISSUER, URL_PROXY };
 
 /*
@@ -355,7 +307,9 @@ static const char *url_problem(const char *url, enum url_kind kind)
 		return "URL must not contain a fragment ('#')";
 	if (kind == URL_ISSUER && strchr(url, '?'))
 		return "issuer must not contain a query ('?')";
-	if (http && kind != URL_PROXY && !is_loopback_host(host, (size_t)(hend - host), bracketed))
+	/* a bracketed host is passed with its brackets */
+	if (http && kind != URL_PROXY &&
+	    !up_host_is_loopback(host - bracketed, (size_t)(hend - host) + 2 * bracketed))
 		return "http:// is allowed only to a loopback address (127.0.0.0/8, ::1, "
 		       "localhost); "
 		       "use https://";
@@ -1725,7 +1679,7 @@ char *up_config_check(struct up_ctx *ctx, const char *path, bool check_owner)
 	parse_all(&p, path, 0, NULL, check_owner);
 	up_config_free(p.cfg);
 	if (p.oom || p.out.oom) {
-		free(p.out.s);
+		up_buf_clear(&p.out);
 		return NULL;
 	}
 	if (p.out.s)

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "internal.h"
 
 /* The system trust store on Debian; set explicitly so that SSL_CERT_FILE,
@@ -22,11 +23,7 @@ struct up_http {
 };
 
 struct sink {
-	char *buf;
-	size_t len;
-	size_t size;
-	size_t cap;
-	bool over;
+	struct up_buf body; /* capped at the request's cap */
 	char *error_type;
 	int64_t date; /* the response's Date header (RFC 9110 §6.6.1); 0 when absent */
 };
@@ -54,7 +51,11 @@ static void global_init(void)
 	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static bool host_is_loopback(const char *host, size_t len)
+/* The one loopback test (http:// is allowed only to these): "localhost",
+ * "localhost.", a strict dotted quad in 127.0.0.0/8, or "[v6]" that is ::1.
+ * inet_pton takes only the strict dotted quad: "127.1" or "0x7f.1" are host
+ * names here, and host names other than localhost are not loopback. */
+bool up_host_is_loopback(const char *host, size_t len)
 {
 	char buf[64];
 	struct in_addr a4;
@@ -64,15 +65,16 @@ static bool host_is_loopback(const char *host, size_t len)
 		return false;
 	memcpy(buf, host, len);
 	buf[len] = '\0';
-	if (strcasecmp(buf, "localhost") == 0)
+	if (buf[0] == '[') {
+		if (len < 3 || buf[len - 1] != ']')
+			return false;
+		buf[len - 1] = '\0';
+		return inet_pton(AF_INET6, buf + 1, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	if (strcasecmp(buf, "localhost") == 0 || strcasecmp(buf, "localhost.") == 0)
 		return true;
 	if (inet_pton(AF_INET, buf, &a4) == 1)
 		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (buf[0] == '[' && buf[len - 1] == ']') {
-		buf[len - 1] = '\0';
-		if (inet_pton(AF_INET6, buf + 1, &a6) == 1)
-			return IN6_IS_ADDR_LOOPBACK(&a6);
-	}
 	return false;
 }
 
@@ -103,11 +105,11 @@ bool up_url_allowed(const char *url)
 		const char *rb = memchr(auth, ']', alen);
 		if (!rb)
 			return false;
-		return host_is_loopback(auth, (size_t)(rb - auth) + 1);
+		return up_host_is_loopback(auth, (size_t)(rb - auth) + 1);
 	}
 	{
 		const char *colon = memchr(auth, ':', alen);
-		return host_is_loopback(auth, colon ? (size_t)(colon - auth) : alen);
+		return up_host_is_loopback(auth, colon ? (size_t)(colon - auth) : alen);
 	}
 }
 
@@ -116,32 +118,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 	struct sink *s = ud;
 	size_t n = size * nmemb;
 
-	if (n > s->cap - s->len) {
-		s->over = true;
-		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
-	}
-	if (s->len + n + 1 > s->size) {
-		size_t nsize = s->size ? s->size : 16384;
-		char *nbuf;
-		while (nsize < s->len + n + 1)
-			nsize *= 2;
-		if (nsize > s->cap + 1)
-			nsize = s->cap + 1;
-		/* No realloc: it could leave a copy of a token behind unwiped. */
-		nbuf = malloc(nsize);
-		if (!nbuf)
-			return 0;
-		if (s->buf) {
-			memcpy(nbuf, s->buf, s->len);
-			up_free_secret_len(s->buf, s->size);
-		}
-		s->buf = nbuf;
-		s->size = nsize;
-	}
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
+	/* 0 aborts the transfer with CURLE_WRITE_ERROR */
+	return up_buf_add(&s->body, data, n) ? n : 0;
 }
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
@@ -297,7 +275,7 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 	if (r)
 		return r;
 
-	sink.cap = req->cap ? req->cap : UP_MAX_RESPONSE;
+	sink.body.cap = req->cap ? req->cap : UP_MAX_RESPONSE;
 	timeout_ms = (cfg->timeout > 0 ? cfg->timeout : 10) * 1000;
 
 	SETOPT(CURLOPT_URL, req->url);
@@ -356,9 +334,9 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
 		ctx->http->connects += connects;
 	if (rc != CURLE_OK) {
-		if (sink.over)
+		if (sink.body.over)
 			r = up_fail(ctx, UP_EPROTO, "%s: response over the %zu-byte cap", req->url,
-				    sink.cap);
+				    sink.body.cap);
 		else
 			r = map_curl(ctx, rc, errbuf, req->url);
 		goto out;
@@ -381,19 +359,15 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 			    status);
 		goto out;
 	}
-	if (!sink.buf) {
-		sink.buf = calloc(1, 1);
-		sink.size = 1;
-		if (!sink.buf) {
-			r = UP_ENOMEM;
-			goto out;
-		}
+	resp->len = sink.body.len;
+	resp->body = up_buf_take(&sink.body);
+	if (!resp->body) {
+		resp->len = 0;
+		r = UP_ENOMEM;
+		goto out;
 	}
 	resp->status = status;
-	resp->body = sink.buf;
-	resp->len = sink.len;
 	resp->error_type = sink.error_type;
-	sink.buf = NULL;
 	sink.error_type = NULL;
 	r = UP_OK;
 out:
@@ -405,8 +379,7 @@ out:
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
 	}
 	curl_slist_free_all(hdrs);
-	if (sink.buf)
-		up_free_secret_len(sink.buf, sink.size);
+	up_buf_clear(&sink.body);
 	free(sink.error_type);
 	return r;
 }

@@ -146,6 +146,7 @@ void up_http_free(struct up_http *http);
 long up_http_connects(struct up_ctx *ctx);
 /* true when `url` is https://, or http:// to a loopback address. */
 bool up_url_allowed(const char *url);
+bool up_host_is_loopback(const char *host, size_t len);
 
 /* --- state.c: checked files under state_dir --- */
 /* Ensure state_dir (and `sub`, when not NULL) exist: root-owned (when we run as

@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "buf.h"
 #include "internal.h"
 
 #define NSS_NAME_MAX 64u
@@ -741,23 +742,6 @@ struct want {
 	bool found;
 };
 
-/* Append `s` (len bytes) to a growing buffer. */
-static bool buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
-{
-	if (*len + n + 1 > *cap) {
-		size_t ncap = (*cap ? *cap : 256) * 2 + n;
-		char *nb = realloc(*buf, ncap);
-		if (!nb)
-			return false;
-		*buf = nb;
-		*cap = ncap;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	(*buf)[*len] = '\0';
-	return true;
-}
-
 /*
  * nss/group text with `user` a member of exactly the `want` groups among
  * the membership lines (its private group line is left alone). Lines whose
@@ -767,11 +751,10 @@ static bool buf_add(char **buf, size_t *len, size_t *cap, const char *s, size_t 
  */
 static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant)
 {
-	size_t ulen = strlen(user), len = 0, cap = 0;
-	char *out = NULL, num[32];
+	size_t ulen = strlen(user);
+	struct up_buf out = {0};
+	char num[32];
 
-	if (!buf_add(&out, &len, &cap, "", 0))
-		return NULL;
 	for (const char *p = text; *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
@@ -784,7 +767,7 @@ static char *rewrite_members(const char *text, const char *user, struct want *wa
 		}
 		if (!c1 || !c3 || ((size_t)(c1 - p) == ulen && strncmp(p, user, ulen) == 0)) {
 			/* malformed, or the user's private group: keep as it is */
-			if (!buf_add(&out, &len, &cap, p, llen) || !buf_add(&out, &len, &cap, "\n", 1))
+			if (!up_buf_add(&out, p, llen) || !up_buf_add(&out, "\n", 1))
 				goto oom;
 		} else {
 			char line[1024];
@@ -827,12 +810,11 @@ static char *rewrite_members(const char *text, const char *user, struct want *wa
 			 * private groups have no members and must stay. */
 			if (!members && !had_user)
 				goto keep;
-			if (members && (!buf_add(&out, &len, &cap, line, o) ||
-					!buf_add(&out, &len, &cap, "\n", 1)))
+			if (members && (!up_buf_add(&out, line, o) || !up_buf_add(&out, "\n", 1)))
 				goto oom;
 			goto next;
 keep:
-			if (!buf_add(&out, &len, &cap, p, llen) || !buf_add(&out, &len, &cap, "\n", 1))
+			if (!up_buf_add(&out, p, llen) || !up_buf_add(&out, "\n", 1))
 				goto oom;
 		}
 next:
@@ -842,14 +824,14 @@ next:
 		if (want[i].found || want[i].gid < 0)
 			continue;
 		snprintf(num, sizeof(num), ":x:%lld:", (long long)want[i].gid);
-		if (!buf_add(&out, &len, &cap, want[i].name, strlen(want[i].name)) ||
-		    !buf_add(&out, &len, &cap, num, strlen(num)) ||
-		    !buf_add(&out, &len, &cap, user, ulen) || !buf_add(&out, &len, &cap, "\n", 1))
+		if (!up_buf_add(&out, want[i].name, strlen(want[i].name)) ||
+		    !up_buf_add(&out, num, strlen(num)) || !up_buf_add(&out, user, ulen) ||
+		    !up_buf_add(&out, "\n", 1))
 			goto oom;
 	}
-	return out;
+	return up_buf_take(&out);
 oom:
-	free(out);
+	up_buf_clear(&out);
 	return NULL;
 }
 

@@ -43,6 +43,7 @@
 #include <userpool/oidc.h>
 #include <userpool/otpauth.h>
 
+#include "buf.h"
 #include "internal.h"
 #include "provider.h"
 
@@ -105,63 +106,32 @@ static void sleep_ms(int64_t ms)
 
 /* An application/x-www-form-urlencoded body; it may hold secrets, so every
  * buffer it drops is wiped. */
+/* A form-urlencoded body (it holds passwords and codes: wiped). */
 struct form {
-	char *buf;
-	size_t len;
-	size_t size;
-	bool oom;
+	struct up_buf b;
 };
-
-static void form_append(struct form *f, const char *s, size_t n)
-{
-	if (f->oom)
-		return;
-	if (f->len + n + 1 > f->size) {
-		size_t nsize = f->size ? f->size : 256;
-		char *nbuf;
-
-		while (nsize < f->len + n + 1)
-			nsize *= 2;
-		nbuf = malloc(nsize);
-		if (!nbuf) {
-			f->oom = true;
-			return;
-		}
-		if (f->buf) {
-			memcpy(nbuf, f->buf, f->len);
-			up_free_secret_len(f->buf, f->size);
-		}
-		f->buf = nbuf;
-		f->size = nsize;
-	}
-	memcpy(f->buf + f->len, s, n);
-	f->len += n;
-	f->buf[f->len] = '\0';
-}
 
 static void form_add(struct form *f, const char *key, const char *value)
 {
 	char *enc = NULL;
 
-	if (f->oom)
+	if (f->b.oom)
 		return;
 	if (up_url_encode(value, &enc) != UP_OK) {
-		f->oom = true;
+		f->b.oom = true;
 		return;
 	}
-	if (f->len)
-		form_append(f, "&", 1);
-	form_append(f, key, strlen(key));
-	form_append(f, "=", 1);
-	form_append(f, enc, strlen(enc));
+	if (f->b.len)
+		up_buf_add(&f->b, "&", 1);
+	up_buf_add_str(&f->b, key);
+	up_buf_add(&f->b, "=", 1);
+	up_buf_add_str(&f->b, enc);
 	up_free_secret(enc);
 }
 
 static void form_clear(struct form *f)
 {
-	if (f->buf)
-		up_free_secret_len(f->buf, f->size);
-	memset(f, 0, sizeof(*f));
+	up_buf_clear(&f->b);
 }
 
 /* Client credentials for one request (RFC 6749 §2.3.1). */
@@ -215,12 +185,12 @@ static up_err post_form(struct up_ctx *ctx, const char *url, struct form *f,
 	rc = client_auth_add(ctx, f, &req, &ca);
 	if (rc)
 		return rc;
-	if (f->oom) {
+	if (f->b.oom) {
 		client_auth_clear(&ca);
 		return up_fail(ctx, UP_ENOMEM, "out of memory");
 	}
-	req.body = f->buf;
-	req.body_len = f->len;
+	req.body = f->b.s;
+	req.body_len = f->b.len;
 	rc = up_http_do(ctx, &req, resp);
 	client_auth_clear(&ca);
 	return rc;

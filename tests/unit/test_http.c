@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "testlib.h"
 
 /* lib/http.c against tests/unit/http_server.py, a scripted server on
@@ -387,6 +388,76 @@ static void test_url_allowed(void **state)
 		if (up_url_allowed(bad[i]))
 			fail_msg("allowed: \"%s\"", bad[i]);
 	assert_false(up_url_allowed(NULL));
+}
+
+/* The one loopback test, shared by the config check and the transport. */
+static void test_host_is_loopback(void **state)
+{
+	static const char *const yes[] = {"localhost",	      "LOCALHOST",	 "localhost.",
+					  "127.0.0.1",	      "127.255.255.254", "[::1]",
+					  "[0:0:0:0:0:0:0:1]"};
+	static const char *const no[] = {
+	    "",		  "localhost.evil.com", "127.1", "0x7f.0.0.1", "2130706433", "128.0.0.1",
+	    "[::2]",	  "[::ffff:127.0.0.1]", "::1",	 "[::1",       "[]",	     "[",
+	    "example.com"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!up_host_is_loopback(yes[i], strlen(yes[i])))
+			fail_msg("not loopback: \"%s\"", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (up_host_is_loopback(no[i], strlen(no[i])))
+			fail_msg("loopback: \"%s\"", no[i]);
+	/* a length shorter than the string: only that part counts */
+	assert_false(up_host_is_loopback("127.0.0.1", 3));
+	assert_true(up_host_is_loopback("localhost:8080", 9));
+	/* the config check and the transport agree */
+	assert_true(up_url_allowed("http://localhost.:8080/"));
+}
+
+/* --- the capped, wipe-on-grow buffer ----------------------------------- */
+
+static void test_buf(void **state)
+{
+	struct up_buf b = {0};
+	char big[1000];
+	char *s;
+
+	(void)state;
+	/* nothing added: an empty string to take */
+	s = up_buf_take(&b);
+	assert_non_null(s);
+	assert_string_equal(s, "");
+	free(s);
+
+	/* growing past the first allocation keeps every byte */
+	memset(big, 'x', sizeof(big));
+	for (int i = 0; i < 10; i++)
+		assert_true(up_buf_add(&b, big, sizeof(big)));
+	assert_true(up_buf_add_str(&b, "end"));
+	assert_int_equal(b.len, 10003);
+	assert_true(b.size > b.len);
+	assert_int_equal(b.s[9999], 'x');
+	assert_string_equal(b.s + 10000, "end");
+	up_buf_clear(&b);
+	assert_null(b.s);
+	assert_int_equal(b.len, 0);
+
+	/* the cap: exactly cap bytes fit, one more is refused and sticks */
+	b.cap = 10;
+	assert_true(up_buf_add(&b, "0123456789", 10));
+	assert_true(b.size <= b.cap + 1);
+	assert_false(up_buf_add(&b, "a", 1));
+	assert_true(b.over);
+	assert_false(up_buf_add(&b, "", 0));
+	assert_null(up_buf_take(&b));
+	assert_int_equal(b.cap, 10); /* kept for the next use */
+	assert_false(b.over);
+	assert_true(up_buf_add(&b, "abc", 3));
+	assert_false(up_buf_add(&b, big, 8));
+	assert_int_equal(b.len, 3);
+	assert_string_equal(b.s, "abc");
+	up_buf_clear(&b);
 }
 
 /* --- up_http_do -------------------------------------------------------- */
@@ -954,26 +1025,28 @@ static void test_refused_urls(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_url_allowed),
-		T(test_get),
-		T(test_post),
-		T(test_status_returned),
-		T(test_cap),
-		T(test_hang_timeout),
-		T(test_drip),
-		T(test_server_errors),
-		T(test_redirect_not_followed),
-		T(test_drop_truncate),
-		T(test_reuse_http),
-		T(test_reuse_https),
-		T(test_tls_ok),
-		T(test_tls_wrong_ca),
-		T(test_tls_wrong_host),
-		T(test_env_proxy_ignored),
-		T(test_env_ca_ignored),
-		T(test_env_keylog_setuid),
-		T(test_proxy_config_dead),
-		T(test_refused_urls),
+	    cmocka_unit_test(test_url_allowed),
+	    cmocka_unit_test(test_host_is_loopback),
+	    cmocka_unit_test(test_buf),
+	    T(test_get),
+	    T(test_post),
+	    T(test_status_returned),
+	    T(test_cap),
+	    T(test_hang_timeout),
+	    T(test_drip),
+	    T(test_server_errors),
+	    T(test_redirect_not_followed),
+	    T(test_drop_truncate),
+	    T(test_reuse_http),
+	    T(test_reuse_https),
+	    T(test_tls_ok),
+	    T(test_tls_wrong_ca),
+	    T(test_tls_wrong_host),
+	    T(test_env_proxy_ignored),
+	    T(test_env_ca_ignored),
+	    T(test_env_keylog_setuid),
+	    T(test_proxy_config_dead),
+	    T(test_refused_urls),
 	};
 
 	if (argc == 4 && strcmp(argv[1], "--keylog-child") == 0)
