@@ -383,3 +383,43 @@ out:
 	free(sink.error_type);
 	return r;
 }
+
+/* The capped JSON GET of the key set and the discovery document. */
+up_err up_http_get_json(struct up_ctx *ctx, const char *url, size_t cap, const char *what,
+			unsigned flags, json_t **ret)
+{
+	static const char *const headers[] = {"Accept: application/json", NULL};
+	struct up_http_req req = {.url = url, .method = "GET", .headers = headers, .cap = cap};
+	struct up_http_resp resp = {0};
+	json_t *root = NULL;
+	up_err rc;
+
+	*ret = NULL;
+	rc = up_http_do(ctx, &req, &resp);
+	if (rc)
+		goto out;
+	if (resp.status != 200) {
+		rc = up_fail(ctx,
+			     resp.status == 404 && (flags & UP_GET_404_NOTFOUND) ? UP_ENOTFOUND
+										 : UP_EHTTP,
+			     "%s: HTTP status %ld", what, resp.status);
+		goto out;
+	}
+	rc = up_json_parse(ctx, resp.body, resp.len, cap, &root);
+	if (rc) {
+		char why[160];
+		size_t o = 0;
+
+		for (const char *d = up_ctx_detail(ctx); *d && o + 1 < sizeof(why); d++)
+			why[o++] = (unsigned char)*d >= 0x20 && (unsigned char)*d < 0x7f ? *d : '?';
+		why[o] = '\0';
+		rc = rc == UP_ENOMEM
+			 ? rc
+			 : up_fail(ctx, UP_EPROTO, "%s: not a JSON object: %s", what, why);
+		goto out;
+	}
+	*ret = root;
+out:
+	up_http_resp_clear(&resp);
+	return rc;
+}

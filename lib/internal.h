@@ -147,6 +147,12 @@ long up_http_connects(struct up_ctx *ctx);
 /* true when `url` is https://, or http:// to a loopback address. */
 bool up_url_allowed(const char *url);
 bool up_host_is_loopback(const char *host, size_t len);
+/* GET a JSON object of at most `cap` bytes (Accept: application/json): HTTP
+ * 200 and a JSON object, else a failure whose detail starts with `what`;
+ * another status is UP_EHTTP (UP_ENOTFOUND for a 404 with the flag). */
+#define UP_GET_404_NOTFOUND 1u
+up_err up_http_get_json(struct up_ctx *ctx, const char *url, size_t cap, const char *what,
+			unsigned flags, json_t **ret);
 
 /* --- state.c: checked files under state_dir --- */
 /* Ensure state_dir (and `sub`, when not NULL) exist: root-owned (when we run as
@@ -167,6 +173,18 @@ up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const voi
  * how many were found. */
 up_err up_state_tmp_sweep(struct up_ctx *ctx, int dirfd, const char *name, bool remove,
 			  size_t *ret_n);
+/* A JSON cache file of a state directory (the JWKS and the discovery
+ * caches): an object {"fetched_at": integer, <key_name>: "<key>", ...}. */
+enum up_cache_state { UP_CACHE_OK, UP_CACHE_NONE, UP_CACHE_REFUSED, UP_CACHE_CORRUPT };
+/* Checked read (up_state_read) of at most cap bytes, parsed; CORRUPT when it
+ * is not such an object or is for another key (URI); REFUSED by the state
+ * checks, the reason in the detail. OK: *ret_root is owned by the caller. */
+enum up_cache_state up_cache_load(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
+				  const char *key_name, const char *key, json_t **ret_root,
+				  int64_t *ret_fetched_at);
+/* Atomic write of `root` (0600); UP_ESTATE when its text is over cap. */
+up_err up_cache_store(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
+		      const json_t *root);
 /* Open `name` for flock() (created 0600 if missing). Returns the fd. */
 up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd);
 /* The uid that must own state files: 0, or the running euid in test builds

@@ -406,33 +406,27 @@ static void cache_clear(struct cache *c)
 static bool cache_load(struct up_ctx *ctx, int dirfd, const char *name, const char *uri,
 		       struct cache *c)
 {
-	char *data = NULL, why[160];
-	size_t len = 0;
-	json_t *root = NULL, *fa, *ra;
-	const char *curi;
-	up_err rc;
+	char why[160];
+	json_t *root = NULL, *ra;
 
 	memset(c, 0, sizeof(*c));
-	rc = up_state_read(ctx, dirfd, name, UP_JWKS_CACHE_CAP, &data, &len);
-	if (rc == UP_ENOENT)
+	switch (up_cache_load(ctx, dirfd, name, UP_JWKS_CACHE_CAP, "jwks_uri", uri, &root,
+			      &c->fetched_at)) {
+	case UP_CACHE_NONE:
 		return false;
-	if (rc) {
+	case UP_CACHE_REFUSED:
 		snprintf(why, sizeof(why), "%s", up_ctx_detail(ctx));
 		up_log(ctx, LOG_WARNING, "jwks: cache file jwks/%s refused (%s): fetching again",
 		       name, why);
 		return false;
+	case UP_CACHE_CORRUPT:
+		goto corrupt;
+	case UP_CACHE_OK:
+		break;
 	}
-	rc = up_json_parse(ctx, data, len, UP_JWKS_CACHE_CAP, &root);
-	free(data);
-	if (rc)
-		goto corrupt;
-	fa = json_object_get(root, "fetched_at");
 	ra = json_object_get(root, "refetch_at");
-	curi = json_string_value(json_object_get(root, "jwks_uri"));
-	if (!json_is_integer(fa) || (ra && !json_is_integer(ra)) || !curi ||
-	    strcmp(curi, uri) != 0 || !json_is_object(json_object_get(root, "jwks")))
+	if ((ra && !json_is_integer(ra)) || !json_is_object(json_object_get(root, "jwks")))
 		goto corrupt;
-	c->fetched_at = (int64_t)json_integer_value(fa);
 	c->refetch_at = ra ? (int64_t)json_integer_value(ra) : 0;
 	c->jwks = json_incref(json_object_get(root, "jwks"));
 	json_decref(root);
@@ -451,22 +445,14 @@ static up_err cache_store(struct up_ctx *ctx, int dirfd, const char *name, const
 			  const struct cache *c)
 {
 	json_t *root;
-	char *text;
 	up_err rc;
 
 	root = json_pack("{s:I, s:I, s:s, s:O}", "fetched_at", (json_int_t)c->fetched_at,
 			 "refetch_at", (json_int_t)c->refetch_at, "jwks_uri", uri, "jwks", c->jwks);
 	if (!root)
 		return up_fail(ctx, UP_ENOMEM, "out of memory");
-	text = up_json_dump(root);
+	rc = up_cache_store(ctx, dirfd, name, UP_JWKS_CACHE_CAP, root);
 	json_decref(root);
-	if (!text)
-		return up_fail(ctx, UP_ENOMEM, "out of memory");
-	if (strlen(text) > UP_JWKS_CACHE_CAP)
-		rc = up_fail(ctx, UP_ESTATE, "JWKS too large to cache");
-	else
-		rc = up_state_write(ctx, dirfd, name, text, strlen(text), 0600);
-	free(text);
 	/* Called with the JWKS lock held (locked_fetch). */
 	if (!rc)
 		(void)up_state_tmp_sweep(ctx, dirfd, name, true, NULL);
@@ -479,40 +465,20 @@ static up_err cache_store(struct up_ctx *ctx, int dirfd, const char *name, const
 static up_err fetch(struct up_ctx *ctx, const char *uri, json_t **ret_jwks,
 		    struct up_jwks **ret_set)
 {
-	static const char *const headers[] = { "Accept: application/json", NULL };
-	struct up_http_req req = {
-		.url = uri, .method = "GET", .headers = headers, .cap = UP_MAX_JWKS,
-	};
-	struct up_http_resp resp = { 0 };
 	json_t *root = NULL;
 	up_err rc;
 
-	rc = up_http_do(ctx, &req, &resp);
+	rc = up_http_get_json(ctx, uri, UP_MAX_JWKS, "JWKS fetch", UP_GET_404_NOTFOUND, &root);
 	if (rc)
-		goto out;
-	if (resp.status != 200) {
-		rc = up_fail(ctx,
-			     resp.status >= 500	  ? UP_ESERVER
-			     : resp.status == 404 ? UP_ENOTFOUND
-						  : UP_EHTTP,
-			     "JWKS fetch: HTTP status %ld", resp.status);
-		goto out;
-	}
-	rc = up_json_parse(ctx, resp.body, resp.len, UP_MAX_JWKS, &root);
-	if (rc) {
-		rc = rc == UP_ENOMEM ? rc : up_fail(ctx, UP_EPROTO, "JWKS is not a JSON object");
-		goto out;
-	}
+		return rc;
 	rc = jwks_from_json(ctx, root, LOG_WARNING, ret_set);
-	if (rc)
-		goto out;
+	if (rc) {
+		json_decref(root);
+		return rc;
+	}
 	*ret_jwks = root;
-	root = NULL;
 	up_log(ctx, LOG_INFO, "jwks: fetched %zu usable key(s)", (*ret_set)->n);
-out:
-	json_decref(root);
-	up_http_resp_clear(&resp);
-	return rc;
+	return UP_OK;
 }
 
 static bool fresh(int64_t fetched_at, int64_t now)

@@ -56,7 +56,6 @@
 #define MAX_GROUPS 1024u
 #define PROMPT_DEVICE "Press Enter after approving"
 
-static const char *const json_accept[] = {"Accept: application/json", NULL};
 static const char *const form_headers[] = {"Content-Type: application/x-www-form-urlencoded",
 					   "Accept: application/json", NULL};
 
@@ -306,93 +305,56 @@ static up_err discovery_url(struct up_ctx *ctx, char **ret)
 static bool discovery_load(struct up_ctx *ctx, int dirfd, const char *name, const char *url,
 			   struct up_oidc_endpoints *e, int64_t *ret_fetched_at)
 {
-	char *data = NULL, why[160];
-	size_t len = 0;
-	json_t *root = NULL, *fa;
-	const char *curl;
-	up_err rc;
+	char why[160];
+	json_t *root = NULL;
 
-	rc = up_state_read(ctx, dirfd, name, DISCOVERY_CACHE_CAP, &data, &len);
-	if (rc == UP_ENOENT)
+	switch (up_cache_load(ctx, dirfd, name, DISCOVERY_CACHE_CAP, "url", url, &root,
+			      ret_fetched_at)) {
+	case UP_CACHE_NONE:
 		return false;
-	if (rc) {
+	case UP_CACHE_REFUSED:
 		printable(up_ctx_detail(ctx), why, sizeof(why));
 		up_log(ctx, LOG_WARNING, "oidc: discovery cache jwks/%s refused (%s)", name, why);
 		return false;
+	case UP_CACHE_CORRUPT:
+		up_log(ctx, LOG_WARNING, "oidc: discovery cache jwks/%s is corrupt", name);
+		return false;
+	case UP_CACHE_OK:
+		break;
 	}
-	rc = up_json_parse(ctx, data, len, DISCOVERY_CACHE_CAP, &root);
-	free(data);
-	if (rc)
-		goto corrupt;
-	fa = json_object_get(root, "fetched_at");
-	curl = json_string_value(json_object_get(root, "url"));
-	if (!json_is_integer(fa) || !curl || strcmp(curl, url) != 0)
-		goto corrupt;
 	if (discovery_check(ctx, json_object_get(root, "discovery"), e) != UP_OK) {
 		printable(up_ctx_detail(ctx), why, sizeof(why));
 		up_log(ctx, LOG_WARNING, "oidc: cached discovery document not usable: %s", why);
 		json_decref(root);
 		return false;
 	}
-	*ret_fetched_at = (int64_t)json_integer_value(fa);
 	json_decref(root);
 	return true;
-corrupt:
-	json_decref(root);
-	up_log(ctx, LOG_WARNING, "oidc: discovery cache jwks/%s is corrupt", name);
-	return false;
 }
 
 static void discovery_store(struct up_ctx *ctx, int dirfd, const char *name, const char *url,
 			    const struct up_oidc_endpoints *e, int64_t now)
 {
 	json_t *sub = discovery_subset(ctx, e), *root;
-	char *text = NULL;
 
 	root = sub ? json_pack("{s:I, s:s, s:o}", "fetched_at", (json_int_t)now, "url", url,
 			       "discovery", sub)
 		   : NULL;
-	if (root)
-		text = up_json_dump(root);
-	json_decref(root);
-	if (!text || up_state_write(ctx, dirfd, name, text, strlen(text), 0600) != UP_OK)
+	if (!root || up_cache_store(ctx, dirfd, name, DISCOVERY_CACHE_CAP, root) != UP_OK)
 		up_log(ctx, LOG_WARNING, "oidc: cannot write the discovery cache jwks/%s", name);
-	free(text);
+	json_decref(root);
 }
 
 static up_err discovery_fetch(struct up_ctx *ctx, const char *url, struct up_oidc_endpoints *e)
 {
-	struct up_http_req req = {
-	    .url = url,
-	    .method = "GET",
-	    .headers = json_accept,
-	    .cap = UP_MAX_JWKS,
-	};
-	struct up_http_resp resp = {0};
 	json_t *doc = NULL;
 	up_err rc;
 
-	rc = up_http_do(ctx, &req, &resp);
+	rc = up_http_get_json(ctx, url, UP_MAX_JWKS, "discovery", 0, &doc);
 	if (rc)
-		goto out;
-	if (resp.status != 200) {
-		rc = up_fail(ctx, UP_EHTTP, "discovery: HTTP status %ld", resp.status);
-		goto out;
-	}
-	rc = up_json_parse(ctx, resp.body, resp.len, UP_MAX_JWKS, &doc);
-	if (rc) {
-		char why[160];
-
-		printable(up_ctx_detail(ctx), why, sizeof(why));
-		rc = rc == UP_ENOMEM
-			 ? rc
-			 : up_fail(ctx, UP_EPROTO, "discovery document refused: %s", why);
-		goto out;
-	}
+		return rc;
 	rc = discovery_check(ctx, doc, e);
-out:
 	json_decref(doc);
-	up_http_resp_clear(&resp);
 	return rc;
 }
 

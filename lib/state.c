@@ -337,3 +337,50 @@ up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_f
 	*ret_fd = fd;
 	return UP_OK;
 }
+
+enum up_cache_state up_cache_load(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
+				  const char *key_name, const char *key, json_t **ret_root,
+				  int64_t *ret_fetched_at)
+{
+	char *data = NULL;
+	size_t len = 0;
+	json_t *root = NULL, *fa;
+	const char *k;
+	up_err rc;
+
+	*ret_root = NULL;
+	rc = up_state_read(ctx, dirfd, name, cap, &data, &len);
+	if (rc == UP_ENOENT)
+		return UP_CACHE_NONE;
+	if (rc)
+		return UP_CACHE_REFUSED;
+	rc = up_json_parse(ctx, data, len, cap, &root);
+	free(data);
+	if (rc)
+		return UP_CACHE_CORRUPT;
+	fa = json_object_get(root, "fetched_at");
+	k = json_string_value(json_object_get(root, key_name));
+	if (!json_is_integer(fa) || !k || strcmp(k, key) != 0) {
+		json_decref(root);
+		return UP_CACHE_CORRUPT;
+	}
+	*ret_fetched_at = (int64_t)json_integer_value(fa);
+	*ret_root = root;
+	return UP_CACHE_OK;
+}
+
+up_err up_cache_store(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
+		      const json_t *root)
+{
+	char *text = up_json_dump(root);
+	up_err rc;
+
+	if (!text)
+		return up_fail(ctx, UP_ENOMEM, "out of memory");
+	if (strlen(text) > cap)
+		rc = up_fail(ctx, UP_ESTATE, "%s: too large to cache", name);
+	else
+		rc = up_state_write(ctx, dirfd, name, text, strlen(text), 0600);
+	free(text);
+	return rc;
+}
