@@ -24,6 +24,19 @@ static size_t utf8_cut(const char *s, size_t len)
 	return n ? n : len; /* no lead byte at all: not UTF-8, cut bytes */
 }
 
+void up_conv_init(struct up_conv *conv, struct up_ctx *ctx,
+		  up_err (*prompt)(void *ud, const char *text, bool echo, char **ret_answer),
+		  up_err (*info)(void *ud, const char *text),
+		  up_err (*error)(void *ud, const char *text), void *ud)
+{
+	memset(conv, 0, sizeof(*conv));
+	conv->prompt = prompt;
+	conv->info = info;
+	conv->error = error;
+	conv->ud = ud;
+	conv->echo_code = ctx && ctx->cfg && ctx->cfg->echo_code;
+}
+
 void up_conv_split_free(char **parts, size_t n)
 {
 	if (!parts)

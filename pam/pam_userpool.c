@@ -601,12 +601,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 			goto out;
 	}
 
-	memset(&conv, 0, sizeof(conv));
-	conv.prompt = conv_prompt;
-	conv.info = conv_info;
-	conv.error = conv_error;
-	conv.ud = pamh;
-	conv.echo_code = cfg->echo_code;
+	up_conv_init(&conv, ctx, conv_prompt, conv_info, conv_error, pamh);
 	conv.no_qr = conv_no_qr(pamh, cfg);
 
 	up_ctx_set_requester(ctx, requester_uid(pamh));
@@ -891,12 +886,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		rc = rc == PAM_SUCCESS ? PAM_AUTHTOK_RECOVERY_ERR : rc;
 		goto out;
 	}
-	memset(&conv, 0, sizeof(conv));
-	conv.prompt = conv_prompt;
-	conv.info = conv_info;
-	conv.error = conv_error;
-	conv.ud = pamh;
-	conv.echo_code = cfg->echo_code;
+	up_conv_init(&conv, ctx, conv_prompt, conv_info, conv_error, pamh);
 	conv.no_qr = conv_no_qr(pamh, cfg);
 	/* An access token is needed: sign in online with the old password
 	 * (and the code); the cache cannot change a password. */

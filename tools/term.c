@@ -104,12 +104,9 @@ static up_err conv_error(void *ud, const char *text)
 	return UP_OK;
 }
 
-void term_conv(struct up_conv *conv)
+void term_conv(struct up_conv *conv, struct up_ctx *ctx, void *ud)
 {
-	memset(conv, 0, sizeof(*conv));
-	conv->prompt = conv_prompt;
-	conv->info = conv_info;
-	conv->error = conv_error;
+	up_conv_init(conv, ctx, conv_prompt, conv_info, conv_error, ud);
 }
 
 char *term_safe(const char *s)

@@ -20,8 +20,8 @@ bool term_utf8(void);
 /* Logger for up_ctx_set_logger: stderr, "<prog>: message"; debug lines
  * only when the configuration says debug. */
 void term_log(void *ud, int priority, const char *msg);
-/* Fill a conversation that talks to this terminal. */
-void term_conv(struct up_conv *conv);
+/* Fill a conversation that talks to this terminal (up_conv_init). */
+void term_conv(struct up_conv *conv, struct up_ctx *ctx, void *ud);
 /* Strip control characters (a value from the network must not drive the
  * terminal) into a static buffer-free copy; returns malloc'd text. */
 char *term_safe(const char *s);

@@ -125,26 +125,6 @@ static up_err on_mfa_setup(void *ud, const char *secret, const char *uri)
 	return show(e, secret, uri);
 }
 
-static up_err conv_prompt(void *ud, const char *text, bool echo, char **ret)
-{
-	(void)ud;
-	return term_prompt(text, echo, ret);
-}
-
-static up_err conv_info(void *ud, const char *text)
-{
-	(void)ud;
-	fprintf(stdout, "%s\n", text);
-	return UP_OK;
-}
-
-static up_err conv_error(void *ud, const char *text)
-{
-	(void)ud;
-	fprintf(stderr, "%s\n", text);
-	return UP_OK;
-}
-
 static void fail(struct up_ctx *ctx, const char *what, up_err r)
 {
 	const char *d = up_ctx_detail(ctx);
@@ -238,13 +218,8 @@ int main(int argc, char **argv)
 		rc = EXIT_SIGNIN;
 		goto out;
 	}
-	memset(&conv, 0, sizeof(conv));
-	conv.prompt = conv_prompt;
-	conv.info = conv_info;
-	conv.error = conv_error;
+	term_conv(&conv, ctx, &e);
 	conv.enroll = on_mfa_setup;
-	conv.ud = &e;
-	conv.echo_code = cfg->echo_code;
 	/* The sign-in asks for the current code if one is enrolled, or runs
 	 * MFA_SETUP (which enrolls) when the pool demands a second factor. */
 	r = up_cognito_signin(ctx, username, password, &conv, &auth);

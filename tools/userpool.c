@@ -342,8 +342,7 @@ static int cmd_login(struct up_ctx *ctx, const char *user)
 		fail(ctx, "user name", r);
 		return 2;
 	}
-	term_conv(&conv);
-	conv.echo_code = up_ctx_config(ctx)->echo_code;
+	term_conv(&conv, ctx, NULL);
 	if (up_provider_has(ctx, UP_CAP_PASSWORD)) {
 		r = term_prompt("Password: ", false, &password);
 		if (r)

@@ -29,6 +29,15 @@ struct up_conv {
 				    module; `qr = off` has the same effect) */
 };
 
+/* The one conversation set-up of the PAM module and the tools: the
+ * adapter's callbacks and `ud`, and what the configuration says (echo_code);
+ * the rest cleared. */
+UP_EXPORT void up_conv_init(struct up_conv *conv, struct up_ctx *ctx,
+			    up_err (*prompt)(void *ud, const char *text, bool echo,
+					     char **ret_answer),
+			    up_err (*info)(void *ud, const char *text),
+			    up_err (*error)(void *ud, const char *text), void *ud);
+
 /* Linux-PAM's limits (<security/_pam_types.h>): a message, its NUL
  * included, is at most UP_CONV_MAX_MSG bytes; one pam_conv call carries at
  * most UP_CONV_MAX_NUM messages. Greeters (LightDM) hang on longer ones. */

@@ -319,6 +319,58 @@ static void test_qr_config(void **state)
 	}
 }
 
+static up_err ask(void *ud, const char *text, bool echo, char **ret)
+{
+	(void)ud, (void)text, (void)echo, (void)ret;
+	return UP_ECONV;
+}
+
+static up_err say(void *ud, const char *text)
+{
+	(void)ud, (void)text;
+	return UP_OK;
+}
+
+/* The one set-up the PAM module and the tools share: callbacks, ud, and
+ * echo_code from the configuration; everything else cleared. */
+static void test_conv_init(void **state)
+{
+	static const char *const lines[] = {"", "echo_code = yes\n"};
+	struct up_conv conv;
+	int ud;
+
+	(void)state;
+	memset(&conv, 0xff, sizeof(conv));
+	up_conv_init(&conv, NULL, ask, say, say, &ud);
+	assert_ptr_equal(conv.prompt, ask);
+	assert_ptr_equal(conv.info, say);
+	assert_ptr_equal(conv.error, say);
+	assert_ptr_equal(conv.ud, &ud);
+	assert_null(conv.enroll);
+	assert_false(conv.echo_code);
+	assert_false(conv.no_qr);
+	for (size_t i = 0; i < 2; i++) {
+		char *dir = t_mkdtemp();
+		char *conf = NULL, *path;
+		struct up_ctx *ctx = NULL;
+
+		assert_true(asprintf(&conf,
+				     "region = us-east-1\nuser_pool_id = us-east-1_abc\n"
+				     "client_id = x\nstate_dir = %s\n%s",
+				     dir, lines[i]) > 0);
+		path = t_write_file(dir, "userpool.conf", conf, 0600);
+		assert_int_equal(up_ctx_new(&ctx), UP_OK);
+		assert_int_equal(up_ctx_load_config(ctx, path, 0, NULL, false), UP_OK);
+		up_conv_init(&conv, ctx, ask, say, say, NULL);
+		assert_int_equal(conv.echo_code, i == 1);
+		up_ctx_free(ctx);
+		free(path);
+		free(conf);
+		t_rmtree(dir);
+		free(dir);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +378,7 @@ int main(void)
 	    cmocka_unit_test(test_split_utf8),	       cmocka_unit_test(test_split_too_long),
 	    cmocka_unit_test(test_enrolment_messages), cmocka_unit_test(test_device_messages),
 	    cmocka_unit_test(test_qr_table),	       cmocka_unit_test(test_qr_config),
+	    cmocka_unit_test(test_conv_init),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
