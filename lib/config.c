@@ -500,6 +500,40 @@ static up_err check_shell(struct parser *p, const char *name, const char *v)
 	return UP_OK;
 }
 
+/* tpm = yes needs a build with TPM support (tpm2-tss). */
+static up_err check_tpm(struct parser *p, const char *name, const char *v)
+{
+#ifndef HAVE_TSS2
+	if (strcmp(v, "yes") == 0)
+		return bad(p, name, "yes: this build has no TPM support (tpm2-tss)");
+#else
+	(void)p;
+	(void)name;
+	(void)v;
+#endif
+	return UP_OK;
+}
+
+/* The TCTI loader dlopen()s libtss2-tcti-<name>.so: only the device node,
+ * swtpm and the Microsoft simulator, each with a printable configuration. */
+static up_err check_tpm_tcti(struct parser *p, const char *name, const char *v)
+{
+	static const char *const ok[] = {"device:/dev/", "swtpm:", "mssim:"};
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		known = known || strncmp(v, ok[i], strlen(ok[i])) == 0;
+	if (!known || strlen(v) > 128)
+		return bad(p, name, "must be device:/dev/..., swtpm:... or mssim:..., at most 128 "
+				    "characters");
+	for (const char *q = v; *q; q++)
+		if (!(is_alnum(*q) || strchr("/:=,._-", *q)))
+			return bad(p, name, "'%.128s' has a character outside [A-Za-z0-9/:=,._-]", v);
+	if (strstr(v, ".."))
+		return bad(p, name, "must not contain '..'");
+	return UP_OK;
+}
+
 /* Each item is POOLGROUP:LOCALGROUP; the local name ends up in a group(5)
  * line, so it gets the NSS name rules. Runs on the stored list. */
 static up_err check_group_map(struct parser *p, const char *name, char **list)
@@ -821,6 +855,8 @@ static const struct choice qr_modes[] = {
     {"auto", UP_QR_AUTO}, {"text", UP_QR_TEXT}, {"off", UP_QR_OFF}, {NULL, 0}};
 static const struct choice uid_sources[] = {
     {"sequential", UP_UID_SEQUENTIAL}, {"hash", UP_UID_HASH}, {NULL, 0}};
+static const struct choice tpm_modes[] = {
+    {"auto", UP_TPM_AUTO}, {"yes", UP_TPM_YES}, {"no", UP_TPM_NO}, {NULL, 0}};
 static const struct choice offline_mfa_modes[] = {{"require", 0}, {"skip", 1}, {NULL, 0}};
 
 /*
@@ -880,6 +916,8 @@ static const struct key keys[] = {
     {STR("home", home), .def = "/home/%u", .check = check_home},
     {STR("shell", shell), .def = "/bin/bash", .check = check_shell},
     {CUSTOM("mfa_methods", mfa_methods, set_mfa_methods), .def = "totp, email, sms"},
+    {CHOICE("tpm", tpm, tpm_modes), .def = "auto", .check = check_tpm},
+    {STR("tpm_tcti", tpm_tcti), .def = "device:/dev/tpmrm0", .check = check_tpm_tcti},
     {BOOL("debug", debug), .def = "no"},
 };
 
@@ -985,6 +1023,8 @@ static up_err store(struct parser *p, const struct key *k, const char *name, con
 	case T_CHOICE_BOOL:
 		if (!pick_choice(k->choices, k->flags & F_CASE, v, &choice))
 			return bad_choice(p, name, v, k->choices);
+		if (k->check && (r = k->check(p, name, v)))
+			return r;
 		if (k->type == T_CHOICE)
 			*(int *)field = choice;
 		else

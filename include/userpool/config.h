@@ -24,6 +24,8 @@ enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
 enum up_qr_mode { UP_QR_AUTO = 0, UP_QR_TEXT, UP_QR_OFF };
 /* uid_source = sequential (per machine) | hash (of issuer + sub, the same on every machine) */
 enum up_uid_source { UP_UID_SEQUENTIAL = 0, UP_UID_HASH };
+/* tpm = auto (when the TPM answers) | yes (required) | no */
+enum up_tpm_mode { UP_TPM_AUTO = 0, UP_TPM_YES, UP_TPM_NO };
 /* Cognito second factors (mfa_methods); UP_MFA_NONE ends a list. */
 enum up_mfa_method { UP_MFA_NONE = 0, UP_MFA_TOTP, UP_MFA_EMAIL, UP_MFA_SMS, UP_MFA_MAX = UP_MFA_SMS };
 
@@ -92,6 +94,8 @@ struct up_config {
 	enum up_uid_source uid_source; /* default sequential */
 	char *home;              /* default /home/%u */
 	char *shell;             /* default /bin/bash */
+	enum up_tpm_mode tpm;    /* bind offline records to the TPM (default auto) */
+	char *tpm_tcti;          /* TCTI of the TPM, default "device:/dev/tpmrm0" */
 
 	/* Cognito with issuer unset: the second issuer form AWS's verifier
 	 * accepts, https://issuer-cognito-idp.<region>.amazonaws.com/<pool>, and
