@@ -348,6 +348,8 @@ void up_auth_free(struct up_auth *auth)
 	up_free_secret(auth->access_token);
 	up_free_secret(auth->refresh_token);
 	up_free_secret(auth->new_password);
+	up_free_secret(auth->totp_secret);
+	up_free_secret(auth->totp_code);
 	up_wipe(auth, sizeof(*auth));
 	free(auth);
 }
@@ -430,6 +432,8 @@ struct signin {
 	char *user_id;         /* the pool's name for the user (USER_ID_FOR_SRP) */
 	char *session;         /* the Session of the last response */
 	char *new_password;    /* chosen at NEW_PASSWORD_REQUIRED (secret) */
+	char *totp_secret;     /* set up at MFA_SETUP (secret, base32) */
+	char *totp_code;       /* the TOTP code the pool accepted (secret) */
 	bool mfa;
 	enum up_mfa_method method; /* the second factor used */
 	int custom_rounds;	   /* CUSTOM_CHALLENGE answers given */
@@ -868,15 +872,22 @@ static up_err answer_code(struct signin *s, const struct code_challenge *cc, con
 			up_free_secret(code);
 			return UP_ENOMEM;
 		}
-		up_free_secret(code);
 		json_put_secret(*io_resp);
 		*io_resp = NULL;
 		r = respond(s, cc->name, ans, io_resp);
 		if (r == UP_OK) {
 			s->mfa = true;
 			s->method = cc->method;
+			/* Kept (wiped) for the offline secret's check in signin.c. */
+			if (cc->method == UP_MFA_TOTP) {
+				up_free_secret(s->totp_code);
+				s->totp_code = code;
+				code = NULL;
+			}
+			up_free_secret(code);
 			return UP_OK;
 		}
+		up_free_secret(code);
 		if (r == UP_ESESSION)
 			up_set_user_msg(s->ctx, "Sign-in took too long: start again");
 		if (r != UP_ECODE || attempt >= MAX_ATTEMPTS || !s->session)
@@ -1174,8 +1185,13 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 			r = UP_ENOMEM;
 			goto out;
 		}
-		up_free_secret(code);
 		r = call(ctx, "VerifySoftwareToken", body, &resp);
+		if (r == UP_OK) {
+			up_free_secret(s->totp_code);
+			s->totp_code = code;
+			code = NULL;
+		}
+		up_free_secret(code);
 		if (r == UP_ECODE && attempt < MAX_ATTEMPTS) {
 			/* The session from AssociateSoftwareToken still stands. */
 			if ((r = conv_text(s, true, "Verification code rejected")))
@@ -1209,6 +1225,11 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 		goto out;
 	s->mfa = true;
 	s->method = UP_MFA_TOTP;
+	/* The module saw the secret: signin.c keeps it wrapped under this
+	 * sign-in's password for offline sign-in (issue 16 item 5c). */
+	up_free_secret(s->totp_secret);
+	s->totp_secret = secret;
+	secret = NULL;
 	json_put_secret(*io_resp);
 	*io_resp = resp;
 	resp = NULL;
@@ -1329,12 +1350,18 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 		(*ret_auth)->mfa_method = s.mfa ? s.method : UP_MFA_NONE;
 		(*ret_auth)->new_password = s.new_password;
 		s.new_password = NULL;
+		(*ret_auth)->totp_secret = s.totp_secret;
+		s.totp_secret = NULL;
+		(*ret_auth)->totp_code = s.totp_code;
+		s.totp_code = NULL;
 		up_log(ctx, LOG_INFO, "user %s: signed in to the pool%s", username,
 		       s.mfa ? " with a second factor" : "");
 	}
 out:
 	json_put_secret(resp);
 	up_free_secret(s.new_password);
+	up_free_secret(s.totp_secret);
+	up_free_secret(s.totp_code);
 	free(s.user_id);
 	up_free_secret(s.session);
 	return r;

@@ -12,8 +12,12 @@
 #include <userpool/cognito.h>
 #include <userpool/oidc.h>
 
+#include <userpool/otpauth.h>
+
 #include "internal.h"
+#include "mfa_local.h"
 #include "provider.h"
+#include "store_int.h"
 #include "vjob.h"
 
 /*
@@ -116,6 +120,17 @@ static up_err record_dup(const struct up_user_record *cur, struct up_user_record
 	return UP_OK;
 }
 
+static void stepups_free_all(struct up_user_record *rec)
+{
+	for (size_t i = 0; i < rec->n_stepups; i++) {
+		free(rec->stepups[i].service);
+		free(rec->stepups[i].tty);
+	}
+	free(rec->stepups);
+	rec->stepups = NULL;
+	rec->n_stepups = 0;
+}
+
 /* ---------------------------------------------------------------------- */
 /* online success: refresh the entry */
 
@@ -123,7 +138,9 @@ struct online_ud {
 	struct up_ctx *ctx;
 	const char *username;
 	const struct up_auth *auth;
-	char *verifier; /* moved into the record */
+	char *verifier;	  /* moved into the record */
+	char *mfa_secret; /* the wrapped TOTP secret that goes with it (moved) */
+	int64_t mfa_step; /* the step of the code the pool accepted (0: none) */
 };
 
 static up_err online_update(void *ud, const struct up_user_record *cur,
@@ -157,6 +174,14 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 	 * whatever password an older entry knew. */
 	rec->verifier = o->verifier;
 	o->verifier = NULL;
+	/* Wrapped under this verifier's KEK (or none). */
+	rec->mfa_secret = o->mfa_secret;
+	o->mfa_secret = NULL;
+	rec->mfa_step = o->mfa_step;
+	if (rec->mfa_secret && same_sub && cur->mfa_step > rec->mfa_step)
+		rec->mfa_step = cur->mfa_step;
+	if (!rec->mfa_secret)
+		rec->mfa_step = 0;
 	rec->mfa = o->auth->mfa;
 	rec->mfa_method = o->auth->mfa ? o->auth->mfa_method : UP_MFA_NONE;
 	rec->last_online = up_ctx_now(o->ctx);
@@ -188,13 +213,149 @@ static up_err drop_verifier(void *ud, const struct up_user_record *cur,
 		return r;
 	up_free_secret((*ret_new)->verifier);
 	(*ret_new)->verifier = NULL;
+	/* Wrapped under that verifier's key: it goes with it. */
+	up_free_secret((*ret_new)->mfa_secret);
+	(*ret_new)->mfa_secret = NULL;
+	(*ret_new)->mfa_step = 0;
 	return UP_OK;
+}
+
+/* ---------------------------------------------------------------------- */
+/* offline second factor: the TOTP secret wrapped under the password's KEK */
+
+static void mfa_aad(struct up_ctx *ctx, const char *username, const char *sub,
+		    struct up_mfa_aad *aad)
+{
+	aad->issuer = ctx->cfg->issuer;
+	aad->sub = sub;
+	aad->username = username;
+	aad->version = UP_STORE_VERSION;
+}
+
+/* The secret held in `cur` opened with the password's KEK, when it opens:
+ * UP_OK with *ret_key, else logged and UP_EDENIED / another code (the
+ * caller drops the secret). *ret_kept: cur's verifier already is the
+ * current form, so it and the wrapped secret can stay as they are. */
+static up_err held_secret(struct up_ctx *ctx, const char *username,
+			  const struct up_user_record *cur, const char *password,
+			  uint8_t **ret_key, size_t *ret_len, bool *ret_kept)
+{
+	uint8_t kek[UP_MFA_KEY_LEN];
+	struct up_mfa_aad aad;
+	bool has_kek = false;
+	up_err r;
+
+	*ret_kept = false;
+	r = up_verifier_check_kek(ctx, cur->verifier, password, kek, &has_kek);
+	if (r == UP_ENOMEM)
+		return r;
+	if (r || !has_kek) {
+		up_log(ctx, LOG_NOTICE,
+		       "%s: the password of this sign-in does not open the offline TOTP secret "
+		       "held for this user (%s): dropped",
+		       username, r ? up_strerror(r) : "no key in an older verifier");
+		up_wipe(kek, sizeof(kek));
+		return r ? r : UP_EDENIED;
+	}
+	mfa_aad(ctx, username, cur->sub, &aad);
+	r = up_mfa_unwrap(ctx, kek, &aad, cur->mfa_secret, ret_key, ret_len);
+	up_wipe(kek, sizeof(kek));
+	if (r) {
+		up_log(ctx, LOG_WARNING,
+		       "%s: the offline TOTP secret held for this user does not open (%s: the "
+		       "record was changed): dropped",
+		       username, up_strerror(r));
+		return r;
+	}
+	*ret_kept = up_verifier_current(cur->verifier);
+	return UP_OK;
+}
+
+/*
+ * The verifier and the wrapped TOTP secret for the record of an online
+ * sign-in with `password`. The secret is the one set up in this sign-in
+ * (MFA_SETUP), else the one the record holds if this password opens it;
+ * it is kept only if the TOTP code the pool accepted in this sign-in (when
+ * it asked for one) verifies against it (else the user re-enrolled
+ * elsewhere and it is stale). One scrypt when nothing changes (the
+ * record's verifier and wrapped secret stay), two after a password change
+ * or a parameter upgrade while a secret is held.
+ */
+static up_err online_keys(struct up_ctx *ctx, const char *username, const char *password,
+			  const struct up_auth *auth, struct up_vjob *job, struct online_ud *o)
+{
+	struct up_user_record *cur = NULL;
+	uint8_t *key = NULL, kek[UP_MFA_KEY_LEN];
+	size_t key_len = 0;
+	bool kept = false;
+	struct up_mfa_aad aad;
+	up_err r;
+
+	if (auth->totp_secret) {
+		r = up_base32_decode(auth->totp_secret, &key, &key_len);
+		if (r == UP_ENOMEM)
+			return r;
+		if (r || key_len == 0 || key_len > UP_MFA_SECRET_MAX) {
+			up_log(ctx, LOG_WARNING,
+			       "%s: the TOTP secret set up at this sign-in is not usable "
+			       "offline",
+			       username);
+			up_free_secret_len(key, key_len);
+			key = NULL;
+		}
+	} else if (up_store_user_read(ctx, username, &cur) == UP_OK && cur->mfa_secret &&
+		   cur->verifier && strcmp(cur->sub, auth->claims->sub) == 0) {
+		r = held_secret(ctx, username, cur, password, &key, &key_len, &kept);
+		if (r == UP_ENOMEM) {
+			up_user_record_free(cur);
+			return r;
+		}
+	}
+	/* The code the pool accepted must be a code of the secret kept. */
+	if (key && auth->totp_code && auth->mfa_method == UP_MFA_TOTP &&
+	    up_mfa_totp_check(key, key_len, auth->totp_code, up_ctx_now(ctx), 0, &o->mfa_step)) {
+		up_log(ctx, LOG_NOTICE,
+		       "%s: the code the user pool accepted does not match the offline TOTP "
+		       "secret held for this user (enrolled again elsewhere?): dropped",
+		       username);
+		up_free_secret_len(key, key_len);
+		key = NULL;
+		kept = false;
+		o->mfa_step = 0;
+	}
+	if (key && kept) {
+		o->verifier = up_strdup(cur->verifier);
+		o->mfa_secret = up_strdup(cur->mfa_secret);
+		up_free_secret_len(key, key_len);
+		up_user_record_free(cur);
+		if (!o->verifier || !o->mfa_secret)
+			return UP_ENOMEM;
+		return UP_OK;
+	}
+	up_user_record_free(cur);
+	/* The worker thread up_signin started with this password has derived
+	 * it by now (overlapped with the pool's round trips); without one (or
+	 * for a password replaced at NEW_PASSWORD_REQUIRED) derive it here. */
+	r = job ? up_vjob_join(ctx, job, password, &o->verifier, kek) : UP_EINVAL;
+	if (r == UP_EINVAL)
+		r = up_verifier_new_kek(ctx, password, &o->verifier, kek);
+	if (!r && key) {
+		mfa_aad(ctx, username, auth->claims->sub, &aad);
+		r = up_mfa_wrap(ctx, kek, &aad, key, key_len, &o->mfa_secret);
+		if (r) {
+			up_free_secret(o->verifier);
+			o->verifier = NULL;
+		}
+	}
+	up_wipe(kek, sizeof(kek));
+	up_free_secret_len(key, key_len);
+	return r;
 }
 
 static void store_online(struct up_ctx *ctx, const char *username, const char *password,
 			 const struct up_auth *auth, struct up_vjob *job)
 {
-	struct online_ud o = {ctx, username, auth, NULL};
+	struct online_ud o = {ctx, username, auth, NULL, NULL, 0};
 	up_err r = UP_OK;
 
 	if (!auth->claims || !auth->claims->sub || !auth->id_token) {
@@ -208,9 +369,7 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 	if (auth->new_password)
 		password = auth->new_password; /* replaced at NEW_PASSWORD_REQUIRED */
 	if (password && ctx->cfg->offline) {
-		r = job ? up_vjob_join(ctx, job, password, &o.verifier, NULL) : UP_EINVAL;
-		if (r == UP_EINVAL) /* no job, or another password: derive it now */
-			r = up_verifier_new(ctx, password, &o.verifier);
+		r = online_keys(ctx, username, password, auth, job, &o);
 		/* A derivation that cannot get its memory (or a slot) must not
 		 * leave the old verifier behind: after a password change it
 		 * would keep the old password working offline. The entry is
@@ -221,11 +380,15 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 			       "cannot derive the offline verifier of %s: %s: %s: offline sign-in "
 			       "disabled for this user until the next online sign-in",
 			       username, up_strerror(r), up_ctx_detail(ctx));
-			o.verifier = NULL;
+			up_free_secret(o.verifier);
+			up_free_secret(o.mfa_secret);
+			o.verifier = o.mfa_secret = NULL;
+			o.mfa_step = 0;
 		}
 	}
 	r = up_store_user_update(ctx, username, online_update, &o);
 	up_free_secret(o.verifier);
+	up_free_secret(o.mfa_secret);
 	/* The sign-in itself succeeded; a cache that cannot be written only
 	 * costs the offline fallback — but never leaves an old verifier. */
 	if (r) {
@@ -237,6 +400,105 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 			       "cannot remove the old offline verifier of %s either: %s", username,
 			       up_ctx_detail(ctx));
 	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* password change (chauthtok) */
+
+struct pwchange_ud {
+	const char *sub;  /* the record the keys were made for */
+	char *verifier;	  /* of the new password (moved); NULL: none */
+	char *mfa_secret; /* re-wrapped under its KEK (moved); NULL: none */
+};
+
+static up_err pwchange_update(void *ud, const struct up_user_record *cur,
+			      struct up_user_record **ret_new)
+{
+	struct pwchange_ud *u = ud;
+	struct up_user_record *rec;
+	up_err r;
+
+	*ret_new = NULL;
+	if (!cur)
+		return UP_OK;
+	r = record_dup(cur, &rec);
+	if (r)
+		return r;
+	up_free_secret(rec->verifier);
+	up_free_secret(rec->mfa_secret);
+	rec->verifier = rec->mfa_secret = NULL;
+	/* Keys made for another account's record are not this one's. */
+	if (u->sub && strcmp(cur->sub, u->sub) == 0) {
+		rec->verifier = u->verifier;
+		rec->mfa_secret = u->mfa_secret;
+		u->verifier = u->mfa_secret = NULL;
+	}
+	if (!rec->mfa_secret)
+		rec->mfa_step = 0;
+	/* A password changed online starts the offline failure counts and
+	 * the step-up windows afresh. */
+	stepups_free_all(rec);
+	free(rec->fails);
+	rec->fails = NULL;
+	rec->n_fails = 0;
+	rec->failures = 0;
+	*ret_new = rec;
+	return UP_OK;
+}
+
+up_err up_password_changed(struct up_ctx *ctx, const char *username, const char *old_password,
+			   const char *new_password)
+{
+	struct up_user_record *cur = NULL;
+	struct pwchange_ud u = {NULL, NULL, NULL};
+	uint8_t *key = NULL, kek[UP_MFA_KEY_LEN];
+	size_t key_len = 0;
+	struct up_mfa_aad aad;
+	bool kept = false;
+	char *sub = NULL;
+	up_err r, w;
+
+	if (!ctx || !ctx->cfg || !username || !old_password || !new_password)
+		return UP_EINVAL;
+	r = up_store_user_read(ctx, username, &cur);
+	if (r == UP_ENOENT)
+		return UP_OK; /* nothing cached */
+	if (r)
+		return r;
+	sub = strdup(cur->sub);
+	if (!sub) {
+		up_user_record_free(cur);
+		return UP_ENOMEM;
+	}
+	/* The held TOTP secret, opened with the old password's key. */
+	if (cur->mfa_secret && cur->verifier) {
+		r = held_secret(ctx, username, cur, old_password, &key, &key_len, &kept);
+		if (r == UP_ENOMEM) {
+			up_user_record_free(cur);
+			free(sub);
+			return r;
+		}
+	}
+	up_user_record_free(cur);
+	r = ctx->cfg->offline ? up_verifier_new_kek(ctx, new_password, &u.verifier, kek) : UP_OK;
+	if (!r && key && u.verifier) {
+		mfa_aad(ctx, username, sub, &aad);
+		r = up_mfa_wrap(ctx, kek, &aad, key, key_len, &u.mfa_secret);
+	}
+	up_wipe(kek, sizeof(kek));
+	up_free_secret_len(key, key_len);
+	if (r) {
+		/* The old verifier must not stay: the record goes without one. */
+		up_free_secret(u.verifier);
+		up_free_secret(u.mfa_secret);
+		u.verifier = u.mfa_secret = NULL;
+	}
+	u.sub = sub;
+	w = up_store_user_update(ctx, username, pwchange_update, &u);
+	up_free_secret(u.verifier);
+	up_free_secret(u.mfa_secret);
+	free(sub);
+	return r ? r : w;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -282,7 +544,20 @@ struct offline_ud {
 	char *id_token;		  /* on success */
 	bool locked_now;	  /* this failure started a delay */
 	int64_t count;		  /* the requester's failures after this attempt */
+	const struct up_conv *conv;
+	const char *checked_secret; /* the wrapped TOTP secret the code was checked with */
+	bool code_asked;	    /* a verification code was checked locally */
+	bool code_wrong;	    /* ... and refused (wrong or reused) */
+	int64_t step;		    /* ... and accepted at this step */
 };
+
+/* An offline sign-in of this record needs a verification code: its last
+ * online sign-in used a second factor and a TOTP secret is held. (Without
+ * a secret: refused under offline_mfa = require, password only under skip.) */
+static bool needs_code(const struct up_user_record *cur)
+{
+	return cur->mfa && cur->mfa_secret;
+}
 
 /* The cheap checks, on the record as read (before the KDF) and again under
  * the lock. UP_OK with o->result set when refused; *ret_claims on a pass
@@ -330,7 +605,7 @@ static up_err offline_precheck(struct offline_ud *o, const struct up_user_record
 				    what);
 		return UP_OK;
 	}
-	if (cur->mfa && !cfg->offline_mfa_skip) {
+	if (cur->mfa && !cfg->offline_mfa_skip && !cur->mfa_secret) {
 		o->result = up_fail(ctx, UP_EOFFLINE,
 				    "the last online sign-in used a second factor and no TOTP "
 				    "secret is held locally (offline_mfa = require)");
@@ -450,12 +725,20 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 	r = offline_precheck(o, cur, &claims);
 	if (r || o->result)
 		return r;
-	if (strcmp(cur->verifier, o->checked) != 0 || cur->last_online != o->checked_online) {
+	if (strcmp(cur->verifier, o->checked) != 0 || cur->last_online != o->checked_online ||
+	    (o->match && !o->code_asked && needs_code(cur)) ||
+	    (o->code_asked && (!needs_code(cur) || strcmp(cur->mfa_secret, o->checked_secret) != 0))) {
 		/* A sign-in changed the entry while the password was derived. */
 		up_claims_free(claims);
 		o->changed = true;
 		o->result = up_fail(ctx, UP_EOFFLINE, "cached entry changed during the check");
 		return UP_OK;
+	}
+	/* A parallel offline sign-in accepted this step (or a later one)
+	 * while the code was checked: the code is used up. */
+	if (o->match && o->code_asked && o->step <= cur->mfa_step) {
+		o->match = false;
+		o->code_wrong = true;
 	}
 	mine = fail_of(cur, o->requester);
 	count = mine ? mine->count : 0;
@@ -472,12 +755,22 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 	}
 	if (!o->match) {
 		up_claims_free(claims);
-		o->result =
-		    up_fail(ctx, UP_EDENIED,
-			    "offline password mismatch (%lld of %lld for requester uid %lld)",
-			    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
-			    (long long)o->requester);
+		o->result = up_fail(ctx, UP_EDENIED,
+				    "offline %s (%lld of %lld for requester uid %lld)",
+				    o->code_wrong ? "verification code rejected (wrong or used)"
+						  : "password mismatch",
+				    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
+				    (long long)o->requester);
 		return UP_OK;
+	}
+	if (o->code_asked) {
+		/* The accepted step, stored in the same locked write: never
+		 * accepted again. */
+		if (!*ret_new && (r = record_dup(cur, ret_new))) {
+			up_claims_free(claims);
+			return r;
+		}
+		(*ret_new)->mfa_step = o->step;
 	}
 	o->id_token = strdup(cur->id_token);
 	if (!o->id_token) {
@@ -491,13 +784,71 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 	return UP_OK;
 }
 
+/*
+ * After the password matched: open the held TOTP secret with the KEK of
+ * this password and check a "Verification code: " locally (RFC 6238, +-1
+ * step, only steps after the last one accepted). UP_OK with o->result set
+ * when refused without counting (the secret does not open: the record was
+ * changed); o->code_wrong (counted by offline_decide like a wrong password)
+ * when the code is wrong or used; o->step when it is good.
+ */
+static up_err offline_code(struct offline_ud *o, const struct up_user_record *cur,
+			   const uint8_t kek[UP_MFA_KEY_LEN], bool has_kek)
+{
+	struct up_ctx *ctx = o->ctx;
+	struct up_mfa_aad aad;
+	uint8_t *key = NULL;
+	size_t key_len = 0;
+	char *code = NULL;
+	up_err r;
+
+	o->code_asked = true;
+	mfa_aad(ctx, o->username, cur->sub, &aad);
+	r = has_kek ? up_mfa_unwrap(ctx, kek, &aad, cur->mfa_secret, &key, &key_len) : UP_ESTATE;
+	if (r == UP_ENOMEM)
+		return r;
+	if (r) {
+		up_log(ctx, LOG_WARNING,
+		       "offline sign-in for %s refused: the TOTP secret held for this user does "
+		       "not open with the password that matched (%s: the record was changed)",
+		       o->username, has_kek ? up_strerror(r) : "older verifier without a key");
+		o->result = up_fail(ctx, UP_EOFFLINE, "the held TOTP secret does not open");
+		return UP_OK;
+	}
+	if (!o->conv || !o->conv->prompt) {
+		up_free_secret_len(key, key_len);
+		o->result = up_fail(ctx, UP_EOFFLINE, "no conversation to ask for the code");
+		return UP_OK;
+	}
+	r = o->conv->prompt(o->conv->ud, UP_PROMPT_CODE, o->conv->echo_code, &code);
+	if (r || !code) {
+		up_free_secret_len(key, key_len);
+		up_free_secret(code);
+		o->result = up_fail(ctx, UP_ECONV, "conversation failed at \"%s\"", UP_PROMPT_CODE);
+		return UP_OK;
+	}
+	r = up_mfa_totp_check(key, key_len, code, up_ctx_now(ctx), cur->mfa_step, &o->step);
+	up_free_secret(code);
+	up_free_secret_len(key, key_len);
+	if (r == UP_ENOMEM)
+		return r;
+	if (r) {
+		o->match = false;
+		o->code_wrong = true;
+		o->step = 0;
+	}
+	return UP_OK;
+}
+
 /* Read the entry, check the password against it without holding the lock
  * (the KDF takes a good part of a second), then decide under the lock. */
 static up_err offline_attempt(struct offline_ud *o, const char *password)
 {
 	struct up_ctx *ctx = o->ctx;
 	struct up_user_record *cur = NULL;
-	char *checked = NULL;
+	char *checked = NULL, *checked_secret = NULL;
+	uint8_t kek[UP_MFA_KEY_LEN];
+	bool has_kek = false;
 	up_err r;
 
 	o->changed = false;
@@ -515,7 +866,7 @@ static up_err offline_attempt(struct offline_ud *o, const char *password)
 		up_user_record_free(cur);
 		return r;
 	}
-	r = up_verifier_check(ctx, cur->verifier, password);
+	r = up_verifier_check_kek(ctx, cur->verifier, password, kek, &has_kek);
 	if (r == UP_ENOMEM) {
 		up_user_record_free(cur);
 		return r;
@@ -526,17 +877,35 @@ static up_err offline_attempt(struct offline_ud *o, const char *password)
 		return UP_OK;
 	}
 	o->match = r == UP_OK;
+	o->code_asked = o->code_wrong = false;
+	o->step = 0;
+	if (o->match && needs_code(cur)) {
+		r = offline_code(o, cur, kek, has_kek);
+		if (r || o->result) {
+			up_wipe(kek, sizeof(kek));
+			up_user_record_free(cur);
+			return r;
+		}
+	}
+	up_wipe(kek, sizeof(kek));
 	checked = strdup(cur->verifier);
+	checked_secret = needs_code(cur) ? strdup(cur->mfa_secret) : NULL;
 	o->checked_online = cur->last_online;
-	up_user_record_free(cur);
-	if (!checked)
+	if (!checked || (needs_code(cur) && !checked_secret)) {
+		up_user_record_free(cur);
+		up_free_secret(checked);
+		up_free_secret(checked_secret);
 		return UP_ENOMEM;
+	}
+	up_user_record_free(cur);
 	o->checked = checked;
+	o->checked_secret = checked_secret;
 	/* No decision until offline_decide made one under the lock. */
 	o->result = UP_EOFFLINE;
 	r = up_store_user_update(ctx, o->username, offline_decide, o);
-	o->checked = NULL;
+	o->checked = o->checked_secret = NULL;
 	up_free_secret(checked);
+	up_free_secret(checked_secret);
 	if (r && r != UP_ENOMEM) {
 		if (o->result == UP_OK)
 			/* Only the reset of the failure count was lost. */
@@ -565,6 +934,7 @@ static up_err signin_offline(struct up_ctx *ctx, const char *username, const cha
 		return up_fail(ctx, UP_EOFFLINE, "no password to check offline");
 	o.ctx = ctx;
 	o.username = username;
+	o.conv = conv;
 	o.requester = up_ctx_requester(ctx);
 	o.result = UP_EOFFLINE;
 	for (int i = 0; i < OFFLINE_RETRIES; i++) {
@@ -578,8 +948,12 @@ static up_err signin_offline(struct up_ctx *ctx, const char *username, const cha
 		return r;
 	}
 	if (o.result == UP_EDENIED)
-		up_log(ctx, LOG_NOTICE, "offline sign-in for %s failed: wrong password%s", username,
+		up_log(ctx, LOG_NOTICE, "offline sign-in for %s failed: %s%s", username,
+		       o.code_wrong ? "verification code rejected (wrong or already used)"
+				    : "wrong password",
 		       o.locked_now ? "; this requester's offline attempts are now delayed" : "");
+	if (o.result == UP_EDENIED && o.code_wrong)
+		up_set_user_msg(ctx, "Verification code rejected");
 	if (o.result)
 		return o.result;
 	if (!o.claims || !o.id_token) { /* never success without a verified result */
@@ -597,8 +971,9 @@ static up_err signin_offline(struct up_ctx *ctx, const char *username, const cha
 	auth->id_token = o.id_token;
 	auth->offline = true;
 	auth->mfa = false;
-	up_log(ctx, LOG_NOTICE,
-	       "offline sign-in for %s (password only: the user pool is unreachable)", username);
+	up_log(ctx, LOG_NOTICE, "offline sign-in for %s (%s: the user pool is unreachable)",
+	       username,
+	       o.code_asked ? "password and verification code checked locally" : "password only");
 	if (conv && conv->info)
 		(void)conv->info(conv->ud, MSG_OFFLINE);
 	*ret_auth = auth;
@@ -673,6 +1048,10 @@ static up_err signin_job(struct up_ctx *ctx, const char *username, const char *p
 			return r;
 		}
 		store_online(ctx, username, password, auth, *job); /* started by now, if at all */
+		/* Kept wrapped in the record, if at all; not handed on. */
+		up_free_secret(auth->totp_secret);
+		up_free_secret(auth->totp_code);
+		auth->totp_secret = auth->totp_code = NULL;
 		*ret_auth = auth;
 		return UP_OK;
 	}

@@ -800,59 +800,6 @@ out:
 	return rc;
 }
 
-struct new_verifier {
-	struct up_ctx *ctx;
-	const char *password;
-};
-
-/* After a password change the offline verifier must follow, or the old
- * password would keep working offline. */
-static up_err update_verifier(void *ud, const struct up_user_record *cur,
-			      struct up_user_record **ret_new)
-{
-	const struct new_verifier *nv = ud;
-	struct up_user_record *rec;
-	up_err r;
-
-	*ret_new = NULL;
-	if (!cur)
-		return UP_OK;
-	rec = calloc(1, sizeof(*rec));
-	if (!rec)
-		return UP_ENOMEM;
-	*rec = *cur;
-	/* Deep copies: the store frees what it is given. */
-	rec->username = strdup(cur->username);
-	rec->issuer = strdup(cur->issuer);
-	rec->client_id = strdup(cur->client_id);
-	rec->sub = strdup(cur->sub);
-	rec->groups = copy_groups(cur->groups);
-	rec->id_token = cur->id_token ? strdup(cur->id_token) : NULL;
-	rec->refresh_token = cur->refresh_token ? strdup(cur->refresh_token) : NULL;
-	rec->stepups = NULL;
-	rec->n_stepups = 0;
-	/* Not copied (it would be freed twice): a password changed online
-	 * starts the offline failure counts afresh. */
-	rec->fails = NULL;
-	rec->n_fails = 0;
-	rec->failures = 0;
-	rec->verifier = NULL;
-	/* Wrapped under the old password's key: a new password cannot open it. */
-	rec->mfa_secret = NULL;
-	rec->mfa_step = 0;
-	if (!rec->username || !rec->issuer || !rec->client_id || !rec->sub || !rec->groups) {
-		up_user_record_free(rec);
-		return UP_ENOMEM;
-	}
-	r = up_verifier_new(nv->ctx, nv->password, &rec->verifier);
-	if (r) {
-		up_user_record_free(rec);
-		return r;
-	}
-	*ret_new = rec;
-	return UP_OK;
-}
-
 PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	const struct up_config *cfg;
@@ -920,13 +867,11 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		goto out;
 	}
 	pam_syslog(pamh, LOG_INFO, "password of %s changed in the user pool", username);
-	{
-		struct new_verifier nv = { ctx, newpw };
-		if (up_store_user_update(ctx, username, update_verifier, &nv))
-			pam_syslog(pamh, LOG_WARNING,
-				   "could not update the offline verifier of %s: %s", username,
-				   up_ctx_detail(ctx));
-	}
+	/* The offline verifier follows, and the offline TOTP secret is
+	 * re-wrapped under the new password. */
+	if (up_password_changed(ctx, username, oldpw, newpw))
+		pam_syslog(pamh, LOG_WARNING, "could not update the offline verifier of %s: %s",
+			   username, up_ctx_detail(ctx));
 	rc = PAM_SUCCESS;
 out:
 	up_auth_free(auth);

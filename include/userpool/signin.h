@@ -88,6 +88,12 @@ struct up_auth {
 	bool mfa;                 /* a second factor was used */
 	bool offline;             /* signed in from the cache */
 	enum up_mfa_method mfa_method; /* which one (UP_MFA_NONE without) */
+	/* Offline second factor (issue 16 item 5c), secrets both, wiped by
+	 * up_auth_free and dropped by up_signin once the record is written:
+	 * the TOTP secret (base32) set up at MFA_SETUP in this sign-in, and
+	 * the TOTP code the pool accepted in it; NULL otherwise. */
+	char *totp_secret;
+	char *totp_code;
 };
 UP_EXPORT void up_auth_free(struct up_auth *auth);
 
@@ -127,6 +133,18 @@ UP_EXPORT up_err up_signin(struct up_ctx *ctx, const char *username, const char 
  */
 UP_EXPORT up_err up_account_check(struct up_ctx *ctx, const char *username,
 				  char *const *signin_groups);
+
+/*
+ * After the pool accepted a password change of `username`: the cached
+ * record's offline verifier follows the new password (else the old one
+ * would keep working offline), the TOTP secret held for offline sign-in is
+ * re-wrapped under the new password's key (opened with the old one's; when
+ * it does not open it is dropped, logged), and the offline failure counts
+ * and step-up windows start afresh. UP_OK when nothing is cached. On a
+ * derivation failure the record is left without a verifier.
+ */
+UP_EXPORT up_err up_password_changed(struct up_ctx *ctx, const char *username,
+				     const char *old_password, const char *new_password);
 
 /* Map a local login name to the pool username with username_format. */
 UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_username);
