@@ -1147,6 +1147,58 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 }
 
 /* ---------------------------------------------------------------------- */
+/* enrolment outside a sign-in (userpool-enroll run as root) */
+
+up_err up_enroll_keep(struct up_ctx *ctx, const char *username, const char *password,
+		      struct up_auth *auth, const char *secret_b32, const char *code)
+{
+	struct up_user_record *rec = NULL;
+	bool held;
+	up_err r;
+
+	if (!ctx || !username || !password || !auth || !secret_b32 || !code)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	if (!ctx->cfg->offline)
+		return up_fail(ctx, UP_ECONFIG, "offline = no: nothing is kept for offline sign-in");
+	r = check_binding(ctx, username, auth);
+	if (r)
+		return r;
+	{
+		/* Copied first: the arguments may be auth's own. */
+		char *sc = up_strdup(secret_b32), *cc = up_strdup(code);
+
+		up_free_secret(auth->totp_secret);
+		up_free_secret(auth->totp_code);
+		auth->totp_secret = sc;
+		auth->totp_code = cc;
+	}
+	if (!auth->totp_secret || !auth->totp_code)
+		r = UP_ENOMEM;
+	/* From now on the user signs in with this authenticator's code. */
+	auth->mfa = true;
+	auth->mfa_method = UP_MFA_TOTP;
+	if (!r)
+		store_online(ctx, username, password, auth);
+	up_free_secret(auth->totp_secret);
+	up_free_secret(auth->totp_code);
+	auth->totp_secret = auth->totp_code = NULL;
+	if (r)
+		return r;
+	r = up_store_user_read(ctx, username, &rec);
+	if (r == UP_ENOMEM)
+		return r;
+	held = !r && rec->mfa_secret;
+	up_user_record_free(rec);
+	if (!held)
+		return up_fail(ctx, UP_ESTATE, "the TOTP secret could not be kept (see the log)");
+	up_log(ctx, LOG_NOTICE, "enrolment: the TOTP secret of %s is kept for offline sign-in",
+	       username);
+	return UP_OK;
+}
+
+/* ---------------------------------------------------------------------- */
 /* step-up window (max_auth_age) */
 
 struct stepup_ud {

@@ -5,7 +5,12 @@
  * the current code if one is enrolled), associates a new software token,
  * shows it as a QR code, verifies the first code and makes TOTP the
  * preferred second factor. The secret is wiped on every path and never
- * logged or written anywhere but the terminal.
+ * logged or written anywhere but the terminal, except: run as root (an
+ * administrator with the user at the keyboard), it is also kept in the
+ * user's record on this machine, wrapped under a key derived from the
+ * password, so that offline sign-in asks for this authenticator's code
+ * (issue 16 item 5c; up_enroll_keep). Unprivileged, it cannot write the
+ * root-owned state store and says how the secret gets there.
  */
 #include <getopt.h>
 #include <locale.h>
@@ -133,6 +138,39 @@ static void fail(struct up_ctx *ctx, const char *what, up_err r)
 		d);
 }
 
+/*
+ * Offline sign-in checks the code against the secret kept in the user's
+ * record (root-owned state store). As root, keep it; else say how it gets
+ * there. The enrolment in the pool stands either way.
+ */
+static void keep_for_offline(struct up_ctx *ctx, const char *username, const char *password,
+			     struct up_auth *auth, const char *secret, const char *code)
+{
+	const struct up_config *cfg = up_ctx_config(ctx);
+	char *su;
+	up_err r;
+
+	if (!cfg->offline)
+		return;
+	su = term_safe(username);
+	if (geteuid() != 0) {
+		printf("Offline sign-in on this machine (user pool unreachable) will need this code "
+		       "only once the machine holds the secret: set up the authenticator at a "
+		       "sign-in here, or ask an administrator to run \"sudo userpool-enroll --user "
+		       "%s\" with you.\n",
+		       su ? su : "NAME");
+		free(su);
+		return;
+	}
+	r = secret && code ? up_enroll_keep(ctx, username, password, auth, secret, code)
+			   : UP_EINVAL;
+	if (r)
+		fail(ctx, "keeping the secret for offline sign-in on this machine", r);
+	else
+		printf("Offline sign-in on this machine will ask for this authenticator's code.\n");
+	free(su);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -150,7 +188,7 @@ int main(int argc, char **argv)
 	struct up_auth *auth = NULL;
 	struct up_conv conv;
 	char host[256] = "", *username = NULL, *password = NULL, *secret = NULL, *uri = NULL;
-	char *code = NULL;
+	char *code = NULL, *accepted = NULL;
 	const struct up_config *cfg;
 	int c, rc = EXIT_OTHER;
 	up_err r;
@@ -249,10 +287,13 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			r = up_cognito_verify_token(ctx, auth->access_token, code, device);
+			if (r == UP_OK) {
+				accepted = code; /* for up_enroll_keep */
+				code = NULL;
+				break;
+			}
 			term_free_secret(code);
 			code = NULL;
-			if (r == UP_OK)
-				break;
 			if ((r == UP_ECODE || r == UP_ECODEEXPIRED) && i < MAX_CODE_TRIES) {
 				fprintf(stderr, "Verification code rejected; try the next code (%d of %d).\n",
 					i + 1, MAX_CODE_TRIES);
@@ -282,9 +323,12 @@ int main(int argc, char **argv)
 	}
 	printf("Authenticator \"%s\" enrolled for %s. Sign-in will now ask for its code.\n", device,
 	       username);
+	keep_for_offline(ctx, username, password, auth, e.shown ? auth->totp_secret : secret,
+			 e.shown ? auth->totp_code : accepted);
 	rc = EXIT_ENROLLED;
 out:
 	term_free_secret(code);
+	term_free_secret(accepted);
 	term_free_secret(secret);
 	term_free_secret(uri);
 	term_free_secret(password);

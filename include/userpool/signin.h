@@ -146,6 +146,19 @@ UP_EXPORT up_err up_account_check(struct up_ctx *ctx, const char *username,
 UP_EXPORT up_err up_password_changed(struct up_ctx *ctx, const char *username,
 				     const char *old_password, const char *new_password);
 
+/*
+ * userpool-enroll run as root: keep the TOTP secret (base32) it just set
+ * up for `username` for offline sign-in, as an MFA_SETUP inside a sign-in
+ * through the module does. `auth` is the online sign-in made with
+ * `password` (its ID token verified; the name's binding to issuer + sub is
+ * checked or made); `code` is the code VerifySoftwareToken accepted, which
+ * must fit `secret_b32`. The record is refreshed as after an online TOTP
+ * sign-in, with the secret wrapped under the password's key. UP_ESTATE when
+ * the secret could not be kept (logged), UP_ECONFIG with offline = no.
+ */
+UP_EXPORT up_err up_enroll_keep(struct up_ctx *ctx, const char *username, const char *password,
+				struct up_auth *auth, const char *secret_b32, const char *code);
+
 /* Map a local login name to the pool username with username_format. */
 UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_username);
 

@@ -94,6 +94,12 @@ def totp(secret):
     return subprocess.check_output(["oathtool", "--totp", "-b", secret], text=True).strip()
 
 
+def totp_at(secret, offset):
+    """The code of the 30 s step at now + offset seconds."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(time.time() + offset))
+    return subprocess.check_output(["oathtool", "--totp", "-b", "--now", when, secret], text=True).strip()
+
+
 def next_code(secret, used):
     """A code of a 30 s step the pool has not seen yet."""
     for _ in range(70):
@@ -171,7 +177,7 @@ def pam_signin(tmp, conf, user, answers):
 
 
 def main():
-    print("1..26", flush=True)
+    print("1..29", flush=True)
     tmp = tempfile.mkdtemp(prefix="uptools.")
     os.chmod(tmp, 0o755)
     pool = Pool(tmp)
@@ -180,7 +186,7 @@ def main():
     finally:
         pool.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    return 0 if all(results) and len(results) == 26 else 1
+    return 0 if all(results) and len(results) == 29 else 1
 
 
 def run(tmp, pool):
@@ -191,6 +197,7 @@ def run(tmp, pool):
     # 1-3: UTF-8 QR, decoded, enrolment completes, PAM then asks for the code
     pool.admin("create_user", username="erin", password=PASSWORD)
     st, uri, printed, out, err = enroll_via_qr(tmp, pool, conf, "erin")
+    erin_out = out
     secret = pool.admin("get_totp_secret", username="erin").get("secret")
     expect = "otpauth://totp/userpool:erin?secret=%s&issuer=userpool" % secret
     tap(uri == expect and printed == expect, "UTF-8 QR decodes to exactly the URI the pool's secret implies",
@@ -283,6 +290,33 @@ def run(tmp, pool):
     p.close()
     after = sorted(os.listdir(os.path.join(tmp, "state", "jwks")))
     tap(p.exitstatus == 0 and before == after, "userpool-enroll runs as an unprivileged user", p.before)
+
+    # 12-14: issue 16 item 5c, the handover of the secret to the root-owned
+    # store: run as root (erin above), userpool-enroll keeps it wrapped in
+    # the user's record; unprivileged (plain) it says how the secret gets
+    # there and keeps nothing.
+    r = subprocess.run([CLI, "--config", conf, "cache", "show", "erin"], capture_output=True, text=True, timeout=60)
+    r2 = subprocess.run([CLI, "--config", conf, "cache", "show", "plain"], capture_output=True, text=True,
+                        timeout=60)
+    tap("Offline sign-in on this machine will ask for this authenticator's code" in erin_out
+        and "TOTP secret held (wrapped)" in r.stdout
+        and "sudo userpool-enroll --user plain" in p.before and "will ask for this" not in p.before
+        and "TOTP secret held" not in r2.stdout,
+        "root-run userpool-enroll keeps the secret wrapped (cache show); unprivileged it says how",
+        out + r.stdout + r.stderr + p.before + r2.stdout)
+    # Offline (pool stopped): erin's password alone is refused, password and
+    # a code of her authenticator (checked locally) sign her in.
+    pool.stop()
+    try:
+        r = pam_signin(tmp, conf, "erin", [PASSWORD])
+        r2 = pam_signin(tmp, conf, "erin", [PASSWORD, totp_at(secret, 30)])
+    finally:
+        pool.start()
+    tap(r.returncode != 0 and "Signed in offline" not in r.stdout + r.stderr,
+        "pool stopped: erin's password alone is refused offline", r.stdout + r.stderr)
+    tap(r2.returncode == 0 and "Signed in offline" in r2.stdout + r2.stderr
+        and "Verification code" in r2.stdout + r2.stderr,
+        "pool stopped: erin's password + code (checked locally) sign her in offline", r2.stdout + r2.stderr)
 
     # 12-17: the admin CLI
     r = subprocess.run([CLI, "--config", conf, "status"], capture_output=True, text=True, timeout=60)
