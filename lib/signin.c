@@ -1180,7 +1180,7 @@ up_err up_enroll_keep(struct up_ctx *ctx, const char *username, const char *pass
 	auth->mfa = true;
 	auth->mfa_method = UP_MFA_TOTP;
 	if (!r)
-		store_online(ctx, username, password, auth);
+		store_online(ctx, username, password, auth, NULL);
 	up_free_secret(auth->totp_secret);
 	up_free_secret(auth->totp_code);
 	auth->totp_secret = auth->totp_code = NULL;
