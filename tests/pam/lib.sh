@@ -213,3 +213,51 @@ expect() { # expect OP CODE NAME
 }
 has() { grep -qF -- "$1" "$OUT"; }
 hasnt() { ! grep -qF -- "$1" "$OUT"; }
+
+# The user's state record (named by the hash of issuer and name, DESIGN §4),
+# one of its keys, and a root edit of it: rewrite it 0600, atomically, after
+# running PYTHON-CODE on the parsed record `r` (`now` is the time).
+rec_file() { # rec_file USER
+	printf '%s/state/users/%s.json' "$T" \
+		"$(printf '%s\n%s' "${POOL_URL}$POOL_ID" "$1" | sha256sum | cut -d' ' -f1)"
+}
+rec_get() { # rec_get USER KEY
+	json_get "$2" <"$(rec_file "$1")"
+}
+edit_rec() { # edit_rec USER PYTHON-CODE
+	"$PYTHON3" - "$(rec_file "$1")" "$2" <<'EOF'
+import json, os, sys, time
+path, code = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    r = json.load(f)
+now = int(time.time())
+exec(code)
+tmp = path + ".edit"
+fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+with os.fdopen(fd, "w") as f:
+    json.dump(r, f)
+os.rename(tmp, path)
+EOF
+}
+
+# scan_logs [TOKEN-REGEX]: the module's logs of every run so far into
+# $T/all.log; $leak names what they give away: a password or TOTP secret
+# the test used (also grouped by four, as the enrolment prints it), a code
+# it sent, or a token (default regex 'eyJ', a JWT's start).
+scan_logs() {
+	local s c grouped
+	cat "$T"/logs/* >"$T/all.log"
+	leak=
+	while read -r s; do
+		[ -n "$s" ] || continue
+		grep -qF -- "$s" "$T/all.log" && leak="$leak password/secret"
+		grouped=$(printf '%s' "$s" | sed 's/\(....\)/\1 /g; s/ $//')
+		grep -qF -- "$grouped" "$T/all.log" && leak="$leak grouped-secret"
+	done < <(cat "$T/passwords" "$T/totp_secrets")
+	while read -r c; do
+		[ -n "$c" ] && grep -qE -- "(^|[^0-9A-Za-z])$c([^0-9A-Za-z]|$)" "$T/all.log" &&
+			leak="$leak code:$c"
+	done <"$T/codes"
+	grep -q -- "${1:-eyJ}" "$T/all.log" && leak="$leak token"
+	return 0
+}

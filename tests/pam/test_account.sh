@@ -28,27 +28,7 @@ PW='Acct-Passw0rd-7'
 refreshes() { # how many REFRESH_TOKEN_AUTH calls the pool answered so far
 	admin stats '{}' | json_get "targets.InitiateAuth" | sed 's/^$/0/'
 }
-issuer="${POOL_URL}$POOL_ID"
-rec_file() { # the user's state record
-	printf '%s/state/users/%s.json' "$T" \
-		"$(printf '%s\n%s' "$issuer" "$1" | sha256sum | cut -d' ' -f1)"
-}
-# edit_rec USER PYTHON-EXPR-ON-r: rewrite the record as root, 0600, atomically
-edit_rec() {
-	"$PYTHON3" - "$(rec_file "$1")" "$2" <<'EOF'
-import json, os, sys, time
-path, expr = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    r = json.load(f)
-now = int(time.time())
-exec(expr)
-tmp = path + ".edit"
-fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-with os.fdopen(fd, "w") as f:
-    json.dump(r, f)
-os.rename(tmp, path)
-EOF
-}
+# rec_file, edit_rec: tests/pam/lib.sh.
 
 conf acct "allow_groups = staff" "offline_max_age = 1d" "account_max_age = 1h"
 service "$SVC" acct acct

@@ -21,78 +21,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-if [ "$(id -u)" != 0 ]; then
-	echo "1..0 # SKIP needs root (root-owned configuration and state)"
-	exit 0
-fi
-for tool in oathtool curl zbarimg; do
-	if ! command -v $tool >/dev/null; then
-		echo "1..0 # SKIP $tool missing"
-		exit 0
-	fi
-done
-if [ ! -x "$PAMDRIVE" ] || [ ! -e "$UP_PAM_MODULE" ]; then
-	echo "1..0 # SKIP build first: $PAMDRIVE / $UP_PAM_MODULE"
-	exit 0
-fi
-
-mkdir -p "$T/secrets" "$T/logs" "$T/svc"
-: >"$T/passwords"
-: >"$T/totp_secrets"
-: >"$T/codes"
-write_code_sh
-if ! pool_start; then
-	echo "Bail out! the test pool did not start"
-	exit 1
-fi
-SVC=$T/svc
-LOGN=0
+need_root "root-owned configuration and state"
+need_tools oathtool curl zbarimg
+need_build
+pam_env_start
 PW='Otp-Passw0rd-5c'
 PW2='Otp-NewPassw0rd-6d'
 printf '%s\n' "$PW2" >>"$T/passwords"
 
-drive() {
-	LOGN=$((LOGN + 1))
-	LOG=$T/logs/$LOGN
-	OUT=$T/out.$LOGN
-	"$PAMDRIVE" -d "$SVC" -D -l "$LOG" "$@" >"$OUT" 2>"$OUT.err"
-	RC=$?
-	return 0
-}
-result() { sed -n "s/^RESULT $1 //p" "$OUT" | tail -n1; }
-expect() { # expect OP CODE NAME
-	local got st
-	got=$(result "$1")
-	[ "$got" = "$2" ] && [ "$RC" -lt 2 ]
-	st=$?
-	ok $st "$3"
-	[ $st -eq 0 ] || diag "expected $1 $2, got '${got}' (driver exit $RC)" "$(cat "$OUT" "$OUT.err" "$LOG" | head -n 40)"
-}
-has() { grep -qF -- "$1" "$OUT"; }
-hasnt() { ! grep -qF -- "$1" "$OUT"; }
-issuer="${POOL_URL}$POOL_ID"
-rec_file() { # the user's state record
-	printf '%s/state/users/%s.json' "$T" \
-		"$(printf '%s\n%s' "$issuer" "$1" | sha256sum | cut -d' ' -f1)"
-}
-rec_get() { # rec_get USER KEY
-	json_get "$2" <"$(rec_file "$1")"
-}
-# edit_rec USER PYTHON-CODE-ON-r: rewrite the record as root, 0600, atomically
-edit_rec() {
-	"$PYTHON3" - "$(rec_file "$1")" "$2" <<'EOF'
-import json, os, sys
-path, code = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    r = json.load(f)
-exec(code)
-tmp = path + ".edit"
-fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-with os.fdopen(fd, "w") as f:
-    json.dump(r, f)
-os.rename(tmp, path)
-EOF
-}
+# drive, result, expect, has, hasnt, rec_file, rec_get, edit_rec: tests/pam/lib.sh.
 # The code of USER's secret at now+OFFSET seconds, computed once (logged
 # in $T/codes for the leak check).
 code_now() { "$T/code.sh" "$1" "${2:-0}" "$T/codes"; }
@@ -264,18 +201,7 @@ expect auth PAM_SUCCESS "pool back: tina signs in online (password + code)"
 ok $? "tina: verifier and wrapped secret kept as they were"
 
 # --- the debug logs hold no secret, code or password ----------------------
-cat "$T"/logs/* >"$T/all.log"
-leak=
-while read -r s; do
-	[ -n "$s" ] || continue
-	grep -qF -- "$s" "$T/all.log" && leak="$leak password/secret"
-	grouped=$(printf '%s' "$s" | sed 's/\(....\)/\1 /g; s/ $//')
-	grep -qF -- "$grouped" "$T/all.log" && leak="$leak grouped-secret"
-done < <(cat "$T/passwords" "$T/totp_secrets")
-while read -r c; do
-	[ -n "$c" ] && grep -qE -- "(^|[^0-9A-Za-z])$c([^0-9A-Za-z]|$)" "$T/all.log" && leak="$leak code:$c"
-done <"$T/codes"
-grep -q 'eyJ\|gcm1\$' "$T/all.log" && leak="$leak token/wrapped"
+scan_logs 'eyJ\|gcm1\$' # a token or a wrapped secret
 [ -z "$leak" ] && [ "$(grep -c '^7 ' "$T/all.log")" -gt 10 ]
 ok $? "debug logs ($(wc -l <"$T/all.log") lines) hold no password, code, TOTP secret, wrapped secret or token${leak:+ — found:$leak}"
 

@@ -567,18 +567,7 @@ big=$(grep -l '^OVERSIZE' "$T"/out.[0-9]* 2>/dev/null | wc -l)
 ok $? "every message of every run (enrolment, errors, prompts) is within PAM_MAX_MSG_SIZE ($big runs over)"
 
 # --- debug logs hold no secrets -----------------------------------------------
-cat "$T"/logs/* >"$T/all.log"
-leak=
-while read -r s; do
-	[ -n "$s" ] || continue
-	grep -qF -- "$s" "$T/all.log" && leak="$leak password/secret"
-	grouped=$(printf '%s' "$s" | sed 's/\(....\)/\1 /g; s/ $//')
-	grep -qF -- "$grouped" "$T/all.log" && leak="$leak grouped-secret"
-done < <(cat "$T/passwords" "$T/totp_secrets")
-while read -r c; do
-	[ -n "$c" ] && grep -qE -- "(^|[^0-9A-Za-z])$c([^0-9A-Za-z]|$)" "$T/all.log" && leak="$leak code:$c"
-done <"$T/codes"
-grep -q 'eyJ' "$T/all.log" && leak="$leak token"
+scan_logs
 [ -z "$leak" ] && [ "$(grep -c '^7 ' "$T/all.log")" -gt 10 ]
 ok $? "debug logs ($(wc -l <"$T/all.log") lines) hold no password, code, TOTP secret or token${leak:+ — found:$leak}"
 [ -z "$leak" ] || grep -n -F -f <(cat "$T/passwords" "$T/totp_secrets") "$T/all.log" | head -n 5 | sed 's/^/# /'
