@@ -222,6 +222,62 @@ static bool valid_pool_id(const char *s)
 
 enum url_kind { URL_SERVICE, URL_ISSUER, URL_PROXY };
 
+/* The host part of an authority [auth, end): a bracketed IPv6 address or
+ * a host name, its end in *hend and the port's start (or NULL) in *port. */
+static const char *host_problem(const char *auth, const char *end, const char **host,
+				const char **hend, const char **port)
+{
+	*port = NULL;
+	if (*auth == '[') {
+		const char *rb = memchr(auth, ']', (size_t)(end - auth));
+		struct in6_addr a6;
+		char buf[64];
+		size_t hl;
+
+		if (!rb)
+			return "URL has a bad IPv6 address";
+		*host = auth + 1;
+		*hend = rb;
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return "URL has a bad host";
+			*port = rb + 2;
+		}
+		hl = (size_t)(rb - *host);
+		if (hl == 0 || hl >= sizeof(buf))
+			return "URL has a bad IPv6 address";
+		memcpy(buf, *host, hl);
+		buf[hl] = '\0';
+		return inet_pton(AF_INET6, buf, &a6) == 1 ? NULL : "URL has a bad IPv6 address";
+	}
+	*host = auth;
+	*hend = memchr(auth, ':', (size_t)(end - auth));
+	if (*hend)
+		*port = *hend + 1;
+	else
+		*hend = end;
+	if (*hend == *host)
+		return "URL has no host";
+	for (const char *q = *host; q < *hend; q++)
+		if (!(is_alnum(*q) || *q == '.' || *q == '-' || *q == '_'))
+			return "URL has a bad host name";
+	return NULL;
+}
+
+/* A port [port, end): 1..65535, digits only. */
+static bool port_ok(const char *port, const char *end)
+{
+	char buf[8];
+	size_t pl = (size_t)(end - port);
+	int64_t v;
+
+	if (pl == 0 || pl >= sizeof(buf))
+		return false;
+	memcpy(buf, port, pl);
+	buf[pl] = '\0';
+	return buf[0] != '-' && up_parse_int64(buf, 1, 65535, &v) == UP_OK;
+}
+
 /*
  * https://host[:port][/path], or http:// only to a loopback host (a local
  * test pool): a plain-text hop anywhere else would hand tokens and
@@ -230,8 +286,8 @@ enum url_kind { URL_SERVICE, URL_ISSUER, URL_PROXY };
  */
 static const char *url_problem(const char *url, enum url_kind kind)
 {
-	const char *auth, *end, *host, *hend, *port = NULL;
-	bool http, bracketed = false;
+	const char *auth, *end, *host, *hend, *port, *why;
+	bool http, bracketed;
 	size_t len = strlen(url);
 
 	if (len > MAX_URL)
@@ -253,56 +309,11 @@ static const char *url_problem(const char *url, enum url_kind kind)
 		return "URL must not contain user credentials";
 	if (end == auth)
 		return "URL has no host";
-	if (*auth == '[') {
-		const char *rb = memchr(auth, ']', (size_t)(end - auth));
-
-		if (!rb)
-			return "URL has a bad IPv6 address";
-		host = auth + 1;
-		hend = rb;
-		bracketed = true;
-		if (rb + 1 < end) {
-			if (rb[1] != ':')
-				return "URL has a bad host";
-			port = rb + 2;
-		}
-		{
-			char buf[64];
-			struct in6_addr a6;
-			size_t hl = (size_t)(hend - host);
-
-			if (hl == 0 || hl >= sizeof(buf))
-				return "URL has a bad IPv6 address";
-			memcpy(buf, host, hl);
-			buf[hl] = '\0';
-			if (inet_pton(AF_INET6, buf, &a6) != 1)
-				return "URL has a bad IPv6 address";
-		}
-	} else {
-		const char *colon = memchr(auth, ':', (size_t)(end - auth));
-
-		host = auth;
-		hend = colon ? colon : end;
-		if (colon)
-			port = colon + 1;
-		if (hend == host)
-			return "URL has no host";
-		for (const char *q = host; q < hend; q++)
-			if (!(is_alnum(*q) || *q == '.' || *q == '-' || *q == '_'))
-				return "URL has a bad host name";
-	}
-	if (port) {
-		char buf[8];
-		size_t pl = (size_t)(end - port);
-		int64_t v;
-
-		if (pl == 0 || pl >= sizeof(buf))
-			return "URL has a bad port";
-		memcpy(buf, port, pl);
-		buf[pl] = '\0';
-		if (buf[0] == '-' || up_parse_int64(buf, 1, 65535, &v) != UP_OK)
-			return "URL has a bad port";
-	}
+	bracketed = *auth == '[';
+	if ((why = host_problem(auth, end, &host, &hend, &port)))
+		return why;
+	if (port && !port_ok(port, end))
+		return "URL has a bad port";
 	if (strchr(url, '#'))
 		return "URL must not contain a fragment ('#')";
 	if (kind == URL_ISSUER && strchr(url, '?'))
@@ -311,8 +322,7 @@ static const char *url_problem(const char *url, enum url_kind kind)
 	if (http && kind != URL_PROXY &&
 	    !up_host_is_loopback(host - bracketed, (size_t)(hend - host) + 2 * bracketed))
 		return "http:// is allowed only to a loopback address (127.0.0.0/8, ::1, "
-		       "localhost); "
-		       "use https://";
+		       "localhost); use https://";
 	return NULL;
 }
 
@@ -1373,6 +1383,142 @@ static bool cognito_urls_agree(struct parser *p, const struct up_config *c)
 	return ok;
 }
 
+/* pool_name and (unless set) region from user_pool_id "<region>_<name>";
+ * a set region must be the pool's when the URLs are derived from it. */
+static up_err finish_pool_id(struct parser *p, bool *ok)
+{
+	struct up_config *c = p->cfg;
+	const char *us;
+	size_t rl;
+
+	if (!c->user_pool_id)
+		return UP_OK;
+	us = strchr(c->user_pool_id, '_');
+	rl = (size_t)(us - c->user_pool_id);
+	if (!(c->pool_name = strdup(us + 1)))
+		return nomem(p);
+	if (!c->region) {
+		if (!(c->region = strndup(c->user_pool_id, rl)))
+			return nomem(p);
+	} else if (c->provider == UP_PROVIDER_COGNITO &&
+		   (strncmp(c->region, c->user_pool_id, rl) != 0 || c->region[rl] != '\0') &&
+		   (!c->endpoint || !c->issuer)) {
+		/* The derived URLs would point at another region's pool. */
+		bad(p, "region", "%s does not match user_pool_id %s", c->region, c->user_pool_id);
+		*ok = false;
+	}
+	return UP_OK;
+}
+
+/* Cognito's endpoint, both issuer forms and their key sets, from region and
+ * pool id, where not set (DESIGN §2). */
+static up_err cognito_urls(struct parser *p)
+{
+	struct up_config *c = p->cfg;
+	char buf[MAX_URL + 64];
+
+	if (!c->region)
+		return UP_OK;
+	if (!c->endpoint) {
+		snprintf(buf, sizeof(buf), "https://cognito-idp.%s.amazonaws.com/", c->region);
+		if (!(c->endpoint = strdup(buf)))
+			return nomem(p);
+	}
+	if (c->issuer || !c->user_pool_id)
+		return UP_OK;
+	/* Both forms AWS's verifier accepts (DESIGN §2), each from the
+	 * configured pool. */
+	snprintf(buf, sizeof(buf), "https://issuer-cognito-idp.%s.amazonaws.com/%s", c->region,
+		 c->user_pool_id);
+	if (!(c->issuer_alt = strdup(buf)))
+		return nomem(p);
+	snprintf(buf, sizeof(buf), "https://cognito-idp.%s.amazonaws.com/%s", c->region,
+		 c->user_pool_id);
+	if (!(c->issuer = strdup(buf)))
+		return nomem(p);
+	/* Its keys from its own host, unless jwks_uri names the one key set. */
+	if (c->jwks_uri)
+		c->jwks_uri_alt = strdup(c->jwks_uri);
+	else if (asprintf(&c->jwks_uri_alt, "%s/.well-known/jwks.json", c->issuer_alt) < 0)
+		c->jwks_uri_alt = NULL;
+	if (!c->jwks_uri_alt)
+		return nomem(p);
+	return UP_OK;
+}
+
+static up_err finish_cognito(struct parser *p, bool *ok)
+{
+	struct up_config *c = p->cfg;
+	bool flow_set = applied(p, "auth_flow");
+	up_err r;
+
+	if (!c->user_pool_id) {
+		bad(p, "user_pool_id", "required for provider cognito but not set");
+		*ok = false;
+	}
+	if (flow_set && c->auth_flow == UP_FLOW_DEVICE) {
+		bad(p, "auth_flow",
+		    "device is for provider oidc; cognito takes srp, password, custom or "
+		    "user_auth");
+		*ok = false;
+	}
+	if (c->send_context && !c->client_secret) {
+		/* Cognito takes IpAddress only from a client with a secret. */
+		bad(p, "send_context",
+		    "needs client_secret (the pool reads UserContextData only from an app "
+		    "client with a secret)");
+		*ok = false;
+	}
+	if (!flow_set)
+		c->auth_flow = UP_FLOW_SRP;
+	if ((r = cognito_urls(p)))
+		return r;
+	if (!c->jwks_uri && c->issuer) {
+		char buf[MAX_URL + 64];
+		size_t il = strlen(c->issuer);
+
+		/* <issuer>/.well-known/jwks.json, as discovery does it: a
+		 * trailing '/' of the issuer is not doubled. */
+		if (il > 0 && c->issuer[il - 1] == '/')
+			il--;
+		snprintf(buf, sizeof(buf), "%.*s/.well-known/jwks.json", (int)il, c->issuer);
+		if (!(c->jwks_uri = strdup(buf)))
+			return nomem(p);
+	}
+	if (!cognito_urls_agree(p, c))
+		*ok = false;
+	if ((r = dup_default(p, &c->username_claim, "cognito:username")) ||
+	    (r = dup_default(p, &c->groups_claim, "cognito:groups")))
+		return r;
+	return UP_OK;
+}
+
+static up_err finish_oidc(struct parser *p, bool *ok)
+{
+	struct up_config *c = p->cfg;
+	bool flow_set = applied(p, "auth_flow");
+	up_err r;
+
+	if (!c->issuer) {
+		bad(p, "issuer", "required for provider oidc but not set");
+		*ok = false;
+	}
+	if (flow_set && (c->auth_flow == UP_FLOW_SRP || c->auth_flow == UP_FLOW_CUSTOM ||
+			 c->auth_flow == UP_FLOW_USER_AUTH)) {
+		bad(p, "auth_flow", "%s is for provider cognito; oidc takes password or device",
+		    c->auth_flow == UP_FLOW_SRP	     ? "srp"
+		    : c->auth_flow == UP_FLOW_CUSTOM ? "custom"
+						     : "user_auth");
+		*ok = false;
+	}
+	if (!flow_set)
+		c->auth_flow = UP_FLOW_PASSWORD;
+	if ((r = dup_default(p, &c->username_claim, "preferred_username")) ||
+	    (r = dup_default(p, &c->groups_claim, "groups")))
+		return r;
+	return UP_OK;
+}
+
 /*
  * Every derived value and every cross-key rule, in one place, after all
  * overrides (DESIGN §2): Cognito's endpoint, issuer and jwks_uri from region
@@ -1381,9 +1527,7 @@ static bool cognito_urls_agree(struct parser *p, const struct up_config *c)
 static up_err finish(struct parser *p)
 {
 	struct up_config *c = p->cfg;
-	bool cognito = c->provider == UP_PROVIDER_COGNITO;
 	bool ok = true;
-	bool flow_set = applied(p, "auth_flow");
 	up_err r;
 
 	p->path = NULL;
@@ -1392,117 +1536,11 @@ static up_err finish(struct parser *p)
 		bad(p, "client_id", "required but not set");
 		ok = false;
 	}
-	if (c->user_pool_id) {
-		const char *us = strchr(c->user_pool_id, '_');
-
-		if (!(c->pool_name = strdup(us + 1)))
-			return nomem(p);
-		if (!c->region) {
-			if (!(c->region = strndup(c->user_pool_id, (size_t)(us - c->user_pool_id))))
-				return nomem(p);
-		} else if (cognito &&
-			   (strncmp(c->region, c->user_pool_id, (size_t)(us - c->user_pool_id)) !=
-				0 ||
-			    c->region[us - c->user_pool_id] != '\0') &&
-			   (!c->endpoint || !c->issuer)) {
-			/* The derived URLs would point at another region's pool. */
-			bad(p, "region", "%s does not match user_pool_id %s", c->region,
-			    c->user_pool_id);
-			ok = false;
-		}
-	}
-	if (cognito) {
-		if (!c->user_pool_id) {
-			bad(p, "user_pool_id", "required for provider cognito but not set");
-			ok = false;
-		}
-		if (flow_set && c->auth_flow == UP_FLOW_DEVICE) {
-			bad(p, "auth_flow",
-			    "device is for provider oidc; cognito takes srp, password, "
-			    "custom or user_auth");
-			ok = false;
-		}
-		if (c->send_context && !c->client_secret) {
-			/* Cognito takes IpAddress only from a client with a secret. */
-			bad(p, "send_context",
-			    "needs client_secret (the pool reads UserContextData only "
-			    "from an app client with a secret)");
-			ok = false;
-		}
-		if (!flow_set)
-			c->auth_flow = UP_FLOW_SRP;
-		if (c->region) {
-			char buf[MAX_URL + 64];
-
-			if (!c->endpoint) {
-				snprintf(buf, sizeof(buf), "https://cognito-idp.%s.amazonaws.com/",
-					 c->region);
-				if (!(c->endpoint = strdup(buf)))
-					return nomem(p);
-			}
-			if (!c->issuer && c->user_pool_id) {
-				/* Both forms AWS's verifier accepts (DESIGN §2),
-				 * each from the configured pool. */
-				snprintf(buf, sizeof(buf),
-					 "https://issuer-cognito-idp.%s.amazonaws.com/%s",
-					 c->region, c->user_pool_id);
-				if (!(c->issuer_alt = strdup(buf)))
-					return nomem(p);
-				snprintf(buf, sizeof(buf),
-					 "https://cognito-idp.%s.amazonaws.com/%s", c->region,
-					 c->user_pool_id);
-				if (!(c->issuer = strdup(buf)))
-					return nomem(p);
-				/* Its keys from its own host, unless jwks_uri
-				 * names the one key set. */
-				if (c->jwks_uri)
-					c->jwks_uri_alt = strdup(c->jwks_uri);
-				else if (asprintf(&c->jwks_uri_alt, "%s/.well-known/jwks.json",
-						  c->issuer_alt) < 0)
-					c->jwks_uri_alt = NULL;
-				if (!c->jwks_uri_alt)
-					return nomem(p);
-			}
-		}
-		if (!c->jwks_uri && c->issuer) {
-			char buf[MAX_URL + 64];
-			size_t il = strlen(c->issuer);
-
-			/* <issuer>/.well-known/jwks.json, as discovery does it: a
-			 * trailing '/' of the issuer is not doubled. */
-			if (il > 0 && c->issuer[il - 1] == '/')
-				il--;
-			snprintf(buf, sizeof(buf), "%.*s/.well-known/jwks.json", (int)il,
-				 c->issuer);
-			if (!(c->jwks_uri = strdup(buf)))
-				return nomem(p);
-		}
-		if (!cognito_urls_agree(p, c))
-			ok = false;
-		if ((r = dup_default(p, &c->username_claim, "cognito:username")) ||
-		    (r = dup_default(p, &c->groups_claim, "cognito:groups")))
-			return r;
-	} else {
-		if (!c->issuer) {
-			bad(p, "issuer", "required for provider oidc but not set");
-			ok = false;
-		}
-		if (flow_set && (c->auth_flow == UP_FLOW_SRP || c->auth_flow == UP_FLOW_CUSTOM ||
-				 c->auth_flow == UP_FLOW_USER_AUTH)) {
-			bad(p, "auth_flow",
-			    "%s is for provider cognito; oidc takes password or "
-			    "device",
-			    c->auth_flow == UP_FLOW_SRP	     ? "srp"
-			    : c->auth_flow == UP_FLOW_CUSTOM ? "custom"
-							     : "user_auth");
-			ok = false;
-		}
-		if (!flow_set)
-			c->auth_flow = UP_FLOW_PASSWORD;
-		if ((r = dup_default(p, &c->username_claim, "preferred_username")) ||
-		    (r = dup_default(p, &c->groups_claim, "groups")))
-			return r;
-	}
+	if ((r = finish_pool_id(p, &ok)))
+		return r;
+	r = c->provider == UP_PROVIDER_COGNITO ? finish_cognito(p, &ok) : finish_oidc(p, &ok);
+	if (r)
+		return r;
 	/* issue 16: a client cannot tell whether the pool allows self sign-up. */
 	if (p->list && (!c->allow_groups || !c->allow_groups[0]))
 		warn(p, "allow_groups",
@@ -1516,94 +1554,78 @@ static up_err finish(struct parser *p)
 	return ok ? UP_OK : UP_ECONFIG;
 }
 
+/* One PAM argument key=value (not a bare flag, not config=): UP_OK, or
+ * the error of a refused one (reported). */
+static up_err parse_arg(struct parser *p, int i, const char *a)
+{
+	const char *eq = strchr(a, '=');
+	size_t klen = eq ? (size_t)(eq - a) : strlen(a), vlen;
+	char key[72], *v, *vq;
+	int id;
+	up_err r;
+
+	if (!valid_key_name(a, klen)) {
+		/* Not echoed: a mistyped argument may hold a secret. */
+		warn(p, NULL, "unknown module argument #%d ignored", i + 1);
+		return UP_OK;
+	}
+	memcpy(key, a, klen);
+	key[klen] = '\0';
+	if (strcmp(key, "config") == 0) /* with a value: taken before the file was read */
+		return eq ? UP_OK : bad(p, NULL, "argument config: needs a value (config=PATH)");
+	id = key_lookup(key);
+	if (id < 0) {
+		warn(p, NULL, "unknown module argument '%s' ignored", key);
+		return UP_OK;
+	}
+	if (!eq)
+		return bad(p, NULL, "argument %s: needs a value (%s=...)", key, key);
+	if (p->arg_set[id]) {
+		if (keys[id].flags & F_TRUST)
+			return bad(p, NULL, "argument %s: given twice: ambiguous", key);
+		warn(p, NULL, "argument %s: given twice: the last one wins", key);
+	}
+	p->arg_set[id] = true;
+	if (keys[id].type == T_SECRET) /* the value is never read, let alone echoed */
+		return bad(p, NULL,
+			   "argument client_secret: refused: PAM service files are "
+			   "world-readable; keep the secret in the root-only config file");
+	vlen = strlen(eq + 1);
+	v = vq = strdup(eq + 1);
+	if (!v)
+		return nomem(p);
+	if (!unquote(&vq, &vlen))
+		r = bad(p, NULL, "argument %s: unbalanced double quote", key);
+	else
+		r = set_key(p, id, vq);
+	free(v);
+	return r;
+}
+
 /* PAM arguments: key=value, config=PATH, and the bare flags. */
 static up_err parse_args(struct parser *p, int argc, const char *const *argv)
 {
-	up_err r = UP_OK, first = UP_OK;
+	up_err r, first = UP_OK;
 
 	p->path = NULL;
 	p->line = 0;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
-		const char *eq;
-		char key[72], *v;
-		size_t klen, vlen;
-		int id;
 
 		if (!a)
 			continue;
-		if (strcmp(a, "debug") == 0) {
+		if (strcmp(a, "debug") == 0)
 			p->cfg->debug = true;
-			continue;
-		}
-		if (strcmp(a, "use_first_pass") == 0) {
+		else if (strcmp(a, "use_first_pass") == 0)
 			p->cfg->use_first_pass = true;
-			continue;
-		}
-		if (strcmp(a, "try_first_pass") == 0) {
+		else if (strcmp(a, "try_first_pass") == 0)
 			p->cfg->try_first_pass = true;
-			continue;
+		else if ((r = parse_arg(p, i, a))) {
+			if (r == UP_ENOMEM || !p->list)
+				return r;
+			if (!first)
+				first = r;
 		}
-		eq = strchr(a, '=');
-		klen = eq ? (size_t)(eq - a) : strlen(a);
-		if (!valid_key_name(a, klen)) {
-			/* Not echoed: a mistyped argument may hold a secret. */
-			warn(p, NULL, "unknown module argument #%d ignored", i + 1);
-			continue;
-		}
-		memcpy(key, a, klen);
-		key[klen] = '\0';
-		if (strcmp(key, "config") == 0) {
-			if (eq)
-				continue; /* taken before the file was read */
-			r = bad(p, NULL, "argument config: needs a value (config=PATH)");
-			goto next;
-		}
-		id = key_lookup(key);
-		if (id < 0) {
-			warn(p, NULL, "unknown module argument '%s' ignored", key);
-			continue;
-		}
-		if (!eq) {
-			r = bad(p, NULL, "argument %s: needs a value (%s=...)", key, key);
-			goto next;
-		}
-		if (p->arg_set[id]) {
-			if (keys[id].flags & F_TRUST) {
-				r = bad(p, NULL, "argument %s: given twice: ambiguous", key);
-				goto next;
-			}
-			warn(p, NULL, "argument %s: given twice: the last one wins", key);
-		}
-		p->arg_set[id] = true;
-		if (keys[id].type == T_SECRET) {
-			/* The value is never read, let alone echoed. */
-			r = bad(p, NULL,
-				"argument client_secret: refused: PAM service files are "
-				"world-readable; keep the secret in the root-only config file");
-			goto next;
-		}
-		vlen = strlen(eq + 1);
-		v = strdup(eq + 1);
-		if (!v)
-			return nomem(p);
-		{
-			char *vq = v;
-
-			if (!unquote(&vq, &vlen))
-				r = bad(p, NULL, "argument %s: unbalanced double quote", key);
-			else
-				r = set_key(p, id, vq);
-		}
-		if (keys[id].type == T_SECRET)
-			up_free_secret(v);
-		else
-			free(v);
-	next:
-		if (r == UP_ENOMEM || (r && !p->list))
-			return r;
-		if (r && !first)
-			first = r;
 	}
 	return first;
 }

@@ -410,21 +410,198 @@ up_err up_srp_check_u(struct up_ctx *ctx, const uint8_t *u_hash, size_t len)
 	return UP_OK;
 }
 
+/* H(padHex(a) || padHex(b)) as a number (u and k of SRP-6a); the hash also
+ * in `hash` when it is not NULL. */
+static up_err hash_pair(const BIGNUM *a, const BIGNUM *b, BIGNUM *ret,
+			uint8_t hash[SRP_HASH_LEN])
+{
+	uint8_t *pa = NULL, *pb = NULL, h[SRP_HASH_LEN];
+	size_t la = 0, lb = 0;
+	up_err rc;
+
+	if ((rc = pad_bin(a, &pa, &la)) || (rc = pad_bin(b, &pb, &lb)))
+		goto out;
+	rc = sha256_parts((const struct part[]){{pa, la}, {pb, lb}}, 2, h);
+	if (rc)
+		goto out;
+	rc = BN_bin2bn(h, sizeof(h), ret) ? UP_OK : UP_EINTERNAL;
+	if (hash)
+		memcpy(hash, h, sizeof(h));
+out:
+	up_free_secret_len(pa, la);
+	up_free_secret_len(pb, lb);
+	up_wipe(h, sizeof(h));
+	return rc;
+}
+
+/* x = H(padHex(salt) || H(poolName || userIdForSrp || ":" || password)) */
+static up_err srp_x(const char *pool_name, const char *user_id_for_srp, const char *password,
+		    const BIGNUM *salt, BIGNUM *x)
+{
+	uint8_t up_hash[SRP_HASH_LEN], x_hash[SRP_HASH_LEN], *psalt = NULL;
+	size_t lsalt = 0;
+	up_err rc;
+
+	rc = sha256_parts((const struct part[]){{pool_name, strlen(pool_name)},
+						{user_id_for_srp, strlen(user_id_for_srp)},
+						{":", 1},
+						{password, strlen(password)}},
+			  4, up_hash);
+	if (rc || (rc = pad_bin(salt, &psalt, &lsalt)))
+		goto out;
+	rc = sha256_parts((const struct part[]){{psalt, lsalt}, {up_hash, sizeof(up_hash)}}, 2,
+			  x_hash);
+	if (!rc && !BN_bin2bn(x_hash, sizeof(x_hash), x))
+		rc = UP_EINTERNAL;
+out:
+	up_free_secret_len(psalt, lsalt);
+	up_wipe(up_hash, sizeof(up_hash));
+	up_wipe(x_hash, sizeof(x_hash));
+	return rc;
+}
+
+/* The numbers of one answer; the secret ones in secure memory, constant time. */
+struct srp_nums {
+	BN_CTX *bctx;
+	BIGNUM *N, *g, *k, *B, *Bm, *salt, *u;
+	BIGNUM *x, *gx, *kgx, *base, *e, *S;
+};
+
+static up_err nums_new(struct srp_nums *n)
+{
+	BIGNUM **secret[] = {&n->x, &n->gx, &n->kgx, &n->base, &n->e, &n->S};
+
+	n->bctx = BN_CTX_secure_new();
+	n->N = group_n();
+	n->g = BN_new();
+	n->k = BN_new();
+	n->Bm = BN_new();
+	n->u = BN_new();
+	if (!n->bctx || !n->N || !n->g || !n->k || !n->Bm || !n->u)
+		return UP_ENOMEM;
+	for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
+		*secret[i] = BN_secure_new();
+		if (!*secret[i])
+			return UP_ENOMEM;
+		BN_set_flags(*secret[i], BN_FLG_CONSTTIME);
+	}
+	return BN_set_word(n->g, 2) ? UP_OK : UP_EINTERNAL;
+}
+
+static void nums_free(struct srp_nums *n)
+{
+	BN_free(n->N);
+	BN_free(n->g);
+	BN_free(n->k);
+	BN_free(n->B);
+	BN_free(n->Bm);
+	BN_free(n->salt);
+	BN_clear_free(n->u);
+	BN_clear_free(n->x);
+	BN_clear_free(n->gx);
+	BN_clear_free(n->kgx);
+	BN_clear_free(n->base);
+	BN_clear_free(n->e);
+	BN_clear_free(n->S);
+	/* BN_CTX_free clears its temporaries (BN_clear_free in BN_POOL_finish). */
+	BN_CTX_free(n->bctx);
+}
+
+/* The pool's SALT, SRP_B and SECRET_BLOCK, checked and decoded. */
+static up_err parse_challenge(struct up_ctx *ctx, const char *salt_hex, const char *srp_b_hex,
+			      const char *secret_block_b64, struct srp_nums *n, uint8_t **block,
+			      size_t *lblock)
+{
+	up_err rc;
+
+	if ((rc = parse_hex(ctx, "SALT", salt_hex, &n->salt)) ||
+	    (rc = parse_hex(ctx, "SRP_B", srp_b_hex, &n->B)))
+		return rc;
+	if (strnlen(secret_block_b64, SRP_MAX_BLOCK + 1) > SRP_MAX_BLOCK)
+		return up_fail(ctx, UP_EPROTO, "SRP: the pool's SECRET_BLOCK is too long");
+	rc = up_b64_decode(secret_block_b64, block, lblock);
+	if (rc == UP_ENOMEM)
+		return up_fail(ctx, rc, "SRP: out of memory");
+	if (rc || *lblock == 0)
+		return up_fail(ctx, UP_EPROTO, "SRP: the pool's SECRET_BLOCK is not base64");
+	return UP_OK;
+}
+
+/* S = (B - k * g^x) ^ (a + u * x) mod N, after the SRP-6a checks (B mod N
+ * and u not 0); the SDK reduces the base mod N (its Montgomery conversion),
+ * so B - k*g^x < 0 is the same number. A refusal is reported (UP_EPROTO),
+ * other failures are not. */
+static up_err premaster(struct up_ctx *ctx, const struct up_srp *srp, const char *pool_name,
+			const char *user_id_for_srp, const char *password, struct srp_nums *n)
+{
+	uint8_t u_hash[SRP_HASH_LEN];
+	up_err rc;
+
+	if (!BN_nnmod(n->Bm, n->B, n->N, n->bctx))
+		return UP_EINTERNAL;
+	if (BN_is_zero(n->Bm))
+		return up_fail(ctx, UP_EPROTO, "SRP: the pool's B is 0 mod N");
+	/* u = H(padHex(A) || padHex(B)), with B as the pool sent it. */
+	rc = hash_pair(srp->A, n->B, n->u, u_hash);
+	if (!rc)
+		rc = up_srp_check_u(ctx, u_hash, sizeof(u_hash));
+	up_wipe(u_hash, sizeof(u_hash));
+	if (rc)
+		return rc;
+	/* k = H(padHex(N) || padHex(g)) */
+	if ((rc = hash_pair(n->N, n->g, n->k, NULL)) ||
+	    (rc = srp_x(pool_name, user_id_for_srp, password, n->salt, n->x)))
+		return rc;
+	if (!BN_mod_exp_mont_consttime(n->gx, n->g, n->x, n->N, n->bctx, NULL) ||
+	    !BN_mod_mul(n->kgx, n->k, n->gx, n->N, n->bctx) ||
+	    !BN_mod_sub(n->base, n->Bm, n->kgx, n->N, n->bctx) ||
+	    !BN_mul(n->e, n->u, n->x, n->bctx) || !BN_add(n->e, n->e, srp->a))
+		return UP_EINTERNAL;
+	BN_set_flags(n->e, BN_FLG_CONSTTIME);
+	if (!BN_mod_exp_mont_consttime(n->S, n->base, n->e, n->N, n->bctx, NULL))
+		return UP_EINTERNAL;
+	return UP_OK;
+}
+
+/* PASSWORD_CLAIM_SIGNATURE = base64(HMAC(key, poolName || userIdForSrp ||
+ * SECRET_BLOCK || TIMESTAMP)), key = HKDF(salt = padHex(u), ikm = padHex(S),
+ * "Caldera Derived Key"). */
+static up_err claim_signature(const struct srp_nums *n, const char *pool_name,
+			      const char *user_id_for_srp, const uint8_t *block, size_t lblock,
+			      const char *ts, char **ret_b64)
+{
+	uint8_t *pu = NULL, *pS = NULL, key[SRP_KEY_LEN], sig[SRP_HASH_LEN];
+	size_t lu = 0, lS = 0;
+	up_err rc;
+
+	if ((rc = pad_bin(n->u, &pu, &lu)) || (rc = pad_bin(n->S, &pS, &lS)) ||
+	    (rc = hkdf_sha256(pS, lS, pu, lu, key)))
+		goto out;
+	rc = hmac_sha256_parts(key, sizeof(key),
+			       (const struct part[]){{pool_name, strlen(pool_name)},
+						     {user_id_for_srp, strlen(user_id_for_srp)},
+						     {block, lblock},
+						     {ts, strlen(ts)}},
+			       4, sig);
+	if (!rc)
+		rc = up_b64_encode(sig, sizeof(sig), ret_b64);
+out:
+	up_free_secret_len(pu, lu);
+	up_free_secret_len(pS, lS);
+	up_wipe(key, sizeof(key));
+	up_wipe(sig, sizeof(sig));
+	return rc;
+}
+
 up_err up_srp_answer(struct up_ctx *ctx, struct up_srp *srp, const char *pool_name,
 		     const char *user_id_for_srp, const char *password, const char *salt_hex,
 		     const char *srp_b_hex, const char *secret_block_b64, int64_t now,
 		     char **ret_signature_b64, char **ret_timestamp)
 {
-	char ts[SRP_TS_MAX];
-	BN_CTX *bctx = NULL;
-	BIGNUM *N = NULL, *g = NULL, *k = NULL, *B = NULL, *Bm = NULL, *salt = NULL, *u = NULL;
-	BIGNUM *x = NULL, *gx = NULL, *kgx = NULL, *base = NULL, *e = NULL, *S = NULL;
-	uint8_t *pN = NULL, *pg = NULL, *pA = NULL, *pB = NULL, *psalt = NULL, *pu = NULL;
-	uint8_t *pS = NULL, *block = NULL;
-	size_t lN = 0, lg = 0, lA = 0, lB = 0, lsalt = 0, lu = 0, lS = 0, lblock = 0;
-	uint8_t k_hash[SRP_HASH_LEN], u_hash[SRP_HASH_LEN], up_hash[SRP_HASH_LEN];
-	uint8_t x_hash[SRP_HASH_LEN], key[SRP_KEY_LEN], sig[SRP_HASH_LEN];
-	char *sig_b64 = NULL, *ts_copy = NULL;
+	char ts[SRP_TS_MAX], *sig_b64 = NULL, *ts_copy = NULL;
+	struct srp_nums n = {0};
+	uint8_t *block = NULL;
+	size_t lblock = 0;
 	up_err rc;
 
 	if (!srp || !pool_name || !user_id_for_srp || !password || !salt_hex || !srp_b_hex ||
@@ -433,172 +610,29 @@ up_err up_srp_answer(struct up_ctx *ctx, struct up_srp *srp, const char *pool_na
 	rc = up_srp_timestamp(now, ts, sizeof(ts));
 	if (rc)
 		return up_fail(ctx, rc, "SRP: the clock is outside the range of TIMESTAMP");
-
-	rc = parse_hex(ctx, "SALT", salt_hex, &salt);
+	rc = parse_challenge(ctx, salt_hex, srp_b_hex, secret_block_b64, &n, &block, &lblock);
 	if (rc)
 		goto out;
-	rc = parse_hex(ctx, "SRP_B", srp_b_hex, &B);
-	if (rc)
-		goto out;
-	if (strnlen(secret_block_b64, SRP_MAX_BLOCK + 1) > SRP_MAX_BLOCK) {
-		rc = up_fail(ctx, UP_EPROTO, "SRP: the pool's SECRET_BLOCK is too long");
-		goto out;
-	}
-	rc = up_b64_decode(secret_block_b64, &block, &lblock);
-	if (rc == UP_ENOMEM) {
-		rc = up_fail(ctx, rc, "SRP: out of memory");
-		goto out;
-	}
-	if (rc || lblock == 0) {
-		rc = up_fail(ctx, UP_EPROTO, "SRP: the pool's SECRET_BLOCK is not base64");
-		goto out;
-	}
-
-	rc = UP_ENOMEM;
-	bctx = BN_CTX_secure_new();
-	N = group_n();
-	g = BN_new();
-	k = BN_new();
-	Bm = BN_new();
-	u = BN_new();
-	x = BN_secure_new();
-	gx = BN_secure_new();
-	kgx = BN_secure_new();
-	base = BN_secure_new();
-	e = BN_secure_new();
-	S = BN_secure_new();
-	if (!bctx || !N || !g || !k || !Bm || !u || !x || !gx || !kgx || !base || !e || !S)
-		goto fail;
-	BN_set_flags(x, BN_FLG_CONSTTIME);
-	BN_set_flags(gx, BN_FLG_CONSTTIME);
-	BN_set_flags(kgx, BN_FLG_CONSTTIME);
-	BN_set_flags(base, BN_FLG_CONSTTIME);
-	BN_set_flags(e, BN_FLG_CONSTTIME);
-	BN_set_flags(S, BN_FLG_CONSTTIME);
-	rc = UP_EINTERNAL;
-	if (!BN_set_word(g, 2))
-		goto fail;
-
-	/* SRP-6a: the host's B must not be 0 mod N. */
-	if (!BN_nnmod(Bm, B, N, bctx))
-		goto fail;
-	if (BN_is_zero(Bm)) {
-		rc = up_fail(ctx, UP_EPROTO, "SRP: the pool's B is 0 mod N");
-		goto out;
-	}
-
-	/* u = H(padHex(A) || padHex(B)), with B as the pool sent it. */
-	if ((rc = pad_bin(srp->A, &pA, &lA)) || (rc = pad_bin(B, &pB, &lB)))
-		goto fail;
-	rc = sha256_parts((const struct part[]){{pA, lA}, {pB, lB}}, 2, u_hash);
-	if (rc)
-		goto fail;
-	rc = up_srp_check_u(ctx, u_hash, sizeof(u_hash));
-	if (rc)
-		goto out;
-	rc = UP_EINTERNAL;
-	if (!BN_bin2bn(u_hash, sizeof(u_hash), u))
-		goto fail;
-
-	/* k = H(padHex(N) || padHex(g)) */
-	if ((rc = pad_bin(N, &pN, &lN)) || (rc = pad_bin(g, &pg, &lg)))
-		goto fail;
-	rc = sha256_parts((const struct part[]){{pN, lN}, {pg, lg}}, 2, k_hash);
-	if (rc)
-		goto fail;
-	rc = UP_EINTERNAL;
-	if (!BN_bin2bn(k_hash, sizeof(k_hash), k))
-		goto fail;
-
-	/* x = H(padHex(salt) || H(poolName || userIdForSrp || ":" || password)) */
-	rc = sha256_parts((const struct part[]){{pool_name, strlen(pool_name)},
-						{user_id_for_srp, strlen(user_id_for_srp)},
-						{":", 1},
-						{password, strlen(password)}},
-			  4, up_hash);
-	if (rc)
-		goto fail;
-	if ((rc = pad_bin(salt, &psalt, &lsalt)))
-		goto fail;
-	rc = sha256_parts((const struct part[]){{psalt, lsalt}, {up_hash, sizeof(up_hash)}}, 2,
-			  x_hash);
-	if (rc)
-		goto fail;
-	rc = UP_EINTERNAL;
-	if (!BN_bin2bn(x_hash, sizeof(x_hash), x))
-		goto fail;
-
-	/* S = (B - k * g^x) ^ (a + u * x) mod N; the SDK reduces the base mod N
-	 * (its Montgomery conversion), so B - k*g^x < 0 is the same number. */
-	if (!BN_mod_exp_mont_consttime(gx, g, x, N, bctx, NULL) ||
-	    !BN_mod_mul(kgx, k, gx, N, bctx) || !BN_mod_sub(base, Bm, kgx, N, bctx) ||
-	    !BN_mul(e, u, x, bctx) || !BN_add(e, e, srp->a))
-		goto fail;
-	BN_set_flags(e, BN_FLG_CONSTTIME);
-	if (!BN_mod_exp_mont_consttime(S, base, e, N, bctx, NULL))
-		goto fail;
-
-	/* key = HKDF(salt = padHex(u), ikm = padHex(S), "Caldera Derived Key") */
-	if ((rc = pad_bin(u, &pu, &lu)) || (rc = pad_bin(S, &pS, &lS)))
-		goto fail;
-	rc = hkdf_sha256(pS, lS, pu, lu, key);
-	if (rc)
-		goto fail;
-
-	rc = hmac_sha256_parts(key, sizeof(key),
-			       (const struct part[]){{pool_name, strlen(pool_name)},
-						     {user_id_for_srp, strlen(user_id_for_srp)},
-						     {block, lblock},
-						     {ts, strlen(ts)}},
-			       4, sig);
-	if (rc)
-		goto fail;
-	rc = up_b64_encode(sig, sizeof(sig), &sig_b64);
-	if (rc)
-		goto fail;
-	ts_copy = strdup(ts);
-	if (!ts_copy) {
+	rc = nums_new(&n);
+	if (!rc)
+		rc = premaster(ctx, srp, pool_name, user_id_for_srp, password, &n);
+	if (rc == UP_EPROTO)
+		goto out; /* a refusal, reported */
+	if (!rc)
+		rc = claim_signature(&n, pool_name, user_id_for_srp, block, lblock, ts, &sig_b64);
+	if (!rc && !(ts_copy = strdup(ts)))
 		rc = UP_ENOMEM;
-		goto fail;
+	if (rc) {
+		rc = up_fail(ctx, rc, "SRP: computing PASSWORD_CLAIM_SIGNATURE failed");
+		goto out;
 	}
 	*ret_signature_b64 = sig_b64;
 	*ret_timestamp = ts_copy;
 	sig_b64 = NULL;
-	rc = UP_OK;
-	goto out;
-fail:
-	rc = up_fail(ctx, rc, "SRP: computing PASSWORD_CLAIM_SIGNATURE failed");
 out:
 	up_free_secret(sig_b64);
-	up_free_secret_len(pN, lN);
-	up_free_secret_len(pg, lg);
-	up_free_secret_len(pA, lA);
-	up_free_secret_len(pB, lB);
-	up_free_secret_len(psalt, lsalt);
-	up_free_secret_len(pu, lu);
-	up_free_secret_len(pS, lS);
 	up_free_secret_len(block, lblock);
-	up_wipe(k_hash, sizeof(k_hash));
-	up_wipe(u_hash, sizeof(u_hash));
-	up_wipe(up_hash, sizeof(up_hash));
-	up_wipe(x_hash, sizeof(x_hash));
-	up_wipe(key, sizeof(key));
-	up_wipe(sig, sizeof(sig));
-	BN_free(N);
-	BN_free(g);
-	BN_free(k);
-	BN_free(B);
-	BN_free(Bm);
-	BN_free(salt);
-	BN_clear_free(u);
-	BN_clear_free(x);
-	BN_clear_free(gx);
-	BN_clear_free(kgx);
-	BN_clear_free(base);
-	BN_clear_free(e);
-	BN_clear_free(S);
-	/* BN_CTX_free clears its temporaries (BN_clear_free in BN_POOL_finish). */
-	BN_CTX_free(bctx);
+	nums_free(&n);
 	return rc;
 }
 
