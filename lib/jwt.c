@@ -533,65 +533,52 @@ void up_claims_free(struct up_claims *claims)
 	free(claims);
 }
 
-static up_err check_claims(struct up_ctx *ctx, const struct up_token_rules *rules, json_t *p,
-			   enum up_token_kind kind, const char *expected_username, unsigned flags,
-			   struct up_claims **ret_claims)
+/* token_use (Cognito) against the kind asked for; UP_TOKEN_ANY becomes the
+ * token's own kind (without token_use: an ID token). */
+static up_err check_kind(struct up_ctx *ctx, const struct up_token_rules *rules, json_t *p,
+			 enum up_token_kind *kind)
 {
-	bool token_use = rules->token_use;
+	json_t *tu = json_object_get(p, "token_use");
+	const char *use;
+	char buf[40];
+
+	if (!rules->token_use) {
+		if (*kind == UP_TOKEN_ANY)
+			*kind = UP_TOKEN_ID;
+		return UP_OK;
+	}
+	if (!json_is_string(tu))
+		return up_fail(ctx, UP_EJWT, "token_use missing");
+	use = json_string_value(tu);
+	if (*kind == UP_TOKEN_ANY) {
+		if (strcmp(use, "id") == 0)
+			*kind = UP_TOKEN_ID;
+		else if (strcmp(use, "access") == 0)
+			*kind = UP_TOKEN_ACCESS;
+	}
+	if (*kind != UP_TOKEN_ANY && strcmp(use, kind_use(*kind)) == 0)
+		return UP_OK;
+	printable(use, buf, sizeof(buf));
+	if (*kind == UP_TOKEN_ANY)
+		return up_fail(ctx, UP_EJWT, "token_use is %s, expected id or access", buf);
+	return up_fail(ctx, UP_EJWT, "token_use is %s, expected %s", buf, kind_use(*kind));
+}
+
+/* The token's times, read into c (exp, and iat/auth_time when present):
+ * expiry and not-before (online only), and an issue time in the future,
+ * which means this machine's clock is off (DESIGN §5). */
+static up_err check_times(struct up_ctx *ctx, const struct up_token_rules *rules, json_t *p,
+			  unsigned flags, struct up_claims *c)
+{
 	int64_t now = up_ctx_now(ctx), leeway = rules->leeway > 0 ? rules->leeway : 0;
 	int64_t exp = 0, nbf = 0, iat = 0, auth_time = 0;
 	bool has_exp, has_nbf, has_iat, has_auth;
-	const char *iss, *sub, *uname, *uclaim;
-	struct up_claims *c;
-	json_t *tu, *uv;
-	char buf[40];
 	up_err rc;
 
-	iss = json_string_value(json_object_get(p, "iss"));
-	if (!iss)
-		return up_fail(ctx, UP_EJWT, "iss missing");
-	if (strcmp(iss, rules->issuer) != 0)
-		return up_fail(ctx, UP_EJWT, "iss mismatch");
-
-	tu = json_object_get(p, "token_use");
-	if (token_use) {
-		if (!json_is_string(tu))
-			return up_fail(ctx, UP_EJWT, "token_use missing");
-		if (kind == UP_TOKEN_ANY) {
-			if (strcmp(json_string_value(tu), "id") == 0)
-				kind = UP_TOKEN_ID;
-			else if (strcmp(json_string_value(tu), "access") == 0)
-				kind = UP_TOKEN_ACCESS;
-		}
-		if (kind == UP_TOKEN_ANY || strcmp(json_string_value(tu), kind_use(kind)) != 0) {
-			printable(json_string_value(tu), buf, sizeof(buf));
-			if (kind == UP_TOKEN_ANY)
-				return up_fail(ctx, UP_EJWT, "token_use is %s, expected id or access",
-					       buf);
-			return up_fail(ctx, UP_EJWT, "token_use is %s, expected %s", buf,
-				       kind_use(kind));
-		}
-	} else if (kind == UP_TOKEN_ANY) {
-		kind = UP_TOKEN_ID;
-	}
-
-	rc = kind == UP_TOKEN_ID ? check_aud(ctx, p, rules->client_id)
-				 : check_access_client(ctx, p, rules->client_id, token_use);
-	if (rc)
-		return rc;
-
-	sub = json_string_value(json_object_get(p, "sub"));
-	if (!sub || !sub[0])
-		return up_fail(ctx, UP_EJWT, "sub missing");
-
-	rc = claim_int(ctx, p, "exp", true, &exp, &has_exp);
-	if (!rc)
-		rc = claim_int(ctx, p, "nbf", false, &nbf, &has_nbf);
-	if (!rc)
-		rc = claim_int(ctx, p, "iat", false, &iat, &has_iat);
-	if (!rc)
-		rc = claim_int(ctx, p, "auth_time", false, &auth_time, &has_auth);
-	if (rc)
+	if ((rc = claim_int(ctx, p, "exp", true, &exp, &has_exp)) ||
+	    (rc = claim_int(ctx, p, "nbf", false, &nbf, &has_nbf)) ||
+	    (rc = claim_int(ctx, p, "iat", false, &iat, &has_iat)) ||
+	    (rc = claim_int(ctx, p, "auth_time", false, &auth_time, &has_auth)))
 		return rc;
 	if (!(flags & UP_VERIFY_OFFLINE)) {
 		if (now >= sat_add(exp, leeway))
@@ -609,33 +596,65 @@ static up_err check_claims(struct up_ctx *ctx, const struct up_token_rules *rule
 			       "the clock of this machine is %lld s off (token issued at %lld, "
 			       "leeway %lld s)",
 			       (long long)(iat - now), (long long)iat, (long long)leeway);
+	c->exp = exp;
+	c->iat = has_iat ? iat : 0;
+	c->auth_time = has_auth ? auth_time : 0;
+	return UP_OK;
+}
 
-	uclaim = rules->username_claim;
-	uv = json_object_get(p, uclaim);
-	/* Cognito access tokens carry the name as "username". */
+/* The user name claim (a string when present; Cognito access tokens carry
+ * it as "username"), equal to expected_username when one is given. */
+static up_err check_username(struct up_ctx *ctx, const struct up_token_rules *rules, json_t *p,
+			     enum up_token_kind kind, const char *expected_username,
+			     const char **ret_name)
+{
+	const char *uclaim = rules->username_claim;
+	json_t *uv = json_object_get(p, uclaim);
+
 	if (!uv && rules->access_username_claim && kind == UP_TOKEN_ACCESS)
 		uv = json_object_get(p, rules->access_username_claim);
 	if (uv && !json_is_string(uv))
 		return up_fail(ctx, UP_EJWT, "%s is not a string", uclaim);
-	uname = json_string_value(uv);
-	if (expected_username) {
-		if (!uname)
-			return up_fail(ctx, UP_EJWT, "%s missing", uclaim);
-		if (strcmp(uname, expected_username) != 0)
-			return up_fail(ctx, UP_EJWT, "%s does not match the user", uclaim);
-	}
+	*ret_name = json_string_value(uv);
+	if (!expected_username)
+		return UP_OK;
+	if (!*ret_name)
+		return up_fail(ctx, UP_EJWT, "%s missing", uclaim);
+	if (strcmp(*ret_name, expected_username) != 0)
+		return up_fail(ctx, UP_EJWT, "%s does not match the user", uclaim);
+	return UP_OK;
+}
 
+static up_err check_claims(struct up_ctx *ctx, const struct up_token_rules *rules, json_t *p,
+			   enum up_token_kind kind, const char *expected_username, unsigned flags,
+			   struct up_claims **ret_claims)
+{
+	const char *iss, *sub, *uname = NULL;
+	struct up_claims *c;
+	up_err rc;
+
+	iss = json_string_value(json_object_get(p, "iss"));
+	if (!iss)
+		return up_fail(ctx, UP_EJWT, "iss missing");
+	if (strcmp(iss, rules->issuer) != 0)
+		return up_fail(ctx, UP_EJWT, "iss mismatch");
+	if ((rc = check_kind(ctx, rules, p, &kind)))
+		return rc;
+	rc = kind == UP_TOKEN_ID ? check_aud(ctx, p, rules->client_id)
+				 : check_access_client(ctx, p, rules->client_id, rules->token_use);
+	if (rc)
+		return rc;
+	sub = json_string_value(json_object_get(p, "sub"));
+	if (!sub || !sub[0])
+		return up_fail(ctx, UP_EJWT, "sub missing");
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return up_fail(ctx, UP_ENOMEM, "out of memory");
 	c->kind = kind;
-	c->exp = exp;
-	c->iat = has_iat ? iat : 0;
-	c->auth_time = has_auth ? auth_time : 0;
-	rc = claim_strv(ctx, p, rules->groups_claim, &c->groups);
-	if (!rc)
-		rc = claim_strv(ctx, p, "amr", &c->amr);
-	if (rc)
+	if ((rc = check_times(ctx, rules, p, flags, c)) ||
+	    (rc = check_username(ctx, rules, p, kind, expected_username, &uname)) ||
+	    (rc = claim_strv(ctx, p, rules->groups_claim, &c->groups)) ||
+	    (rc = claim_strv(ctx, p, "amr", &c->amr)))
 		goto fail;
 	c->sub = strdup(sub);
 	c->issuer = strdup(iss);
