@@ -540,28 +540,25 @@ static up_err strv_from_json(const json_t *v, char ***ret)
 }
 
 /* username_claim (and groups, when the ID token has none) from userinfo. */
-static up_err userinfo_fill(struct up_ctx *ctx, const char *access_token, struct up_claims *claims)
+/* GET the userinfo endpoint with the access token: its JSON object. */
+static up_err userinfo_get(struct up_ctx *ctx, const char *access_token, const char *uclaim,
+			   json_t **ret_root)
 {
-	const struct up_config *cfg = ctx->cfg;
-	const char *uclaim = cfg->username_claim ? cfg->username_claim : "preferred_username";
-	const char *gclaim = cfg->groups_claim ? cfg->groups_claim : "groups";
 	const char *headers[3] = {"Accept: application/json", NULL, NULL};
 	struct up_http_req req = {.method = "GET", .headers = headers};
 	struct up_http_resp resp = {0};
-	char *auth = NULL, *name = NULL, buf[96];
-	json_t *root = NULL, *g;
-	const char *sub, *uname;
+	char *auth = NULL;
 	up_err rc;
 
 	if (!ctx->oidc.userinfo_endpoint)
 		return up_fail(ctx, UP_EJWT,
-			       "%s is not in the ID token and the provider has no "
-			       "userinfo endpoint",
+			       "%s is not in the ID token and the provider has no userinfo "
+			       "endpoint",
 			       uclaim);
 	if (!access_token)
 		return up_fail(ctx, UP_EPROTO,
-			       "%s is not in the ID token and there is no access "
-			       "token for userinfo",
+			       "%s is not in the ID token and there is no access token for "
+			       "userinfo",
 			       uclaim);
 	if (asprintf(&auth, "Authorization: Bearer %s", access_token) < 0)
 		return up_fail(ctx, UP_ENOMEM, "out of memory");
@@ -571,17 +568,31 @@ static up_err userinfo_fill(struct up_ctx *ctx, const char *access_token, struct
 	up_free_secret(auth);
 	if (rc)
 		goto out;
-	if (resp.status != 200) {
+	if (resp.status != 200)
 		rc = up_fail(ctx, resp.status == 401 || resp.status == 403 ? UP_EDENIED : UP_EHTTP,
 			     "userinfo: HTTP status %ld", resp.status);
-		goto out;
-	}
-	if (up_json_parse(ctx, resp.body, resp.len, UP_MAX_RESPONSE, &root) != UP_OK) {
+	else if (up_json_parse(ctx, resp.body, resp.len, UP_MAX_RESPONSE, ret_root) != UP_OK)
 		rc = up_fail(ctx, UP_EPROTO,
-			     "userinfo is not a JSON object (signed userinfo "
-			     "responses are not supported)");
-		goto out;
-	}
+			     "userinfo is not a JSON object (signed userinfo responses are not "
+			     "supported)");
+out:
+	up_http_resp_clear(&resp);
+	return rc;
+}
+
+static up_err userinfo_fill(struct up_ctx *ctx, const char *access_token, struct up_claims *claims)
+{
+	const struct up_config *cfg = ctx->cfg;
+	const char *uclaim = cfg->username_claim ? cfg->username_claim : "preferred_username";
+	const char *gclaim = cfg->groups_claim ? cfg->groups_claim : "groups";
+	char *name = NULL, buf[96];
+	json_t *root = NULL, *g;
+	const char *sub, *uname;
+	up_err rc;
+
+	rc = userinfo_get(ctx, access_token, uclaim, &root);
+	if (rc)
+		return rc;
 	sub = json_string_value(json_object_get(root, "sub"));
 	if (!sub || strcmp(sub, claims->sub) != 0) {
 		rc = up_fail(ctx, UP_EJWT, "userinfo sub is not the ID token's sub");
@@ -623,7 +634,6 @@ static up_err userinfo_fill(struct up_ctx *ctx, const char *access_token, struct
 out:
 	free(name);
 	json_decref(root);
-	up_http_resp_clear(&resp);
 	return rc;
 }
 
