@@ -267,67 +267,67 @@ static void mfa_fields_from_json(struct up_ctx *ctx, const json_t *j, struct up_
 		rec->mfa_secret = strdup(json_string_value(sec)); /* NULL on ENOMEM: none held */
 }
 
-/* UP_OK, UP_ENOMEM, or UP_ESTATE with a detail naming the problem. */
-static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_user_record **ret_rec)
-{
-	struct up_user_record *rec;
-	const json_t *groups, *stepups, *v;
-	int64_t version;
-	const char *problem = NULL;
-	size_t i;
+/* The parts of record_from_json: each UP_OK, UP_ENOMEM, or UP_ESTATE with
+ * *problem naming what is wrong. */
 
-	if (!get_int(j, "version", &version) || version != UP_STORE_VERSION)
-		return up_fail(ctx, UP_ESTATE, "version is not %d", UP_STORE_VERSION);
-	rec = calloc(1, sizeof(*rec));
-	if (!rec)
-		return UP_ENOMEM;
-	groups = json_object_get(j, "groups");
-	stepups = json_object_get(j, "stepups");
+static up_err scalars_from_json(const json_t *j, struct up_user_record *rec, const char **problem)
+{
+	const json_t *v;
+
 	if (!get_str(j, "username", true, &rec->username) ||
 	    !get_str(j, "issuer", true, &rec->issuer) ||
 	    !get_str(j, "client_id", true, &rec->client_id) ||
 	    !get_str(j, "sub", true, &rec->sub) || !get_str(j, "id_token", true, &rec->id_token) ||
 	    !get_str(j, "refresh_token", false, &rec->refresh_token) ||
 	    !get_str(j, "verifier", false, &rec->verifier)) {
-		problem = "a string field is missing or of the wrong type";
-		goto bad;
+		*problem = "a string field is missing or of the wrong type";
+		return UP_ESTATE;
 	}
 	if (!json_is_boolean(json_object_get(j, "mfa")) ||
 	    !get_int(j, "last_online", &rec->last_online) ||
 	    !get_int(j, "failures", &rec->failures)) {
-		problem = "mfa, last_online or failures missing or of the wrong type";
-		goto bad;
+		*problem = "mfa, last_online or failures missing or of the wrong type";
+		return UP_ESTATE;
 	}
 	rec->mfa = json_is_true(json_object_get(j, "mfa"));
 	v = json_object_get(j, "mfa_method");
-	if (v) {
-		rec->mfa_method = UP_MFA_NONE;
-		for (int m = UP_MFA_TOTP; m <= UP_MFA_MAX; m++)
-			if (json_is_string(v) && strcmp(json_string_value(v), method_word(m)) == 0)
-				rec->mfa_method = (enum up_mfa_method)m;
-		if (rec->mfa_method == UP_MFA_NONE) {
-			problem = "mfa_method is not totp, sms or email";
-			goto bad;
-		}
+	if (!v)
+		return UP_OK;
+	rec->mfa_method = UP_MFA_NONE;
+	for (int m = UP_MFA_TOTP; m <= UP_MFA_MAX; m++)
+		if (json_is_string(v) && strcmp(json_string_value(v), method_word(m)) == 0)
+			rec->mfa_method = (enum up_mfa_method)m;
+	if (rec->mfa_method == UP_MFA_NONE) {
+		*problem = "mfa_method is not totp, sms or email";
+		return UP_ESTATE;
 	}
+	return UP_OK;
+}
+
+static up_err lists_from_json(const json_t *j, struct up_user_record *rec, const char **problem)
+{
+	const json_t *groups = json_object_get(j, "groups");
+	const json_t *stepups = json_object_get(j, "stepups"), *v;
+	size_t i;
+
 	if (!json_is_array(groups) || json_array_size(groups) > MAX_GROUPS ||
 	    !json_is_array(stepups) || json_array_size(stepups) > MAX_STEPUPS) {
-		problem = "groups or stepups missing or too long";
-		goto bad;
+		*problem = "groups or stepups missing or too long";
+		return UP_ESTATE;
 	}
 	rec->groups = calloc(json_array_size(groups) + 1, sizeof(char *));
 	rec->stepups = calloc(json_array_size(stepups) + 1, sizeof(*rec->stepups));
 	if (!rec->groups || !rec->stepups)
-		goto nomem;
+		return UP_ENOMEM;
 	json_array_foreach(groups, i, v)
 	{
 		if (!json_is_string(v)) {
-			problem = "a group is not a string";
-			goto bad;
+			*problem = "a group is not a string";
+			return UP_ESTATE;
 		}
 		rec->groups[i] = strdup(json_string_value(v));
 		if (!rec->groups[i])
-			goto nomem;
+			return UP_ENOMEM;
 	}
 	json_array_foreach(stepups, i, v)
 	{
@@ -335,45 +335,68 @@ static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_us
 		rec->n_stepups = i + 1;
 		if (!json_is_object(v) || !get_str(v, "service", true, &s->service) ||
 		    !get_str(v, "tty", true, &s->tty) || !get_int(v, "at", &s->at)) {
-			problem = "a stepup entry is malformed";
-			goto bad;
+			*problem = "a stepup entry is malformed";
+			return UP_ESTATE;
 		}
 	}
-	/* Per-requester failure counts; absent in older records. */
-	v = json_object_get(j, "offline_failures");
-	if (v && !json_is_null(v)) {
-		const json_t *e;
-
-		if (!json_is_array(v) || json_array_size(v) > UP_MAX_REQUESTERS) {
-			problem = "offline_failures is not a short array";
-			goto bad;
-		}
-		rec->fails = calloc(json_array_size(v) + 1, sizeof(*rec->fails));
-		if (!rec->fails)
-			goto nomem;
-		json_array_foreach(v, i, e)
-		{
-			struct up_offline_fail *o = &rec->fails[i];
-
-			if (!json_is_object(e) || !get_int(e, "uid", &o->uid) ||
-			    !get_int(e, "count", &o->count) || !get_int(e, "at", &o->at)) {
-				problem = "an offline_failures entry is malformed";
-				goto bad;
-			}
-			rec->n_fails = i + 1;
-		}
-	}
-	mfa_fields_from_json(ctx, j, rec);
-	problem = record_problem(rec);
-	if (problem)
-		goto bad;
-	*ret_rec = rec;
 	return UP_OK;
-nomem:
+}
+
+/* Per-requester failure counts; absent in older records. */
+static up_err fails_from_json(const json_t *j, struct up_user_record *rec, const char **problem)
+{
+	const json_t *v = json_object_get(j, "offline_failures"), *e;
+	size_t i;
+
+	if (!v || json_is_null(v))
+		return UP_OK;
+	if (!json_is_array(v) || json_array_size(v) > UP_MAX_REQUESTERS) {
+		*problem = "offline_failures is not a short array";
+		return UP_ESTATE;
+	}
+	rec->fails = calloc(json_array_size(v) + 1, sizeof(*rec->fails));
+	if (!rec->fails)
+		return UP_ENOMEM;
+	json_array_foreach(v, i, e)
+	{
+		struct up_offline_fail *o = &rec->fails[i];
+
+		if (!json_is_object(e) || !get_int(e, "uid", &o->uid) ||
+		    !get_int(e, "count", &o->count) || !get_int(e, "at", &o->at)) {
+			*problem = "an offline_failures entry is malformed";
+			return UP_ESTATE;
+		}
+		rec->n_fails = i + 1;
+	}
+	return UP_OK;
+}
+
+/* UP_OK, UP_ENOMEM, or UP_ESTATE with a detail naming the problem. */
+static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_user_record **ret_rec)
+{
+	struct up_user_record *rec;
+	const char *problem = NULL;
+	int64_t version;
+	up_err r;
+
+	if (!get_int(j, "version", &version) || version != UP_STORE_VERSION)
+		return up_fail(ctx, UP_ESTATE, "version is not %d", UP_STORE_VERSION);
+	rec = calloc(1, sizeof(*rec));
+	if (!rec)
+		return UP_ENOMEM;
+	if (!(r = scalars_from_json(j, rec, &problem)) && !(r = lists_from_json(j, rec, &problem)) &&
+	    !(r = fails_from_json(j, rec, &problem))) {
+		mfa_fields_from_json(ctx, j, rec);
+		problem = record_problem(rec);
+		if (!problem) {
+			*ret_rec = rec;
+			return UP_OK;
+		}
+		r = UP_ESTATE;
+	}
 	up_user_record_free(rec);
-	return UP_ENOMEM;
-bad:
-	up_user_record_free(rec);
+	if (r == UP_ENOMEM)
+		return UP_ENOMEM;
 	return up_fail(ctx, UP_ESTATE, "%s", problem ? problem : "out of memory");
 }
 
