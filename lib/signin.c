@@ -562,33 +562,13 @@ static bool needs_code(const struct up_user_record *cur)
 /* The cheap checks, on the record as read (before the KDF) and again under
  * the lock. UP_OK with o->result set when refused; *ret_claims on a pass
  * (when asked for). */
-static up_err offline_precheck(struct offline_ud *o, const struct up_user_record *cur,
-			       struct up_claims **ret_claims)
+/* A second factor is never silently dropped: a user whose last online
+ * sign-in used one gets no password-only sign-in offline unless
+ * offline_mfa = skip. UP_OK or the refusal (reported). */
+static up_err offline_mfa_refusal(struct up_ctx *ctx, const struct up_user_record *cur)
 {
-	struct up_ctx *ctx = o->ctx;
 	const struct up_config *cfg = ctx->cfg;
-	const struct up_offline_fail *mine;
-	struct up_claims *claims = NULL;
-	struct up_token_rules rules;
-	int64_t now = up_ctx_now(ctx), wait;
-	up_err r;
 
-	o->result = UP_OK;
-	if (!cur) {
-		o->result = up_fail(ctx, UP_EOFFLINE, "no cached entry");
-		return UP_OK;
-	}
-	/* store.c already refuses entries of another user, issuer or client;
-	 * this is the policy's own statement of the binding. */
-	if (strcmp(cur->username, o->username) != 0 || strcmp(cur->issuer, cfg->issuer) != 0 ||
-	    strcmp(cur->client_id, cfg->client_id) != 0) {
-		o->result =
-		    up_fail(ctx, UP_EOFFLINE, "cached entry bound to another pool or client");
-		return UP_OK;
-	}
-	/* A second factor is never silently dropped: a user whose last online
-	 * sign-in used one gets no password-only sign-in offline unless
-	 * offline_mfa = skip (no TOTP secret is held locally). */
 	if (cur->mfa && !cfg->offline_mfa_skip &&
 	    (cur->mfa_method == UP_MFA_SMS || cur->mfa_method == UP_MFA_EMAIL)) {
 		/* Offline MFA checks a TOTP code locally; an SMS or email code
@@ -599,52 +579,74 @@ static up_err offline_precheck(struct offline_ud *o, const struct up_user_record
 				"The user pool is unreachable and offline sign-in is not possible: "
 				"your second factor (%s code) needs the user pool",
 				what);
-		o->result = up_fail(ctx, UP_EOFFLINE,
-				    "the last online sign-in used an %s code, which cannot be "
-				    "checked offline (offline_mfa = require)",
-				    what);
-		return UP_OK;
+		return up_fail(ctx, UP_EOFFLINE,
+			       "the last online sign-in used an %s code, which cannot be checked "
+			       "offline (offline_mfa = require)",
+			       what);
 	}
-	if (cur->mfa && !cfg->offline_mfa_skip && !cur->mfa_secret) {
-		o->result = up_fail(ctx, UP_EOFFLINE,
-				    "the last online sign-in used a second factor and no TOTP "
-				    "secret is held locally (offline_mfa = require)");
-		return UP_OK;
-	}
+	if (cur->mfa && !cfg->offline_mfa_skip && !cur->mfa_secret)
+		return up_fail(ctx, UP_EOFFLINE,
+			       "the last online sign-in used a second factor and no TOTP secret is "
+			       "held locally (offline_mfa = require)");
 	/* An entry from a sign-in without a second factor (made while mfa was
 	 * optional) must not stand in for one that mfa = required demands. */
-	if (cfg->mfa_required && !cur->mfa) {
-		o->result = up_fail(ctx, UP_EOFFLINE,
-				    "cached entry is from a sign-in without a second factor");
-		return UP_OK;
-	}
-	if (!cur->verifier) {
-		o->result = up_fail(ctx, UP_EOFFLINE, "cached entry has no password verifier");
-		return UP_OK;
-	}
-	if (now - cur->last_online > cfg->offline_max_age) {
-		o->result = up_fail(ctx, UP_EOFFLINE,
-				    "last online sign-in %lld s ago is older than offline_max_age",
-				    (long long)(now - cur->last_online));
-		return UP_OK;
-	}
+	if (cfg->mfa_required && !cur->mfa)
+		return up_fail(ctx, UP_EOFFLINE,
+			       "cached entry is from a sign-in without a second factor");
+	return UP_OK;
+}
+
+/* The cached entry's own refusals of an offline sign-in: binding, second
+ * factor, verifier, age, the requester's delay. UP_OK or the refusal
+ * (reported). */
+static up_err offline_refusal(struct offline_ud *o, const struct up_user_record *cur)
+{
+	struct up_ctx *ctx = o->ctx;
+	const struct up_config *cfg = ctx->cfg;
+	const struct up_offline_fail *mine;
+	int64_t now = up_ctx_now(ctx), wait;
+	up_err r;
+
+	if (!cur)
+		return up_fail(ctx, UP_EOFFLINE, "no cached entry");
+	/* store.c already refuses entries of another user, issuer or client;
+	 * this is the policy's own statement of the binding. */
+	if (strcmp(cur->username, o->username) != 0 || strcmp(cur->issuer, cfg->issuer) != 0 ||
+	    strcmp(cur->client_id, cfg->client_id) != 0)
+		return up_fail(ctx, UP_EOFFLINE, "cached entry bound to another pool or client");
+	if ((r = offline_mfa_refusal(ctx, cur)))
+		return r;
+	if (!cur->verifier)
+		return up_fail(ctx, UP_EOFFLINE, "cached entry has no password verifier");
+	if (now - cur->last_online > cfg->offline_max_age)
+		return up_fail(ctx, UP_EOFFLINE,
+			       "last online sign-in %lld s ago is older than offline_max_age",
+			       (long long)(now - cur->last_online));
 	/* A last_online in the future would stretch the window. */
-	if (cur->last_online > now + cfg->leeway) {
-		o->result = up_fail(ctx, UP_EOFFLINE, "last online sign-in is in the future");
-		return UP_OK;
-	}
+	if (cur->last_online > now + cfg->leeway)
+		return up_fail(ctx, UP_EOFFLINE, "last online sign-in is in the future");
 	/* Failures count per requesting uid: one local user's guesses delay
 	 * that user's next attempts, not the victim's own. */
 	mine = fail_of(cur, o->requester);
-	if (mine && (wait = offline_delay(cfg, mine->count)) > 0 && now < mine->at + wait) {
-		o->result = up_fail(ctx, UP_ELOCKED,
-				    "offline sign-in for requester uid %lld delayed %lld s more "
-				    "after %lld failed attempts",
-				    (long long)o->requester, (long long)(mine->at + wait - now),
-				    (long long)mine->count);
-		return UP_OK;
-	}
-	if (!ret_claims)
+	if (mine && (wait = offline_delay(cfg, mine->count)) > 0 && now < mine->at + wait)
+		return up_fail(ctx, UP_ELOCKED,
+			       "offline sign-in for requester uid %lld delayed %lld s more after "
+			       "%lld failed attempts",
+			       (long long)o->requester, (long long)(mine->at + wait - now),
+			       (long long)mine->count);
+	return UP_OK;
+}
+
+static up_err offline_precheck(struct offline_ud *o, const struct up_user_record *cur,
+			       struct up_claims **ret_claims)
+{
+	struct up_ctx *ctx = o->ctx;
+	struct up_claims *claims = NULL;
+	struct up_token_rules rules;
+	up_err r;
+
+	o->result = offline_refusal(o, cur);
+	if (o->result || !ret_claims)
 		return UP_OK;
 	/* the provider's rules, offline: the cached key set, no discovery */
 	r = up_provider(ctx)->token_rules(ctx, UP_VERIFY_OFFLINE, &rules);
