@@ -655,14 +655,96 @@ static up_err select_first_factor(struct signin *s, const char *a_hex, const cha
 
 /* USER_SRP_AUTH (or CUSTOM_AUTH / USER_AUTH with SRP): InitiateAuth and
  * the PASSWORD_VERIFIER answer. */
+/* The pool's first answer to an SRP InitiateAuth must be PASSWORD_VERIFIER
+ * (after SELECT_CHALLENGE for USER_AUTH, which may end the sign-in: *done). */
+static up_err srp_first_challenge(struct signin *s, const char *flow, const char *a_hex,
+				  const char *password, json_t **resp, bool *done)
+{
+	struct up_ctx *ctx = s->ctx;
+	const char *name = jstr(*resp, "ChallengeName");
+	bool user_auth = ctx->cfg->auth_flow == UP_FLOW_USER_AUTH;
+	up_err r;
+
+	if (name && strcmp(name, "SELECT_CHALLENGE") == 0 && user_auth) {
+		r = select_first_factor(s, a_hex, password, resp, done);
+		if (r || *done)
+			return r;
+		name = jstr(*resp, "ChallengeName");
+	}
+	if (name && user_auth &&
+	    (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "EMAIL_OTP") == 0 ||
+	     strcmp(name, "SMS_OTP") == 0))
+		return refuse_first_factor(s, name);
+	if (name && strcmp(name, "CUSTOM_CHALLENGE") == 0) /* the password is proven first, by SRP */
+		return up_fail(ctx, UP_ECHALLENGE,
+			       "%s: the pool asks CUSTOM_CHALLENGE before PASSWORD_VERIFIER", flow);
+	if (!name || strcmp(name, "PASSWORD_VERIFIER") != 0)
+		return up_fail(ctx, UP_EPROTO, "%s: expected PASSWORD_VERIFIER, got %s", flow,
+			       name ? name : "no challenge");
+	return UP_OK;
+}
+
+/* Answer PASSWORD_VERIFIER (in *resp, consumed) with the SRP proof; the
+ * pool's next answer in *resp. */
+static up_err srp_verify(struct signin *s, struct up_srp *srp, const char *password,
+			 json_t **resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	const char *salt, *b, *block, *uid;
+	json_t *cp = json_object_get(*resp, "ChallengeParameters"), *ans = NULL;
+	char *sig = NULL, *ts = NULL;
+	up_err r;
+
+	if (!json_is_object(cp))
+		return up_fail(ctx, UP_EPROTO, "PASSWORD_VERIFIER without ChallengeParameters");
+	if ((r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SALT", MAX_PARAM, &salt)) ||
+	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SRP_B", MAX_PARAM, &b)) ||
+	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SECRET_BLOCK", MAX_SESSION, &block)) ||
+	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "USER_ID_FOR_SRP", UP_MAX_USERNAME, &uid)))
+		return r;
+	/* As the SDK does: from now on the user is USER_ID_FOR_SRP (the pool's
+	 * own name when the person signed in with an alias). */
+	if ((r = set_user_id(s, uid)) || (r = set_session(s, "InitiateAuth", *resp)))
+		return r;
+	r = up_srp_answer(ctx, srp, ctx->cfg->pool_name, s->user_id, password, salt, b, block,
+			  up_ctx_now(ctx), &sig, &ts);
+	if (r)
+		return r;
+	ans = json_object();
+	if (!ans || jset(ans, "PASSWORD_CLAIM_SECRET_BLOCK", block) ||
+	    jset(ans, "PASSWORD_CLAIM_SIGNATURE", sig) || jset(ans, "TIMESTAMP", ts)) {
+		json_put_secret(ans);
+		r = UP_ENOMEM;
+		goto out;
+	}
+	json_put_secret(*resp);
+	*resp = NULL;
+	ctx->http_date = 0;
+	r = respond(s, "PASSWORD_VERIFIER", ans, resp);
+	if (r == UP_EDENIED && ctx->http_date &&
+	    llabs(ctx->http_date - ctx->http_date_local) > SRP_CLOCK_SKEW) {
+		/* The pool checks TIMESTAMP against its clock: with this machine's
+		 * clock minutes off, the right password is refused too. */
+		long long off = (long long)(ctx->http_date - ctx->http_date_local);
+		r = up_fail(ctx, UP_ESKEW,
+			    "the clock of this machine is %lld s off (the pool's Date says %s); "
+			    "the pool refuses the SRP timestamp",
+			    off < 0 ? -off : off, off > 0 ? "later" : "earlier");
+	}
+out:
+	up_free_secret(sig);
+	free(ts);
+	return r;
+}
+
 static up_err srp_start(struct signin *s, const char *password, json_t **ret_resp)
 {
 	struct up_ctx *ctx = s->ctx;
 	struct up_srp *srp = NULL;
-	char *a_hex = NULL, *sig = NULL, *ts = NULL;
-	const char *salt, *b, *block, *uid, *name, *xkey, *xval;
+	char *a_hex = NULL;
+	const char *xkey, *xval;
 	const char *flow = srp_flow(ctx->cfg, &xkey, &xval);
-	json_t *params = NULL, *resp = NULL, *cp, *ans = NULL;
+	json_t *params = NULL, *resp = NULL;
 	bool done = false;
 	up_err r;
 
@@ -677,75 +759,10 @@ static up_err srp_start(struct signin *s, const char *password, json_t **ret_res
 		r = r ? r : UP_ENOMEM;
 		goto out;
 	}
-	r = initiate(s, flow, params, &resp);
-	if (r)
+	if ((r = initiate(s, flow, params, &resp)) ||
+	    (r = srp_first_challenge(s, flow, a_hex, password, &resp, &done)))
 		goto out;
-	name = jstr(resp, "ChallengeName");
-	if (name && strcmp(name, "SELECT_CHALLENGE") == 0 &&
-	    ctx->cfg->auth_flow == UP_FLOW_USER_AUTH) {
-		r = select_first_factor(s, a_hex, password, &resp, &done);
-		if (r || done)
-			goto done;
-		name = jstr(resp, "ChallengeName");
-	}
-	if (name && ctx->cfg->auth_flow == UP_FLOW_USER_AUTH &&
-	    (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "EMAIL_OTP") == 0 ||
-	     strcmp(name, "SMS_OTP") == 0)) {
-		r = refuse_first_factor(s, name);
-		goto out;
-	}
-	if (name && strcmp(name, "CUSTOM_CHALLENGE") == 0) {
-		/* The password must be proven first, by SRP. */
-		r = up_fail(ctx, UP_ECHALLENGE,
-			    "%s: the pool asks CUSTOM_CHALLENGE before PASSWORD_VERIFIER", flow);
-		goto out;
-	}
-	if (!name || strcmp(name, "PASSWORD_VERIFIER") != 0) {
-		r = up_fail(ctx, UP_EPROTO, "%s: expected PASSWORD_VERIFIER, got %s", flow,
-			    name ? name : "no challenge");
-		goto out;
-	}
-	cp = json_object_get(resp, "ChallengeParameters");
-	if (!json_is_object(cp)) {
-		r = up_fail(ctx, UP_EPROTO, "PASSWORD_VERIFIER without ChallengeParameters");
-		goto out;
-	}
-	if ((r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SALT", MAX_PARAM, &salt)) ||
-	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SRP_B", MAX_PARAM, &b)) ||
-	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "SECRET_BLOCK", MAX_SESSION, &block)) ||
-	    (r = jstr_req(ctx, "PASSWORD_VERIFIER", cp, "USER_ID_FOR_SRP", UP_MAX_USERNAME, &uid)))
-		goto out;
-	/* As the SDK does: from now on the user is USER_ID_FOR_SRP (the pool's
-	 * own name when the person signed in with an alias). */
-	if ((r = set_user_id(s, uid)) || (r = set_session(s, "InitiateAuth", resp)))
-		goto out;
-	r = up_srp_answer(ctx, srp, ctx->cfg->pool_name, s->user_id, password, salt, b, block,
-			  up_ctx_now(ctx), &sig, &ts);
-	if (r)
-		goto out;
-	ans = json_object();
-	if (!ans || jset(ans, "PASSWORD_CLAIM_SECRET_BLOCK", block) ||
-	    jset(ans, "PASSWORD_CLAIM_SIGNATURE", sig) || jset(ans, "TIMESTAMP", ts)) {
-		json_put_secret(ans);
-		r = UP_ENOMEM;
-		goto out;
-	}
-	json_put_secret(resp);
-	resp = NULL;
-	ctx->http_date = 0;
-	r = respond(s, "PASSWORD_VERIFIER", ans, &resp);
-	if (r == UP_EDENIED && ctx->http_date &&
-	    llabs(ctx->http_date - ctx->http_date_local) > SRP_CLOCK_SKEW) {
-		/* The pool checks TIMESTAMP against its clock: with this machine's
-		 * clock minutes off, the right password is refused too. */
-		long long off = (long long)(ctx->http_date - ctx->http_date_local);
-		r = up_fail(ctx, UP_ESKEW,
-			    "the clock of this machine is %lld s off (the pool's Date says %s); "
-			    "the pool refuses the SRP timestamp",
-			    off < 0 ? -off : off, off > 0 ? "later" : "earlier");
-	}
-done:
-	if (r)
+	if (!done && (r = srp_verify(s, srp, password, &resp)))
 		goto out;
 	*ret_resp = resp;
 	resp = NULL;
@@ -753,8 +770,6 @@ out:
 	json_put_secret(resp);
 	up_srp_free(srp);
 	up_free_secret(a_hex);
-	up_free_secret(sig);
-	free(ts);
 	return r;
 }
 
@@ -1114,17 +1129,16 @@ static up_err show_enrolment(struct signin *s, const char *secret)
 	return r;
 }
 
-static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_resp)
+/* MFA_SETUP is answered here only with an authenticator app, when the pool
+ * offers one, mfa_methods allows it and enroll_on_login is on. */
+static up_err mfa_setup_allowed(struct signin *s, const json_t *cp)
 {
 	struct up_ctx *ctx = s->ctx;
-	char host[256] = "";
-	char *secret = NULL;
-	json_t *body, *resp = NULL, *ans;
-	const char *v;
+	const char *offer = jstr(cp, "MFAS_CAN_SETUP");
 	bool offered = true;
 	up_err r;
 
-	if (jstr(cp, "MFAS_CAN_SETUP")) {
+	if (offer) {
 		json_t *list = NULL;
 
 		if ((r = list_param(ctx, cp, "MFAS_CAN_SETUP", &list)))
@@ -1137,16 +1151,26 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 	if (!offered || !method_allowed(ctx->cfg, UP_MFA_TOTP)) {
 		up_set_user_msg(ctx, "Your account needs a second factor that cannot be set up "
 				     "at this sign-in: contact your administrator");
-		return up_fail(ctx, UP_ENOMFA, "MFA_SETUP offers %s; only SOFTWARE_TOKEN_MFA%s is set up here",
-			       jstr(cp, "MFAS_CAN_SETUP") ? jstr(cp, "MFAS_CAN_SETUP") : "nothing",
+		return up_fail(ctx, UP_ENOMFA,
+			       "MFA_SETUP offers %s; only SOFTWARE_TOKEN_MFA%s is set up here",
+			       offer ? offer : "nothing",
 			       method_allowed(ctx->cfg, UP_MFA_TOTP) ? "" : " (not in mfa_methods)");
 	}
 	if (!ctx->cfg->enroll_on_login)
 		return up_fail(ctx, UP_ENOMFA, "No authenticator enrolled: run userpool-enroll");
 	if (!s->session)
 		return up_fail(ctx, UP_EPROTO, "MFA_SETUP without a Session");
+	return UP_OK;
+}
 
-	body = json_object();
+/* AssociateSoftwareToken in the sign-in's session: the new secret. */
+static up_err associate(struct signin *s, char **ret_secret)
+{
+	struct up_ctx *ctx = s->ctx;
+	json_t *body = json_object(), *resp = NULL;
+	const char *v;
+	up_err r;
+
 	if (!body || jset(body, "Session", s->session)) {
 		json_decref(body);
 		return UP_ENOMEM;
@@ -1154,54 +1178,70 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 	r = call(ctx, "AssociateSoftwareToken", body, &resp);
 	if (r)
 		return r;
-	if ((r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v)))
-		goto out;
-	secret = strdup(v);
-	if (!secret) {
+	if (!(r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v)) &&
+	    !(*ret_secret = strdup(v)))
 		r = UP_ENOMEM;
-		goto out;
+	if (!r && (r = set_session(s, "AssociateSoftwareToken", resp))) {
+		up_free_secret(*ret_secret);
+		*ret_secret = NULL;
 	}
-	if ((r = set_session(s, "AssociateSoftwareToken", resp)))
-		goto out;
 	json_put_secret(resp);
-	resp = NULL;
+	return r;
+}
 
-	if ((r = show_enrolment(s, secret)))
-		goto out;
-	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
-		snprintf(host, sizeof(host), "userpool");
-	host[sizeof(host) - 1] = '\0';
+/* VerifySoftwareToken with the code the person reads off the new
+ * authenticator, asked again after a wrong one (MAX_ATTEMPTS in all). */
+static up_err verify_new_token(struct signin *s, const char *host, json_t **ret_resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	json_t *body;
+	up_err r;
 
 	for (int attempt = 1;; attempt++) {
 		char *code = NULL;
 
 		if ((r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code)))
-			goto out;
+			return r;
 		body = json_object();
 		if (!body || jset(body, "Session", s->session) || jset(body, "UserCode", code) ||
 		    jset(body, "FriendlyDeviceName", host)) {
 			json_put_secret(body);
 			up_free_secret(code);
-			r = UP_ENOMEM;
-			goto out;
+			return UP_ENOMEM;
 		}
-		r = call(ctx, "VerifySoftwareToken", body, &resp);
+		r = call(ctx, "VerifySoftwareToken", body, ret_resp);
 		if (r == UP_OK) {
 			up_free_secret(s->totp_code);
 			s->totp_code = code;
-			code = NULL;
+			return UP_OK;
 		}
 		up_free_secret(code);
-		if (r == UP_ECODE && attempt < MAX_ATTEMPTS) {
-			/* The session from AssociateSoftwareToken still stands. */
-			if ((r = conv_text(s, true, "Verification code rejected")))
-				goto out;
-			continue;
-		}
-		if (r)
-			goto out;
-		break;
+		if (r != UP_ECODE || attempt >= MAX_ATTEMPTS)
+			return r;
+		/* The session from AssociateSoftwareToken still stands. */
+		if ((r = conv_text(s, true, "Verification code rejected")))
+			return r;
 	}
+}
+
+static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	char host[256] = "";
+	char *secret = NULL;
+	json_t *resp = NULL, *ans;
+	const char *v;
+	up_err r;
+
+	if ((r = mfa_setup_allowed(s, cp)) || (r = associate(s, &secret)))
+		return r;
+	if ((r = show_enrolment(s, secret)))
+		goto out;
+	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
+		snprintf(host, sizeof(host), "userpool");
+	host[sizeof(host) - 1] = '\0';
+	if ((r = verify_new_token(s, host, &resp)))
+		goto out;
 	v = jstr(resp, "Status");
 	if (!v || strcmp(v, "SUCCESS") != 0) {
 		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s", v ? v : "missing");
@@ -1214,7 +1254,6 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 		goto out;
 	json_put_secret(resp);
 	resp = NULL;
-
 	ans = json_object();
 	if (!ans) {
 		r = UP_ENOMEM;
@@ -1239,13 +1278,77 @@ out:
 	return r;
 }
 
+/* One challenge answered: the pool's next answer in *resp. */
+static up_err answer_challenge(struct signin *s, const char *name, const json_t *cp,
+			       json_t **resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	bool conv = s->conv != NULL;
+
+	if (code_challenge_by_name(name))
+		return conv ? answer_code(s, code_challenge_by_name(name), cp, resp)
+			    : up_fail(ctx, UP_ECONV, "no conversation");
+	if (strcmp(name, "SELECT_MFA_TYPE") == 0)
+		return answer_select(s, cp, resp);
+	if (strcmp(name, "NEW_PASSWORD_REQUIRED") == 0)
+		return conv ? answer_new_password(s, cp, resp)
+			    : up_fail(ctx, UP_ECONV, "no conversation");
+	if (strcmp(name, "MFA_SETUP") == 0)
+		return conv ? answer_mfa_setup(s, cp, resp)
+			    : up_fail(ctx, UP_ECONV, "no conversation");
+	if (strcmp(name, "CUSTOM_CHALLENGE") == 0)
+		return conv ? answer_custom(s, cp, resp) : up_fail(ctx, UP_ECONV, "no conversation");
+	if (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "SMS_OTP") == 0)
+		return refuse_first_factor(s, name);
+	if (strncmp(name, "DEVICE_", 7) == 0)
+		/* Only asked of a client that sent DEVICE_KEY; this one never
+		 * does (a remembered shared machine is not a factor). */
+		return up_fail(ctx, UP_ECHALLENGE,
+			       "the pool asks for %s; this module never remembers devices", name);
+	return up_fail(ctx, UP_ECHALLENGE, "the pool asks for %s, which is not supported", name);
+}
+
+/* Answer challenges until the pool's answer holds tokens (then UP_OK, the
+ * answer in *resp); at most MAX_STEPS besides the custom rounds. */
+static up_err challenges(struct signin *s, json_t **resp)
+{
+	struct up_ctx *ctx = s->ctx;
+	up_err r;
+
+	for (int step = 0;; step++) {
+		const char *name = jstr(*resp, "ChallengeName");
+		const json_t *cp;
+
+		if (json_object_get(*resp, "AuthenticationResult")) {
+			/* Every response with a challenge is not a sign-in. */
+			if (json_object_get(*resp, "ChallengeName") &&
+			    !json_is_null(json_object_get(*resp, "ChallengeName")))
+				return up_fail(ctx, UP_EPROTO,
+					       "response holds both a challenge and tokens");
+			return UP_OK;
+		}
+		if (!name || !*name)
+			return up_fail(ctx, UP_EPROTO, "response holds neither tokens nor a challenge");
+		if (step - s->custom_rounds >= MAX_STEPS)
+			return up_fail(ctx, UP_ECHALLENGE, "too many challenges (last %s)", name);
+		cp = json_object_get(*resp, "ChallengeParameters");
+		if (cp && !json_is_object(cp))
+			return up_fail(ctx, UP_EPROTO, "%s: malformed ChallengeParameters", name);
+		if ((r = set_session(s, name, *resp)) ||
+		    (r = set_user_id(s, jstr(cp, "USER_ID_FOR_SRP"))))
+			return r;
+		up_log(ctx, LOG_INFO, "user %s: challenge %s", s->username, name);
+		if ((r = answer_challenge(s, name, cp, resp)))
+			return r;
+	}
+}
+
 up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *password,
 			 const struct up_conv *conv, struct up_auth **ret_auth)
 {
-	struct signin s = { .ctx = ctx, .conv = conv, .username = username };
+	struct signin s = {.ctx = ctx, .conv = conv, .username = username};
 	json_t *resp = NULL;
 	up_err r;
-	int step;
 
 	if ((r = check_ctx(ctx)))
 		return r;
@@ -1256,7 +1359,6 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 	s.user_id = strdup(username);
 	if (!s.user_id)
 		return UP_ENOMEM;
-
 	switch (ctx->cfg->auth_flow) {
 	case UP_FLOW_SRP:
 	case UP_FLOW_CUSTOM:
@@ -1271,69 +1373,8 @@ up_err up_cognito_signin(struct up_ctx *ctx, const char *username, const char *p
 			    "auth_flow must be srp, password, custom or user_auth for cognito");
 		break;
 	}
-	if (r)
+	if (r || (r = challenges(&s, &resp)))
 		goto out;
-
-	for (step = 0;; step++) {
-		const char *name = jstr(resp, "ChallengeName");
-		const json_t *cp;
-
-		if (json_object_get(resp, "AuthenticationResult")) {
-			/* Every response with a challenge is not a sign-in. */
-			if (json_object_get(resp, "ChallengeName") &&
-			    !json_is_null(json_object_get(resp, "ChallengeName"))) {
-				r = up_fail(ctx, UP_EPROTO,
-					    "response holds both a challenge and tokens");
-				goto out;
-			}
-			break;
-		}
-		if (!name || !*name) {
-			r = up_fail(ctx, UP_EPROTO, "response holds neither tokens nor a challenge");
-			goto out;
-		}
-		if (step - s.custom_rounds >= MAX_STEPS) {
-			r = up_fail(ctx, UP_ECHALLENGE, "too many challenges (last %s)", name);
-			goto out;
-		}
-		cp = json_object_get(resp, "ChallengeParameters");
-		if (cp && !json_is_object(cp)) {
-			r = up_fail(ctx, UP_EPROTO, "%s: malformed ChallengeParameters", name);
-			goto out;
-		}
-		if ((r = set_session(&s, name, resp)) ||
-		    (r = set_user_id(&s, jstr(cp, "USER_ID_FOR_SRP"))))
-			goto out;
-		up_log(ctx, LOG_INFO, "user %s: challenge %s", username, name);
-		if (code_challenge_by_name(name)) {
-			r = conv ? answer_code(&s, code_challenge_by_name(name), cp, &resp)
-				 : up_fail(ctx, UP_ECONV, "no conversation");
-		} else if (strcmp(name, "SELECT_MFA_TYPE") == 0) {
-			r = answer_select(&s, cp, &resp);
-		} else if (strcmp(name, "NEW_PASSWORD_REQUIRED") == 0) {
-			r = conv ? answer_new_password(&s, cp, &resp)
-				 : up_fail(ctx, UP_ECONV, "no conversation");
-		} else if (strcmp(name, "MFA_SETUP") == 0) {
-			r = conv ? answer_mfa_setup(&s, cp, &resp)
-				 : up_fail(ctx, UP_ECONV, "no conversation");
-		} else if (strcmp(name, "CUSTOM_CHALLENGE") == 0) {
-			r = conv ? answer_custom(&s, cp, &resp)
-				 : up_fail(ctx, UP_ECONV, "no conversation");
-		} else if (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "SMS_OTP") == 0) {
-			r = refuse_first_factor(&s, name);
-		} else if (strncmp(name, "DEVICE_", 7) == 0) {
-			/* Only asked of a client that sent DEVICE_KEY; this one never
-			 * does (a remembered shared machine is not a factor). */
-			r = up_fail(ctx, UP_ECHALLENGE,
-				    "the pool asks for %s; this module never remembers devices",
-				    name);
-		} else {
-			r = up_fail(ctx, UP_ECHALLENGE, "the pool asks for %s, which is not supported",
-				    name);
-		}
-		if (r)
-			goto out;
-	}
 	/*
 	 * The ID token's username_claim must equal the pool username this
 	 * sign-in was for (DESIGN §3), not whatever the pool resolved it to:
