@@ -222,36 +222,14 @@ static up_err get_handle(struct up_ctx *ctx, CURL **ret)
 		}                                                                \
 	} while (0)
 
-up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_http_resp *resp)
+/* The transport's fixed rules: TLS verified against ca_file only, no
+ * proxy from the environment, no redirects, no .netrc, the timeouts. */
+static up_err set_transport(struct up_ctx *ctx, CURL *curl, struct sink *sink, char *errbuf)
 {
-	const struct up_config *cfg;
-	struct curl_slist *hdrs = NULL, *tmp;
-	struct sink sink = { 0 };
-	char errbuf[CURL_ERROR_SIZE] = "";
-	long status = 0, connects = 0;
-	int64_t timeout_ms;
-	CURL *curl = NULL;
-	CURLcode rc;
-	up_err r;
+	const struct up_config *cfg = ctx->cfg;
+	int64_t timeout_ms = (cfg->timeout > 0 ? cfg->timeout : 10) * 1000;
+	up_err r = UP_OK;
 
-	if (!ctx || !req || !req->url || !resp)
-		return UP_EINVAL;
-	cfg = ctx->cfg;
-	if (!cfg)
-		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
-	memset(resp, 0, sizeof(*resp));
-	if (!up_url_allowed(req->url))
-		return up_fail(ctx, UP_ECONFIG,
-			       "refusing %s: only https://, or http:// to a loopback address",
-			       req->url);
-	r = get_handle(ctx, &curl);
-	if (r)
-		return r;
-
-	sink.body.cap = req->cap ? req->cap : UP_MAX_RESPONSE;
-	timeout_ms = (cfg->timeout > 0 ? cfg->timeout : 10) * 1000;
-
-	SETOPT(CURLOPT_URL, req->url);
 	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
 	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	SETOPT(CURLOPT_MAXREDIRS, 0L);
@@ -270,10 +248,23 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
 	SETOPT(CURLOPT_USERAGENT, "userpool/" PACKAGE_VERSION);
 	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-	SETOPT(CURLOPT_WRITEDATA, &sink);
+	SETOPT(CURLOPT_WRITEDATA, sink);
 	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(CURLOPT_HEADERDATA, &sink);
+	SETOPT(CURLOPT_HEADERDATA, sink);
 	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
+out:
+	return r;
+}
+
+/* This request's URL, method, body, credentials and headers; *hdrs is the
+ * caller's to free. */
+static up_err set_request(struct up_ctx *ctx, CURL *curl, const struct up_http_req *req,
+			  struct curl_slist **hdrs)
+{
+	struct curl_slist *tmp;
+	up_err r = UP_OK;
+
+	SETOPT(CURLOPT_URL, req->url);
 	if (req->basic_user) {
 		SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		SETOPT(CURLOPT_USERNAME, req->basic_user);
@@ -287,21 +278,64 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 		SETOPT(CURLOPT_HTTPGET, 1L);
 	}
 	/* No "Expect: 100-continue" round trip. */
-	tmp = curl_slist_append(hdrs, "Expect:");
-	if (!tmp) {
-		r = UP_ENOMEM;
-		goto out;
-	}
-	hdrs = tmp;
+	tmp = curl_slist_append(*hdrs, "Expect:");
+	if (!tmp)
+		return UP_ENOMEM;
+	*hdrs = tmp;
 	for (const char *const *h = req->headers; h && *h; h++) {
-		tmp = curl_slist_append(hdrs, *h);
-		if (!tmp) {
-			r = UP_ENOMEM;
-			goto out;
-		}
-		hdrs = tmp;
+		tmp = curl_slist_append(*hdrs, *h);
+		if (!tmp)
+			return UP_ENOMEM;
+		*hdrs = tmp;
 	}
-	SETOPT(CURLOPT_HTTPHEADER, hdrs);
+	SETOPT(CURLOPT_HTTPHEADER, *hdrs);
+out:
+	return r;
+}
+
+/* What an HTTP status means to the caller: 2xx and 4xx go to it (a 4xx
+ * carries the pool's error), the rest fail here. */
+static up_err check_status(struct up_ctx *ctx, const char *url, long status)
+{
+	if (status >= 500)
+		return up_fail(ctx, UP_ESERVER, "%s: HTTP %ld", url, status);
+	if (status == 429)
+		return up_fail(ctx, UP_ERATE, "%s: HTTP 429 (rate limited)", url);
+	if (status < 200 || (status >= 300 && status < 400))
+		return up_fail(ctx, UP_EHTTP, "%s: HTTP %ld (redirects are not followed)", url,
+			       status);
+	return UP_OK;
+}
+
+up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_http_resp *resp)
+{
+	struct curl_slist *hdrs = NULL;
+	struct sink sink = { 0 };
+	char errbuf[CURL_ERROR_SIZE] = "";
+	long status = 0, connects = 0;
+	CURL *curl = NULL;
+	CURLcode rc;
+	up_err r;
+
+	if (!ctx || !req || !req->url || !resp)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	memset(resp, 0, sizeof(*resp));
+	if (!up_url_allowed(req->url))
+		return up_fail(ctx, UP_ECONFIG,
+			       "refusing %s: only https://, or http:// to a loopback address",
+			       req->url);
+	r = get_handle(ctx, &curl);
+	if (r)
+		return r;
+
+	sink.body.cap = req->cap ? req->cap : UP_MAX_RESPONSE;
+	r = set_transport(ctx, curl, &sink, errbuf);
+	if (!r)
+		r = set_request(ctx, curl, req, &hdrs);
+	if (r)
+		goto out;
 
 	rc = curl_easy_perform(curl);
 	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
@@ -319,19 +353,9 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 	/* For `userpool status`: the pool's clock against ours. */
 	ctx->http_date = sink.date;
 	ctx->http_date_local = sink.date ? up_ctx_now(ctx) : 0;
-	if (status >= 500) {
-		r = up_fail(ctx, UP_ESERVER, "%s: HTTP %ld", req->url, status);
+	r = check_status(ctx, req->url, status);
+	if (r)
 		goto out;
-	}
-	if (status == 429) {
-		r = up_fail(ctx, UP_ERATE, "%s: HTTP 429 (rate limited)", req->url);
-		goto out;
-	}
-	if (status < 200 || (status >= 300 && status < 400)) {
-		r = up_fail(ctx, UP_EHTTP, "%s: HTTP %ld (redirects are not followed)", req->url,
-			    status);
-		goto out;
-	}
 	resp->len = sink.body.len;
 	resp->body = up_buf_take(&sink.body);
 	if (!resp->body) {
