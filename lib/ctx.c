@@ -27,6 +27,7 @@ void up_ctx_free(struct up_ctx *ctx)
 	if (!ctx)
 		return;
 	up_http_free(ctx->http);
+	up_jwks_memo_free(ctx);
 	up_oidc_endpoints_clear(&ctx->oidc);
 	up_config_free(ctx->cfg);
 	up_wipe(ctx->detail, sizeof(ctx->detail));

@@ -48,7 +48,13 @@ struct up_ctx {
 	 * up_signin starts the verifier derivation (issue 21). */
 	void (*answered_fn)(struct up_ctx *ctx, void *ud);
 	void *answered_ud;
+	struct up_jwks_memo *jwks_memo; /* jwks.c: the parsed cache file, while unchanged */
 };
+
+/* jwks.c: the context's memo of the last JWKS cache file read (issue 21
+ * item 5), the parsed set kept while the file's identity (device, inode,
+ * size, mtime, ctime, owner, mode) is unchanged. Freed by up_ctx_free. */
+void up_jwks_memo_free(struct up_ctx *ctx);
 
 /* The pool answered this sign-in well-formed (a challenge, a session,
  * tokens): sets pool_answered, and the first time calls answered_fn. */

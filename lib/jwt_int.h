@@ -64,6 +64,7 @@ struct up_jwk {
 struct up_jwks {
 	struct up_jwk *keys;
 	size_t n;
+	unsigned refs; /* holders beyond the first (the context's memo); see up_jwks_free */
 };
 
 /* Name and number of algorithms in the allow-list; -1 / NULL when unlisted. */

@@ -649,6 +649,84 @@ static void test_cache_refused(void **state)
 	free(path);
 }
 
+/* Set the cache file's mtime `ago` seconds back (the memo takes only a
+ * settled file: one whose mtime is at least 2 s old). */
+static void backdate_cache(struct t *t, time_t ago)
+{
+	char *path = tu_cache_path(t->ctx);
+	struct timespec ts[2];
+
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &ts[0]), 0);
+	ts[0].tv_sec -= ago;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+	free(path);
+}
+
+/* Issue 21 item 5: the context keeps the parsed key set of the cache file
+ * while the file is unchanged, and never once it changed: a key removed
+ * from the file (rotated out at the pool, another process's re-fetch) is
+ * no longer accepted, even when the file was rewritten in place at the
+ * same size and its mtime put back (its ctime moved). */
+static void test_memo_follows_the_file(void **state)
+{
+	struct t *t = *state;
+	char *s = jwks12(), *path = tu_cache_path(t->ctx), *text, *at;
+	size_t len = 0;
+	struct stat st;
+	int fd;
+
+	tu_seed_cache(t->ctx, s, T_NOW, 0);
+	backdate_cache(t, 10);
+	assert_int_equal(verify_kid(t, K.rsa2, "rsa2", 0), UP_OK);
+	assert_int_equal(verify_kid(t, K.rsa2, "rsa2", 0), UP_OK);
+	assert_int_equal(tu_server_count(&t->srv), 0);
+
+	/* In place, same size: kid rsa2 renamed rsa3, the mtime restored. */
+	assert_int_equal(stat(path, &st), 0);
+	{
+		FILE *fp = fopen(path, "r");
+
+		assert_non_null(fp);
+		text = calloc(1, (size_t)st.st_size + 1);
+		assert_non_null(text);
+		len = fread(text, 1, (size_t)st.st_size, fp);
+		fclose(fp);
+		assert_int_equal(len, (size_t)st.st_size);
+	}
+	at = strstr(text, "\"rsa2\"");
+	assert_non_null(at);
+	at[4] = '3';
+	fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	{
+		struct timespec ts[2] = {st.st_mtim, st.st_mtim};
+
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), 0);
+	}
+	/* rsa2 is gone from the file: the pool (which serves rsa1 only) is
+	 * asked once, and the token refused. */
+	assert_int_not_equal(verify_kid(t, K.rsa2, "rsa2", 0), UP_OK);
+	assert_int_equal(tu_server_count(&t->srv), 1);
+
+	/* Replaced by rename (how the cache is written): the new set counts. */
+	tu_seed_cache(t->ctx, s, T_NOW, 0);
+	backdate_cache(t, 10);
+	assert_int_equal(verify_kid(t, K.rsa2, "rsa2", 0), UP_OK);
+	free(s);
+	s = jwks1();
+	tu_seed_cache(t->ctx, s, T_NOW, T_NOW); /* refetch_at now: no re-fetch */
+	backdate_cache(t, 10);
+	assert_int_not_equal(verify_kid(t, K.rsa2, "rsa2", 0), UP_OK);
+	assert_int_equal(verify_kid(t, K.rsa1, "rsa1", 0), UP_OK);
+	assert_int_equal(tu_server_count(&t->srv), 1);
+	free(text);
+	free(path);
+	free(s);
+}
+
 static void test_concurrent_cold_cache(void **state)
 {
 	struct t *t = *state;
@@ -746,23 +824,24 @@ static void test_jwks_uri(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_parse_shapes, setup_plain, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_bad_keys, setup_plain, teardown),
-		cmocka_unit_test_setup_teardown(test_parse_duplicate_kid, setup_plain, teardown),
-		cmocka_unit_test_setup_teardown(test_cold_cache_one_fetch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_cache_refetched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_cache_server_down, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_kid_cooldown, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_in_process_cooldown, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_kid_attacks_fetch_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_refetch_keeps_set, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cold_cache_garbage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cache_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_cold_cache, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refresh_and_info, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_jwks_uri, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_shapes, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_bad_keys, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_parse_duplicate_kid, setup_plain, teardown),
+	    cmocka_unit_test_setup_teardown(test_cold_cache_one_fetch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_cache_refetched, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_cache_server_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_kid_cooldown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_in_process_cooldown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kid_attacks_fetch_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_failed_refetch_keeps_set, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cold_cache_garbage, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_memo_follows_the_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_cold_cache, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_refresh_and_info, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_jwks_uri, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
