@@ -1744,6 +1744,8 @@ up_err up_cognito_token_rules(struct up_ctx *ctx, unsigned flags, struct up_toke
 	rules->username_claim = cfg->username_claim ? cfg->username_claim : "cognito:username";
 	rules->access_username_claim = "username";
 	rules->groups_claim = cfg->groups_claim ? cfg->groups_claim : "cognito:groups";
+	rules->uid_claim = cfg->uid_claim;
+	rules->gid_claim = cfg->gid_claim;
 	rules->leeway = cfg->leeway;
 	return UP_OK;
 }

@@ -864,7 +864,7 @@ static const struct choice mfa_modes[] = {{"required", 1}, {"optional", 0}, {NUL
 static const struct choice qr_modes[] = {
     {"auto", UP_QR_AUTO}, {"text", UP_QR_TEXT}, {"off", UP_QR_OFF}, {NULL, 0}};
 static const struct choice uid_sources[] = {
-    {"sequential", UP_UID_SEQUENTIAL}, {"hash", UP_UID_HASH}, {NULL, 0}};
+    {"sequential", UP_UID_SEQUENTIAL}, {"hash", UP_UID_HASH}, {"claim", UP_UID_CLAIM}, {NULL, 0}};
 static const struct choice tpm_modes[] = {
     {"auto", UP_TPM_AUTO}, {"yes", UP_TPM_YES}, {"no", UP_TPM_NO}, {NULL, 0}};
 static const struct choice offline_mfa_modes[] = {{"require", 0}, {"skip", 1}, {NULL, 0}};
@@ -923,6 +923,8 @@ static const struct key keys[] = {
     {INT("uid_min", uid_min, UID_LOW, UID_HIGH), .def = "200000"},
     {INT("uid_max", uid_max, UID_LOW, UID_HIGH), .def = "299999"},
     {CHOICE("uid_source", uid_source, uid_sources), .def = "sequential"},
+    {STR("uid_claim", uid_claim), .def = "custom:uid_number", .check = check_claim},
+    {STR("gid_claim", gid_claim), .flags = F_EMPTY, .check = check_claim},
     {STR("home", home), .def = "/home/%u", .check = check_home},
     {STR("shell", shell), .def = "/bin/bash", .check = check_shell},
     {CUSTOM("mfa_methods", mfa_methods, set_mfa_methods), .def = "totp, email, sms"},

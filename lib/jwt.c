@@ -419,6 +419,27 @@ static up_err claim_int(struct up_ctx *ctx, json_t *p, const char *name, bool re
 	return UP_OK;
 }
 
+/* An ID claim (uid_claim, gid_claim) as text, for nss_store to check:
+ * Cognito custom attributes are strings, OIDC providers may send a JSON
+ * integer. Any other type gives "", which no check accepts. */
+static up_err claim_text(struct up_ctx *ctx, json_t *p, const char *name, char **ret)
+{
+	json_t *v = name ? json_object_get(p, name) : NULL;
+
+	*ret = NULL;
+	if (!v)
+		return UP_OK;
+	if (json_is_string(v)) {
+		*ret = strndup(json_string_value(v), 64);
+	} else if (json_is_integer(v)) {
+		if (asprintf(ret, "%lld", (long long)json_integer_value(v)) < 0)
+			*ret = NULL;
+	} else {
+		*ret = strdup("");
+	}
+	return *ret ? UP_OK : up_fail(ctx, UP_ENOMEM, "out of memory");
+}
+
 /* A list claim: an array of strings, or one string; absent is empty. */
 static up_err claim_strv(struct up_ctx *ctx, json_t *p, const char *name, char ***ret)
 {
@@ -530,6 +551,8 @@ void up_claims_free(struct up_claims *claims)
 	up_strv_free(claims->groups);
 	up_strv_free(claims->amr);
 	free(claims->issuer);
+	free(claims->uid_value);
+	free(claims->gid_value);
 	free(claims);
 }
 
@@ -654,7 +677,9 @@ static up_err check_claims(struct up_ctx *ctx, const struct up_token_rules *rule
 	if ((rc = check_times(ctx, rules, p, flags, c)) ||
 	    (rc = check_username(ctx, rules, p, kind, expected_username, &uname)) ||
 	    (rc = claim_strv(ctx, p, rules->groups_claim, &c->groups)) ||
-	    (rc = claim_strv(ctx, p, "amr", &c->amr)))
+	    (rc = claim_strv(ctx, p, "amr", &c->amr)) ||
+	    (rc = claim_text(ctx, p, rules->uid_claim, &c->uid_value)) ||
+	    (rc = claim_text(ctx, p, rules->gid_claim, &c->gid_value)))
 		goto fail;
 	c->sub = strdup(sub);
 	c->issuer = strdup(iss);

@@ -200,6 +200,27 @@ static char *drop_line(const char *text, const char *name)
 	return out;
 }
 
+/* Text without the line that starts with "name\t" (nss/report). */
+static char *drop_line_tab(const char *text, const char *name)
+{
+	size_t nlen = strlen(name), o = 0;
+	char *out = malloc(strlen(text) + 1);
+
+	if (!out)
+		return NULL;
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		if (!(llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '\t')) {
+			memcpy(out + o, p, llen);
+			o += llen;
+		}
+		p += llen;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* Third ':'-separated field of a passwd or group line (its uid or gid), or -1. */
 static int64_t line_id(const char *p, size_t llen)
 {
@@ -232,24 +253,58 @@ static char *find_uid(const char *text, int64_t uid)
 	return NULL;
 }
 
-/* `text` with `line` inserted before the first line whose id is above
- * `id`: under uid_source = hash the files are in ID order, so two
- * machines that provision the same people in any order write the same bytes. */
-static char *insert_sorted(const char *text, const char *line, int64_t id)
+/* Length of the name (first field) of a line. */
+static size_t line_name_len(const char *p, size_t llen)
 {
+	const char *c = memchr(p, ':', llen);
+
+	return c ? (size_t)(c - p) : llen;
+}
+
+/* `text` with `line` inserted before the first line whose (id, name) is
+ * above (`id`, `name`): under uid_source = claim or hash the files are in
+ * ID order, so two machines that provision the same people in any order
+ * write the same bytes. */
+static char *insert_sorted(const char *text, const char *line, const char *name, int64_t id)
+{
+	size_t nlen = strlen(name);
 	const char *p = text;
 	char *out = NULL;
 
 	while (*p) {
 		const char *eol = strchr(p, '\n');
 		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
-		if (line_id(p, llen) > id)
+		int64_t lid = line_id(p, llen);
+		if (lid > id) /* a malformed line (-1) never stops the walk */
 			break;
+		if (lid == id) {
+			size_t ln = line_name_len(p, llen);
+			int c = strncmp(p, name, ln < nlen ? ln : nlen);
+			if (c > 0 || (c == 0 && ln > nlen))
+				break;
+		}
 		p += llen + (eol ? 1 : 0);
 	}
 	if (asprintf(&out, "%.*s%s%s", (int)(p - text), text, line, p) < 0)
 		return NULL;
 	return out;
+}
+
+/* Fourth field (the GID) of the passwd line of `name`, or -1. */
+static int64_t passwd_gid(const char *text, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+		if (llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':') {
+			/* "name:x:uid:gid:...": skip the name and "x:" */
+			return line_id(p + nlen + 1, llen - nlen - 1);
+		}
+		p += llen + (eol ? 1 : 0);
+	}
+	return -1;
 }
 
 /*
@@ -509,153 +564,381 @@ static up_err nss_locked(struct up_ctx *ctx, nss_fn fn, void *ud)
 
 struct add_ud {
 	const char *name;
-	const char *issuer, *sub; /* uid_source = hash */
+	const struct up_nss_ident *id;
 	uint32_t uid;
 };
+
+/* Is `id` any ID of the NSS files (a UID in passwd, a GID in group)?
+ * The name holding it (malloc'd) when it is, else NULL. */
+static char *nss_id_holder(const struct nss_files *f, int64_t id)
+{
+	char *n = find_uid(f->passwd, id);
+
+	return n ? n : find_uid(f->group, id);
+}
+
+static up_err local_id_taken(struct up_ctx *ctx, int64_t id, bool *ret)
+{
+	bool t1 = false, t2 = false;
+	up_err r = local_taken(ctx, "/etc/passwd", NULL, id, &t1);
+
+	if (!r)
+		r = local_taken(ctx, "/etc/group", NULL, id, &t2);
+	*ret = t1 || t2;
+	return r;
+}
+
+/* A claim's text as an ID: decimal digits only (Cognito custom attributes
+ * are strings, OIDC integers arrive as their decimal text). */
+static bool claim_id(const char *text, int64_t *ret)
+{
+	if (!text || !*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 18)
+		return false;
+	return up_parse_int64(text, 0, INT64_MAX, ret) == UP_OK;
+}
+
+/* uid_source = claim: the UID the uid_claim names, or a refusal that names
+ * the claim. */
+static up_err uid_from_claim(struct up_ctx *ctx, const char *name, const char *claim,
+			     const char *text, int64_t *ret)
+{
+	const struct up_config *cfg = ctx->cfg;
+	const char *why = NULL;
+
+	if (!text)
+		why = "is missing from the ID token";
+	else if (!claim_id(text, ret))
+		why = "is not an integer";
+	else if (*ret < cfg->uid_min || *ret > cfg->uid_max)
+		why = "is outside uid_min..uid_max";
+	if (!why)
+		return UP_OK;
+	up_log(ctx, LOG_ERR, "uid_source = claim: %s %s for %s: provisioning refused", claim, why,
+	       name);
+	up_set_user_msg(ctx,
+			"No account on this machine: the %s of your account %s; ask your "
+			"administrator",
+			claim, why);
+	return up_fail(ctx, UP_EINVAL,
+		       "%s %s (uid_source = claim needs an integer in %lld-%lld): no account for %s",
+		       claim, why, (long long)cfg->uid_min, (long long)cfg->uid_max, name);
+}
+
+/* A UID chosen by a rule (claim, hash) or by the administrator (--uid):
+ * refused when another NSS entry or a local account already has it,
+ * never replaced by another number. */
+static up_err check_chosen(struct up_ctx *ctx, const struct nss_files *f, const char *name,
+			   int64_t uid, const char *what, const char *sub)
+{
+	const struct up_config *cfg = ctx->cfg;
+	char *other = nss_id_holder(f, uid);
+	bool taken;
+	up_err r;
+
+	if (other && strcmp(other, name) != 0) {
+		if (sub)
+			up_log(ctx, LOG_ERR,
+			       "uid_source = hash: %s (sub %s) hashes to uid %lld, which %s "
+			       "already has: %s refused; give one of them an explicit UID "
+			       "(userpool user add %s --uid N, or uid_source = claim with %s set)",
+			       name, sub, (long long)uid, other, name, name, cfg->uid_claim);
+		else
+			up_log(ctx, LOG_ERR, "%s: uid %lld of %s is already %s's: refused", what,
+			       (long long)uid, name, other);
+		r = up_fail(ctx, UP_EINVAL,
+			    "%s collision: uid %lld of %s is already %s's (set an explicit UID for "
+			    "one of them)",
+			    what, (long long)uid, name, other);
+		up_set_user_msg(ctx, "No account on this machine: your UID (by %s) is another "
+				     "account's; ask your administrator",
+				what);
+		free(other);
+		return r;
+	}
+	free(other);
+	if (uid < cfg->uid_min || uid > cfg->uid_max)
+		return up_fail(ctx, UP_ERANGE, "uid %lld of %s is outside uid_min..uid_max (%lld-%lld)",
+			       (long long)uid, name, (long long)cfg->uid_min,
+			       (long long)cfg->uid_max);
+	r = local_id_taken(ctx, uid, &taken);
+	if (r)
+		return r;
+	if (taken) {
+		up_log(ctx, LOG_ERR, "%s: uid %lld of %s is a local account's or group's: refused",
+		       what, (long long)uid, name);
+		return up_fail(ctx, UP_EINVAL,
+			       "%s collision: uid %lld of %s is taken in /etc/passwd or /etc/group",
+			       what, (long long)uid, name);
+	}
+	return UP_OK;
+}
+
+/*
+ * nss/report (userpool status): one line per name that a rule could not
+ * place, "name\tkind\twant\tdetail\n"; kind "refused" (a claim missing or
+ * invalid, a hash collision: the detail says which) or "differs" (the
+ * entry keeps a UID other than the current rule's, `want`). A name's line
+ * goes when the name is provisioned or renumbered. At most REPORT_MAX lines
+ * (the oldest go first). With nss/lock held; keeps ctx's detail.
+ */
+#define REPORT_MAX 256
+#define REPORT_CAP (64u * 1024u)
+
+static up_err report_set(struct up_ctx *ctx, int dirfd, const char *name, const char *kind,
+			 int64_t want)
+{
+	char saved[sizeof(ctx->detail)], *old = NULL, *rest = NULL, *line = NULL;
+	struct up_buf out = {0};
+	size_t len = 0, n = 0;
+	up_err r;
+
+	memcpy(saved, ctx->detail, sizeof(saved));
+	r = up_state_read(ctx, dirfd, "report", REPORT_CAP, &old, &len);
+	if (r == UP_ENOENT && !kind) {
+		memcpy(ctx->detail, saved, sizeof(saved));
+		return UP_OK;
+	}
+	if (r == UP_ENOENT)
+		old = strdup("");
+	else if (r)
+		goto out;
+	rest = old ? drop_line_tab(old, name) : NULL;
+	if (kind && asprintf(&line, "%s\t%s\t%lld\t%s\n", name, kind, (long long)want, saved) < 0)
+		line = NULL;
+	if (!rest || (kind && !line)) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	for (const char *p = rest; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p))
+		n++;
+	/* Full: the oldest lines go. */
+	const char *p = rest;
+	while (n-- >= REPORT_MAX && *p)
+		p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p);
+	if (!up_buf_ensure(&out) || !up_buf_add_str(&out, p) ||
+	    (line && !up_buf_add_str(&out, line))) {
+		r = UP_ENOMEM;
+		goto out;
+	}
+	if (strcmp(out.s, old) != 0)
+		r = up_state_write(ctx, dirfd, "report", out.s, out.len, 0600);
+out:
+	up_buf_clear(&out);
+	free(old);
+	free(rest);
+	free(line);
+	memcpy(ctx->detail, saved, sizeof(saved));
+	return r;
+}
+
+/* The UID of a new entry under the configured rule. */
+static up_err choose_uid(struct up_ctx *ctx, const struct nss_files *f, const char *name,
+			 const struct up_nss_ident *id, int64_t *ret)
+{
+	const struct up_config *cfg = ctx->cfg;
+	up_err r;
+
+	if (id->uid >= 0) {
+		*ret = id->uid;
+		return check_chosen(ctx, f, name, id->uid, "explicit UID", NULL);
+	}
+	if (cfg->uid_source == UP_UID_CLAIM) {
+		r = uid_from_claim(ctx, name, cfg->uid_claim, id->uid_text, ret);
+		return r ? r : check_chosen(ctx, f, name, *ret, cfg->uid_claim, NULL);
+	}
+	if (cfg->uid_source == UP_UID_HASH) {
+		if (!id->issuer || !id->sub || !*id->sub)
+			return up_fail(ctx, UP_EINVAL,
+				       "uid_source = hash needs the sub of %s (userpool user add "
+				       "%s --sub SUB, or --uid N)",
+				       name, name);
+		r = up_nss_hash_uid(id->issuer, id->sub, cfg->uid_min, cfg->uid_max, ret);
+		return r ? r : check_chosen(ctx, f, name, *ret, "hash", id->sub);
+	}
+	for (int64_t uid = f->next > cfg->uid_min ? f->next : cfg->uid_min;; uid++) {
+		char *other;
+		bool taken;
+
+		if (uid > cfg->uid_max)
+			return up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
+				       (long long)cfg->uid_min, (long long)cfg->uid_max);
+		r = local_id_taken(ctx, uid, &taken);
+		if (r)
+			return r;
+		/* An explicit or hashed UID above uid_next is skipped, too. */
+		other = taken ? NULL : nss_id_holder(f, uid);
+		free(other);
+		if (!taken && !other) {
+			*ret = uid;
+			return UP_OK;
+		}
+	}
+}
+
+/* The primary GID: the UID (private group), or gid_claim under
+ * uid_source = claim. *ret_own_line: the entry gets a group line of its
+ * name (false when the GID is a group of /etc/group). */
+static up_err choose_gid(struct up_ctx *ctx, const char *name, const struct up_nss_ident *id,
+			 int64_t uid, int64_t *ret, bool *ret_own_line)
+{
+	const struct up_config *cfg = ctx->cfg;
+	bool local_user = false, local_group = false;
+	const char *why = NULL;
+	up_err r;
+
+	*ret = uid;
+	*ret_own_line = true;
+	if (id->gid >= 0)
+		*ret = id->gid;
+	else if (cfg->uid_source != UP_UID_CLAIM || !cfg->gid_claim || id->uid >= 0)
+		return UP_OK;
+	else if (!id->gid_text)
+		why = "is missing from the ID token";
+	else if (!claim_id(id->gid_text, ret))
+		why = "is not an integer";
+	if (!why) {
+		r = local_taken(ctx, "/etc/group", NULL, *ret, &local_group);
+		if (!r)
+			r = local_taken(ctx, "/etc/passwd", NULL, *ret, &local_user);
+		if (r)
+			return r;
+		if (local_group)
+			*ret_own_line = false; /* that group is the primary one */
+		else if (*ret < cfg->uid_min || *ret > cfg->uid_max || local_user)
+			why = "is neither a group of /etc/group nor in uid_min..uid_max";
+	}
+	if (!why)
+		return UP_OK;
+	const char *claim = id->gid >= 0 ? "--gid" : cfg->gid_claim;
+	up_log(ctx, LOG_ERR, "%s of %s %s: provisioning refused", claim, name, why);
+	return up_fail(ctx, UP_EINVAL, "%s %s: no account for %s", claim, why, name);
+}
+
+/* Entries are in ID order (then name) under claim and hash, so two
+ * machines that provision the same people in any order write the same
+ * bytes; sequential appends, as it always did. */
+static bool fleet_order(const struct up_config *cfg)
+{
+	return cfg->uid_source != UP_UID_SEQUENTIAL || cfg->gid_source == UP_GID_HASH;
+}
+
+/* A line `line` (with name `name`, id `id`) put into `text`. */
+static char *put_line(const struct up_config *cfg, const char *text, const char *line,
+		      const char *name, int64_t id)
+{
+	char *out = NULL;
+
+	if (fleet_order(cfg))
+		return insert_sorted(text, line, name, id);
+	if (asprintf(&out, "%s%s", text, line) < 0)
+		return NULL;
+	return out;
+}
+
+/* Existing entry: keep its UID; repair a group line lost by a crash. */
+static up_err add_existing(struct up_ctx *ctx, int dirfd, const struct nss_files *f,
+			   struct add_ud *a, int64_t uid)
+{
+	const struct up_config *cfg = ctx->cfg;
+	int64_t want = -1, gid = passwd_gid(f->passwd, a->name);
+	char *group = NULL, *gl = NULL;
+	bool local = false;
+	up_err r;
+
+	a->uid = (uint32_t)uid;
+	/* A rule changed since (uid_source, or the claim): never renumbered
+	 * silently; userpool status lists it, user renumber moves it. */
+	if (a->id->uid < 0 && cfg->uid_source == UP_UID_CLAIM && claim_id(a->id->uid_text, &want) &&
+	    want != uid)
+		up_log(ctx, LOG_NOTICE,
+		       "%s keeps uid %lld; %s says %lld (userpool user renumber %s moves it)",
+		       a->name, (long long)uid, cfg->uid_claim, (long long)want, a->name);
+	(void)report_set(ctx, dirfd, a->name, want >= 0 && want != uid ? "differs" : NULL, want);
+	if (group_line_present(f->group, a->name))
+		return UP_OK;
+	if (gid < 0)
+		gid = uid;
+	r = local_taken(ctx, "/etc/group", NULL, gid, &local);
+	if (r || local)
+		return r;
+	/* A crash between the passwd and group writes left the private
+	 * group out: adding the user again repairs it. */
+	if (asprintf(&gl, "%s:x:%lld:\n", a->name, (long long)gid) < 0)
+		return UP_ENOMEM;
+	group = put_line(cfg, f->group, gl, a->name, gid);
+	free(gl);
+	if (!group)
+		return UP_ENOMEM;
+	r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
+	free(group);
+	if (!r)
+		up_log(ctx, LOG_NOTICE, "repaired the missing group line of %s", a->name);
+	return r;
+}
 
 static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
 {
 	const struct up_config *cfg = ctx->cfg;
 	struct add_ud *a = ud;
-	char *home = NULL, *passwd = NULL, *group = NULL, *rest = NULL;
-	bool taken;
-	int64_t uid;
+	char *home = NULL, *passwd = NULL, *group = NULL, *rest = NULL, *pl = NULL, *gl = NULL;
+	int64_t uid, gid;
+	bool taken, own_line;
 	up_err r;
 
 	uid = find_user(f->passwd, a->name);
-	if (uid >= 0) {
-		a->uid = (uint32_t)uid;
-		if (group_line_present(f->group, a->name))
-			return UP_OK;
-		/* A crash between the passwd and group writes left the
-		 * private group out: adding the user again repairs it. */
-		if (asprintf(&group, "%s%s:x:%lld:\n", f->group, a->name, (long long)uid) < 0)
-			return UP_ENOMEM;
-		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
-		free(group);
-		if (!r)
-			up_log(ctx, LOG_NOTICE, "repaired the missing group line of %s", a->name);
-		return r;
-	}
+	if (uid >= 0)
+		return add_existing(ctx, dirfd, f, a, uid);
 	r = local_taken(ctx, "/etc/group", a->name, -1, &taken);
 	if (r)
 		return r;
 	if (taken)
 		return up_fail(ctx, UP_EINVAL, "%s is a local group in /etc/group", a->name);
-	if (cfg->uid_source == UP_UID_HASH) {
-		char *other;
-		bool t1, t2;
-
-		if (!a->issuer || !a->sub || !*a->sub)
-			return up_fail(ctx, UP_EINVAL,
-				       "uid_source = hash needs the sub of %s (userpool user add "
-				       "%s --sub SUB)",
-				       a->name, a->name);
-		r = up_nss_hash_uid(a->issuer, a->sub, cfg->uid_min, cfg->uid_max, &uid);
-		if (r)
-			return r;
-		other = find_uid(f->passwd, uid);
-		if (other) {
-			up_log(ctx, LOG_ERR,
-			       "uid_source = hash: %s (sub %s) hashes to uid %lld, which %s "
-			       "already has: "
-			       "%s refused; give one of them an explicit UID "
-			       "(userpool user add %s --uid N)",
-			       a->name, a->sub, (long long)uid, other, a->name, a->name);
-			r = up_fail(
-			    ctx, UP_EINVAL,
-			    "hash collision: uid %lld of %s is already %s's (set an explicit "
-			    "UID for one of them)",
-			    (long long)uid, a->name, other);
-			free(other);
-			return r;
-		}
-		r = local_taken(ctx, "/etc/passwd", NULL, uid, &t1);
-		if (!r)
-			r = local_taken(ctx, "/etc/group", NULL, uid, &t2);
-		if (r)
-			return r;
-		if (t1 || t2) {
-			up_log(ctx, LOG_ERR,
-			       "uid_source = hash: uid %lld of %s is a local account's or group's: "
-			       "refused",
-			       (long long)uid, a->name);
-			return up_fail(
-			    ctx, UP_EINVAL,
-			    "hash collision: uid %lld of %s is taken in /etc/passwd or /etc/group",
-			    (long long)uid, a->name);
-		}
-		goto chosen;
+	if (up_strv_contains(cfg->pool_groups, a->name))
+		return up_fail(ctx, UP_EINVAL, "%s is a pool group (pool_groups)", a->name);
+	r = choose_uid(ctx, f, a->name, a->id, &uid);
+	if (!r)
+		r = choose_gid(ctx, a->name, a->id, uid, &gid, &own_line);
+	if (r) {
+		(void)report_set(ctx, dirfd, a->name, "refused", -1);
+		return r;
 	}
-	uid = f->next > cfg->uid_min ? f->next : cfg->uid_min;
-	for (;; uid++) {
-		bool t1, t2;
-		if (uid > cfg->uid_max)
-			return up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
-				       (long long)cfg->uid_min, (long long)cfg->uid_max);
-		r = local_taken(ctx, "/etc/passwd", NULL, uid, &t1);
-		if (!r)
-			r = local_taken(ctx, "/etc/group", NULL, uid, &t2);
-		if (r)
-			return r;
-		if (!t1 && !t2)
-			break;
-	}
-chosen:
 	home = expand_home(cfg->home, a->name);
 	/* A private group line without its passwd line (left by an older
 	 * version killed between the writes) is replaced, never doubled. */
 	rest = drop_line(f->group, a->name);
-	if (!home || !rest) {
-		free(home);
-		free(rest);
-		return UP_ENOMEM;
+	if (!home || !rest || asprintf(&pl, "%s:x:%lld:%lld:userpool user:%s:%s\n", a->name,
+				       (long long)uid, (long long)gid, home, cfg->shell) < 0)
+		pl = NULL;
+	if (pl && own_line && asprintf(&gl, "%s:x:%lld:\n", a->name, (long long)gid) < 0)
+		gl = NULL;
+	if (pl && (gl || !own_line)) {
+		passwd = put_line(cfg, f->passwd, pl, a->name, uid);
+		group = gl ? put_line(cfg, rest, gl, a->name, gid) : strdup(rest);
 	}
-	if (cfg->uid_source == UP_UID_HASH) {
-		char *pl = NULL, *gl = NULL;
-
-		if (asprintf(&pl, "%s:x:%lld:%lld:userpool user:%s:%s\n", a->name, (long long)uid,
-			     (long long)uid, home, cfg->shell) < 0)
-			pl = NULL;
-		if (asprintf(&gl, "%s:x:%lld:\n", a->name, (long long)uid) < 0)
-			gl = NULL;
-		passwd = pl ? insert_sorted(f->passwd, pl, uid) : NULL;
-		group = gl ? insert_sorted(rest, gl, uid) : NULL;
-		free(pl);
-		free(gl);
-		/* uid_next stays above every UID handed out, so a later
-		 * switch to sequential never reuses a hashed one. */
-		r = passwd && group ? write_files(ctx, dirfd, f->passwd, passwd, group,
-						  f->next > uid + 1 ? f->next : uid + 1)
-				    : UP_ENOMEM;
-	} else if (asprintf(&passwd, "%s%s:x:%lld:%lld:userpool user:%s:%s\n", f->passwd, a->name,
-			    (long long)uid, (long long)uid, home, cfg->shell) < 0 ||
-		   asprintf(&group, "%s%s:x:%lld:\n", rest, a->name, (long long)uid) < 0) {
-		passwd = group = NULL;
-		r = UP_ENOMEM;
-	} else {
-		r = write_files(ctx, dirfd, f->passwd, passwd, group, uid + 1);
-	}
+	/* uid_next stays above every UID handed out, so a later switch to
+	 * sequential never reuses one (nor a deleted entry's). */
+	r = passwd && group ? write_files(ctx, dirfd, f->passwd, passwd, group,
+					  f->next > uid + 1 ? f->next : uid + 1)
+			    : UP_ENOMEM;
+	free(pl);
+	free(gl);
 	free(home);
 	free(rest);
 	free(passwd);
 	free(group);
 	if (r)
 		return r;
+	(void)report_set(ctx, dirfd, a->name, NULL, -1);
 	up_log(ctx, LOG_NOTICE, "provisioned %s with uid %lld", a->name, (long long)uid);
 	a->uid = (uint32_t)uid;
 	return UP_OK;
 }
 
-up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
+up_err up_nss_user_provision(struct up_ctx *ctx, const char *name, const struct up_nss_ident *id,
+			     uint32_t *ret_uid)
 {
-	return up_nss_user_add_sub(ctx, name, NULL, NULL, ret_uid);
-}
-
-up_err up_nss_user_add_sub(struct up_ctx *ctx, const char *name, const char *issuer,
-			   const char *sub, uint32_t *ret_uid)
-{
-	struct add_ud a = {name, issuer, sub, 0};
+	static const struct up_nss_ident none = {.uid = -1, .gid = -1};
+	struct add_ud a = {name, id ? id : &none, 0};
 	bool taken;
 	up_err r;
 
@@ -673,6 +956,41 @@ up_err up_nss_user_add_sub(struct up_ctx *ctx, const char *name, const char *iss
 	if (!r && ret_uid)
 		*ret_uid = a.uid;
 	return r;
+}
+
+up_err up_nss_user_add(struct up_ctx *ctx, const char *name, uint32_t *ret_uid)
+{
+	return up_nss_user_provision(ctx, name, NULL, ret_uid);
+}
+
+up_err up_nss_user_add_sub(struct up_ctx *ctx, const char *name, const char *issuer,
+			   const char *sub, uint32_t *ret_uid)
+{
+	struct up_nss_ident id = {.issuer = issuer, .sub = sub, .uid = -1, .gid = -1};
+
+	return up_nss_user_provision(ctx, name, &id, ret_uid);
+}
+
+up_err up_nss_provision_claims(struct up_ctx *ctx, const char *name, const struct up_claims *c,
+			       uint32_t *ret_uid)
+{
+	struct up_nss_ident id = {.uid = -1, .gid = -1};
+	up_err r;
+
+	if (!c)
+		return UP_EINVAL;
+	id.issuer = c->issuer;
+	id.sub = c->sub;
+	id.uid_text = c->uid_value;
+	id.gid_text = c->gid_value;
+	r = up_nss_user_provision(ctx, name, &id, ret_uid);
+	if (r)
+		return r;
+	/* Fewer groups, never more: the sign-in stands (as before). */
+	if (up_nss_user_groups(ctx, name, c->groups) != UP_OK)
+		up_log(ctx, LOG_WARNING, "group_map / pool_groups for %s not applied: %s", name,
+		       up_ctx_detail(ctx));
+	return UP_OK;
 }
 
 struct want;

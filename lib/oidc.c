@@ -1134,6 +1134,8 @@ up_err up_oidc_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_r
 	rules->token_use = false;
 	rules->username_claim = cfg->username_claim ? cfg->username_claim : "preferred_username";
 	rules->groups_claim = cfg->groups_claim ? cfg->groups_claim : "groups";
+	rules->uid_claim = cfg->uid_claim;
+	rules->gid_claim = cfg->gid_claim;
 	rules->leeway = cfg->leeway;
 	rules->jwks_uri = cfg->jwks_uri ? cfg->jwks_uri : ctx->oidc.jwks_uri;
 	if (rules->jwks_uri || (flags & UP_VERIFY_OFFLINE))

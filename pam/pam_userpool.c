@@ -640,14 +640,19 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 				   up_ctx_detail(ctx));
 		free(key);
 	}
-	if (up_nss_name_valid(login)) {
-		if (up_nss_user_add_sub(ctx, login, auth->claims->issuer, auth->claims->sub,
-					NULL) != UP_OK)
-			pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login,
-				   up_ctx_detail(ctx));
-		else if (up_nss_user_groups(ctx, login, auth->claims->groups) != UP_OK)
-			pam_syslog(pamh, LOG_WARNING, "group_map for %s not applied: %s", login,
-				   up_ctx_detail(ctx));
+	if (up_nss_name_valid(login) &&
+	    up_nss_provision_claims(ctx, login, auth->claims, NULL) != UP_OK) {
+		pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login, up_ctx_detail(ctx));
+		/* uid_source = claim / hash refused to place the user (the
+		 * library logged why): no account, so no sign-in. */
+		if (cfg->uid_source != UP_UID_SEQUENTIAL && !pam_modutil_getpwnam(pamh, login)) {
+			const char *msg = up_ctx_user_message(ctx);
+
+			(void)conv_error(pamh, msg ? msg : "No account on this machine: ask your "
+							   "administrator");
+			rc = PAM_AUTH_ERR;
+			goto out;
+		}
 	}
 	pam_syslog(pamh, LOG_INFO, "%s signed in%s%s (sub %s)", username,
 		   auth->offline ? " offline" : "", auth->mfa ? " with a second factor" : "",

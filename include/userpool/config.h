@@ -22,8 +22,11 @@ enum up_otp_mode { UP_OTP_PROMPT = 0, UP_OTP_APPEND };
 enum up_client_auth { UP_CLIENT_AUTH_BASIC = 0, UP_CLIENT_AUTH_POST };
 /* qr = auto (terminals only) | text (always) | off (never draw a text QR code) */
 enum up_qr_mode { UP_QR_AUTO = 0, UP_QR_TEXT, UP_QR_OFF };
-/* uid_source = sequential (per machine) | hash (of issuer + sub, the same on every machine) */
-enum up_uid_source { UP_UID_SEQUENTIAL = 0, UP_UID_HASH };
+/* uid_source = sequential (per machine) | claim (uid_claim of the ID token) | hash (of
+ * issuer + sub); claim and hash give the same UID on every machine */
+enum up_uid_source { UP_UID_SEQUENTIAL = 0, UP_UID_HASH, UP_UID_CLAIM };
+/* gid_source = sequential | hash (of the group name): GIDs of the pool_groups */
+enum up_gid_source { UP_GID_SEQUENTIAL = 0, UP_GID_HASH };
 /* tpm = auto (when the TPM answers) | yes (required) | no */
 enum up_tpm_mode { UP_TPM_AUTO = 0, UP_TPM_YES, UP_TPM_NO };
 /* Cognito second factors (mfa_methods); UP_MFA_NONE ends a list. */
@@ -92,6 +95,10 @@ struct up_config {
 	int64_t uid_min;         /* default 200000 */
 	int64_t uid_max;         /* default 299999 */
 	enum up_uid_source uid_source; /* default sequential */
+	char *uid_claim;         /* uid_source = claim: default "custom:uid_number" */
+	char *gid_claim;         /* primary group claim; NULL (default): GID = UID */
+	enum up_gid_source gid_source; /* default sequential */
+	char **pool_groups;      /* pool groups that become NSS groups (default empty) */
 	char *home;              /* default /home/%u */
 	char *shell;             /* default /bin/bash */
 	enum up_tpm_mode tpm;    /* bind offline records to the TPM (default auto) */

@@ -23,6 +23,11 @@ struct up_claims {
 	int64_t auth_time;       /* 0 when absent */
 	int64_t iat;             /* 0 when absent */
 	int64_t exp;
+	/* uid_claim and gid_claim (uid_source = claim) as text: a string as it
+	 * is (at most 64 bytes kept), an integer in decimal, "" for any other
+	 * JSON type; NULL when absent. Checked where they are used (nss_store). */
+	char *uid_value;
+	char *gid_value;
 };
 
 UP_EXPORT void up_claims_free(struct up_claims *claims);

@@ -124,6 +124,29 @@ UP_EXPORT up_err up_nss_user_add_sub(struct up_ctx *ctx, const char *name, const
  * mod (hi - lo + 1), + lo. */
 UP_EXPORT up_err up_nss_hash_uid(const char *issuer, const char *sub, int64_t lo, int64_t hi,
 				 int64_t *ret);
+/*
+ * What places a new entry (issue 24). `uid` >= 0: that explicit UID
+ * (userpool user add --uid), whatever uid_source says; else by uid_source:
+ * claim takes `uid_text` (the uid_claim of the verified ID token, decimal
+ * text), hash takes issuer + sub, sequential the next free UID. The primary
+ * GID is `gid` when >= 0, else gid_claim's `gid_text` under claim, else the
+ * UID. A UID chosen by claim, hash or hand that another entry or a local
+ * account holds is refused (UP_EINVAL), never replaced by another. Set
+ * unused fields to NULL / -1.
+ */
+struct up_nss_ident {
+	const char *issuer, *sub;
+	const char *uid_text, *gid_text;
+	int64_t uid, gid;
+};
+UP_EXPORT up_err up_nss_user_provision(struct up_ctx *ctx, const char *name,
+				       const struct up_nss_ident *id, uint32_t *ret_uid);
+/* The sign-in's provisioning: up_nss_user_provision from the verified
+ * claims, then up_nss_user_groups with their groups (a failure there is
+ * logged; the entry stands). */
+struct up_claims;
+UP_EXPORT up_err up_nss_provision_claims(struct up_ctx *ctx, const char *name,
+					 const struct up_claims *claims, uint32_t *ret_uid);
 UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
 /* Make `name` a member of exactly the local groups that group_map assigns
  * to `pool_groups` (NULL-terminated), in state_dir/nss/group; the groups'

@@ -575,6 +575,8 @@ class Pool:
         if user.get("email"):
             attrs.append({"Name": "email_verified", "Value": "true"})
             attrs.append({"Name": "email", "Value": user["email"]})
+        for name, value in sorted((user.get("attributes") or {}).items()):
+            attrs.append({"Name": name, "Value": str(value)})
         return attrs
 
     def user_mfa_factors(self, user):
@@ -663,6 +665,11 @@ class Pool:
                     "iat": now, "jti": str(uuid.uuid4())})
         if user.get("email"):
             idc["email"] = user["email"]
+        # Custom attributes (AdminUpdateUserAttributes "custom:NAME"): in
+        # the ID token under their full name, always as strings (Cognito
+        # sends a Number attribute as its decimal text).
+        for name, value in sorted((user.get("attributes") or {}).items()):
+            idc[name] = str(value)
         acc = {"sub": user["sub"]}
         if user.get("groups"):
             acc["cognito:groups"] = list(user["groups"])
@@ -1776,6 +1783,26 @@ class Admin:
 
     def op_set_groups(self, req):
         self.user(req)["groups"] = list(req.get("groups") or [])
+        self.pool.save()
+        return {}
+
+    def op_set_attributes(self, req):
+        """Custom attributes, as AdminUpdateUserAttributes sets them:
+        {"username": U, "attributes": {"custom:uid_number": "200123"}};
+        a null value deletes one (AdminDeleteUserAttributes)."""
+        attrs = req.get("attributes")
+        if not isinstance(attrs, dict):
+            raise ValueError("attributes must be an object")
+        u = self.user(req)
+        cur = dict(u.get("attributes") or {})
+        for name, value in attrs.items():
+            if not isinstance(name, str) or not name.startswith("custom:"):
+                raise ValueError("only custom:NAME attributes")
+            if value is None:
+                cur.pop(name, None)
+            else:
+                cur[name] = str(value)
+        u["attributes"] = cur
         self.pool.save()
         return {}
 

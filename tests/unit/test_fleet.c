@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,10 +7,12 @@
 #include "testlib.h"
 
 /*
- * Issue 24: uid_source = hash gives the same person the same UID on every
- * machine. Two state directories (two machines) that provision the same
- * 1,000 people in different orders write byte-identical NSS files; a hash
- * collision with another entry is refused, never a different UID.
+ * Issue 24: uid_source = claim and hash give the same person the same UID
+ * on every machine. Two state directories (two machines) that provision the
+ * same 1,000 people in different orders write byte-identical NSS files; a
+ * hash collision with another entry is refused, never a different UID; a
+ * missing or invalid claim is refused naming the claim; switching
+ * uid_source keeps the entries there are.
  */
 
 #define ISSUER "https://127.0.0.1:9/us-east-1_TestPool1"
@@ -198,12 +201,239 @@ static void test_collision_refused(void **state)
 	free(s);
 }
 
+
+/* A fixed permutation of 0..n-1 that is not the identity. */
+static void permute(int *order, int n)
+{
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	for (int i = n - 1; i > 0; i--) {
+		int j = (int)(((unsigned)i * 2654435761u) % (unsigned)(i + 1)), t = order[i];
+		order[i] = order[j];
+		order[j] = t;
+	}
+	assert_true(order[0] != 0 || order[1] != 1);
+}
+
+#define CLAIM_MIN 1073741824
+#define CLAIM_CONF                                                                                 \
+	"uid_source = claim\nuid_min = 1073741824\nuid_max = 2147352575\n"                      \
+	"gid_claim = custom:gid_number\n"
+#define SHARED_GID 1073741825
+
+/* Person i of the claim fleet: a UID from custom:uid_number; every third
+ * one has the shared primary group SHARED_GID, the others GID = UID. */
+static up_err claim_provision(struct up_ctx *ctx, int i, uint32_t *uid)
+{
+	char name[32], sub[32], u[32], g[32];
+	struct up_nss_ident id = {.issuer = ISSUER, .sub = sub, .uid_text = u, .gid_text = g,
+				  .uid = -1, .gid = -1};
+
+	snprintf(name, sizeof(name), "claim%04d", i);
+	snprintf(sub, sizeof(sub), "sub-%d", i);
+	snprintf(u, sizeof(u), "%d", CLAIM_MIN + 10 + ((i * 7919) % 100000));
+	snprintf(g, sizeof(g), "%d", i % 3 == 0 ? SHARED_GID : CLAIM_MIN + 10 + ((i * 7919) % 100000));
+	return up_nss_user_provision(ctx, name, &id, uid);
+}
+
+static void test_claim_two_machines(void **state)
+{
+	struct fx *f = *state;
+	char *a = NULL, *b = NULL;
+	int order[NUSERS];
+	struct up_ctx *ca, *cb;
+	uint32_t uid = 0;
+
+	assert_true(asprintf(&a, "%s/a", f->dir) > 0);
+	assert_true(asprintf(&b, "%s/b", f->dir) > 0);
+	ca = make_ctx(f, a, CLAIM_CONF);
+	cb = make_ctx(f, b, CLAIM_CONF);
+	permute(order, NUSERS);
+	for (int i = 0; i < NUSERS; i++) {
+		assert_int_equal(claim_provision(ca, i, &uid), UP_OK);
+		assert_int_equal(uid, CLAIM_MIN + 10 + ((i * 7919) % 100000));
+	}
+	for (int i = 0; i < NUSERS; i++)
+		assert_int_equal(claim_provision(cb, order[i], &uid), UP_OK);
+	/* Through the sign-in's entry point: verified claims. */
+	{
+		char *groups[] = {NULL}, sub[] = "sub-x", iss[] = ISSUER, u[] = "1073741999";
+		struct up_claims c = {.sub = sub, .issuer = iss, .uid_value = u, .gid_value = u,
+				      .groups = groups};
+		assert_int_equal(up_nss_provision_claims(ca, "claimx", &c, &uid), UP_OK);
+		assert_int_equal(uid, 1073741999u);
+		assert_int_equal(up_nss_provision_claims(cb, "claimx", &c, &uid), UP_OK);
+	}
+	char *pa = slurp(a, "passwd"), *pb = slurp(b, "passwd");
+	char *ga = slurp(a, "group"), *gb = slurp(b, "group");
+	assert_true(strlen(pa) > 40 * NUSERS);
+	assert_string_equal(pa, pb);
+	assert_string_equal(ga, gb);
+	/* The claimed primary GID is in the passwd line and its group file. */
+	assert_non_null(strstr(pa, "claim0003:x:1073765591:1073741825:"));
+	assert_non_null(strstr(ga, "claim0000:x:1073741825:\nclaim0003:x:1073741825:\n"));
+	free(pa);
+	free(pb);
+	free(ga);
+	free(gb);
+	up_ctx_free(ca);
+	up_ctx_free(cb);
+	free(a);
+	free(b);
+}
+
+/* A UID of /etc/passwd at or above 1000 (nobody's 65534 on most systems). */
+static int64_t local_uid(void)
+{
+	struct passwd *pw;
+	int64_t best = -1;
+
+	setpwent();
+	while ((pw = getpwent()))
+		if (pw->pw_uid >= 1000 && pw->pw_uid <= 2147483646u) {
+			best = pw->pw_uid;
+			break;
+		}
+	endpwent();
+	return best;
+}
+
+static void test_claim_refused(void **state)
+{
+	struct fx *f = *state;
+	char *s = NULL, *p, num[32];
+	struct up_ctx *ctx;
+	uint32_t uid = 0;
+	int64_t lu = local_uid();
+	const struct {
+		const char *text, *why;
+	} bad[] = {
+	    {NULL, "custom:uid_number is missing from the ID token"},
+	    {"", "custom:uid_number is not an integer"},
+	    {"20x0000", "custom:uid_number is not an integer"},
+	    {"-200001", "custom:uid_number is not an integer"},
+	    {"+200001", "custom:uid_number is not an integer"},
+	    {"200000.5", "custom:uid_number is not an integer"},
+	    {"99999999999999999999", "custom:uid_number is not an integer"},
+	    {"199999", "custom:uid_number is outside uid_min..uid_max"},
+	    {"300000", "custom:uid_number is outside uid_min..uid_max"},
+	};
+
+	assert_true(asprintf(&s, "%s/r", f->dir) > 0);
+	ctx = make_ctx(f, s, "uid_source = claim\nuid_min = 200000\nuid_max = 299999\n");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct up_nss_ident id = {.issuer = ISSUER, .sub = "s1", .uid_text = bad[i].text,
+					  .uid = -1, .gid = -1};
+		t_log_reset(&f->log);
+		assert_int_equal(up_nss_user_provision(ctx, "refused", &id, &uid), UP_EINVAL);
+		if (!strstr(up_ctx_detail(ctx), bad[i].why))
+			fail_msg("%s: detail '%s'", bad[i].text ? bad[i].text : "(absent)",
+				 up_ctx_detail(ctx));
+		assert_true(t_log_contains(&f->log, bad[i].why));
+		assert_non_null(strstr(up_ctx_user_message(ctx), "custom:uid_number"));
+	}
+	/* A UID another entry holds: refused, never another number. */
+	{
+		struct up_nss_ident id = {.sub = "s2", .uid_text = "200123", .uid = -1, .gid = -1};
+		assert_int_equal(up_nss_user_provision(ctx, "first", &id, &uid), UP_OK);
+		assert_int_equal(uid, 200123);
+		id.sub = "s3";
+		assert_int_equal(up_nss_user_provision(ctx, "second", &id, &uid), UP_EINVAL);
+		assert_non_null(strstr(up_ctx_detail(ctx), "already first's"));
+	}
+	/* gid_claim: missing or invalid is refused, naming it. */
+	up_ctx_free(ctx);
+	ctx = make_ctx(f, s,
+		       "uid_source = claim\nuid_min = 200000\nuid_max = 299999\n"
+		       "gid_claim = custom:gid_number\n");
+	{
+		struct up_nss_ident id = {.sub = "s4", .uid_text = "200124", .uid = -1, .gid = -1};
+		assert_int_equal(up_nss_user_provision(ctx, "nogid", &id, &uid), UP_EINVAL);
+		assert_non_null(strstr(up_ctx_detail(ctx), "custom:gid_number is missing"));
+		id.gid_text = "12345";
+		assert_int_equal(up_nss_user_provision(ctx, "nogid", &id, &uid), UP_EINVAL);
+		assert_non_null(strstr(up_ctx_detail(ctx), "custom:gid_number is neither"));
+	}
+	/* A local account's UID: refused (uid_min..uid_max widened to hold it). */
+	if (lu >= 0) {
+		up_ctx_free(ctx);
+		ctx = make_ctx(f, s, "uid_source = claim\nuid_min = 1000\nuid_max = 2147483646\n");
+		snprintf(num, sizeof(num), "%lld", (long long)lu);
+		struct up_nss_ident id = {.sub = "s5", .uid_text = num, .uid = -1, .gid = -1};
+		assert_int_equal(up_nss_user_provision(ctx, "localuid", &id, &uid), UP_EINVAL);
+		assert_non_null(strstr(up_ctx_detail(ctx), "taken in /etc/passwd or /etc/group"));
+		assert_non_null(strstr(up_ctx_detail(ctx), "custom:uid_number"));
+	} else {
+		print_message("# no /etc/passwd UID >= 1000 here: local-UID case not run\n");
+	}
+	p = slurp(s, "passwd");
+	assert_string_equal(p, "first:x:200123:200123:userpool user:/home/first:/bin/bash\n");
+	free(p);
+	up_ctx_free(ctx);
+	free(s);
+}
+
+/* Switching uid_source keeps every entry's UID; the new rule places only
+ * new entries, and the entries that differ from it are reported. */
+static void test_switch_keeps(void **state)
+{
+	struct fx *f = *state;
+	char *s = NULL, *before, *after;
+	struct up_ctx *ctx;
+	uint32_t ua = 0, ub = 0, uid = 0;
+	int64_t h = 0;
+
+	assert_true(asprintf(&s, "%s/sw", f->dir) > 0);
+	ctx = make_ctx(f, s, "");
+	assert_int_equal(up_nss_user_add(ctx, "alice", &ua), UP_OK);
+	assert_int_equal(up_nss_user_add(ctx, "bob", &ub), UP_OK);
+	assert_int_equal(ua, 200000);
+	assert_int_equal(ub, 200001);
+	before = slurp(s, "passwd");
+	up_ctx_free(ctx);
+
+	ctx = make_ctx(f, s, "uid_source = hash\n");
+	assert_int_equal(up_nss_user_add_sub(ctx, "alice", ISSUER, "sub-alice", &uid), UP_OK);
+	assert_int_equal(uid, ua);
+	assert_int_equal(up_nss_user_add_sub(ctx, "carol", ISSUER, "sub-carol", &uid), UP_OK);
+	assert_int_equal(up_nss_hash_uid(ISSUER, "sub-carol", 200000, 299999, &h), UP_OK);
+	assert_int_equal(uid, h);
+	up_ctx_free(ctx);
+
+	ctx = make_ctx(f, s, "uid_source = claim\n");
+	{
+		struct up_nss_ident id = {.sub = "sub-bob", .uid_text = "250000", .uid = -1,
+					  .gid = -1};
+		t_log_reset(&f->log);
+		assert_int_equal(up_nss_user_provision(ctx, "bob", &id, &uid), UP_OK);
+		assert_int_equal(uid, ub);
+		assert_true(t_log_contains(&f->log, "bob keeps uid 200001"));
+	}
+	after = slurp(s, "passwd");
+	/* alice and bob: the same lines as under sequential. */
+	assert_non_null(strstr(after, "alice:x:200000:200000:"));
+	assert_non_null(strstr(after, "bob:x:200001:200001:"));
+	assert_true(strncmp(before, "alice:x:200000:", 15) == 0);
+	{
+		char *rep = slurp(s, "report");
+		assert_non_null(strstr(rep, "bob\tdiffers\t250000\t"));
+		free(rep);
+	}
+	free(before);
+	free(after);
+	up_ctx_free(ctx);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_hash_documented),
 	    cmocka_unit_test_setup_teardown(test_two_machines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collision_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_two_machines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_switch_keeps, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# uid_source = claim through the real libpam (issue 24): the test pool's ID
+# token carries the Cognito custom attribute custom:uid_number (a string, as
+# Cognito sends it) and the user signed in gets exactly that UID; a user
+# without it, or with one outside uid_min..uid_max, is refused with a
+# message naming the claim and gets no NSS entry. Prints TAP.
+
+set -u
+export LC_ALL=C.UTF-8
+T=$(mktemp -d /tmp/userpool-fleet.XXXXXX)
+chmod 0711 "$T"
+. "$(dirname "$0")/lib.sh"
+
+cleanup() {
+	pool_stop
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+need_root "root-owned configuration and state"
+need_tools pamtester oathtool curl
+need_pam_wrapper
+need_build
+pam_env_start
+
+PW=Passw0rd-test1
+for u in fa fb fc fd; do
+	create_user "$u" "$PW" "$(new_secret)" '["staff"]' || echo "Bail out! cannot create $u"
+done
+admin set_attributes '{"username":"fa","attributes":{"custom:uid_number":"234567"}}' >/dev/null ||
+	echo "Bail out! set_attributes"
+admin set_attributes '{"username":"fc","attributes":{"custom:uid_number":"1234"}}' >/dev/null
+admin set_attributes '{"username":"fd","attributes":{"custom:uid_number":"234568"}}' >/dev/null
+conf fleet "uid_source = claim"
+service "$SVC" main fleet
+uid_of() { sed -n "s/^$1:x:\([0-9]*\):.*/\1/p" "$T/state/nss/passwd" 2>/dev/null; }
+gid_of() { sed -n "s/^$1:x:[0-9]*:\([0-9]*\):.*/\1/p" "$T/state/nss/passwd" 2>/dev/null; }
+
+drive -s main -u fa -a "$PW" -a "$(code_for fa)" auth acct
+expect auth PAM_SUCCESS "fa (custom:uid_number 234567) signs in"
+[ "$(uid_of fa)" = 234567 ] && [ "$(gid_of fa)" = 234567 ] &&
+	grep -q "^fa:x:234567:$" "$T/state/nss/group"
+ok $? "fa's NSS entry has the claimed UID 234567 (and GID, private group)"
+
+drive -s main -u fb -a "$PW" -a "$(code_for fb)" auth acct
+expect auth PAM_AUTH_ERR "fb without custom:uid_number: refused"
+grep -q "custom:uid_number is missing from the ID token for fb" "$LOG" && has "custom:uid_number" &&
+	[ -z "$(uid_of fb)" ]
+ok $? "fb: the log and the message name custom:uid_number; no NSS entry"
+
+drive -s main -u fc -a "$PW" -a "$(code_for fc)" auth acct
+expect auth PAM_AUTH_ERR "fc with custom:uid_number 1234 (outside uid_min..uid_max): refused"
+grep -q "custom:uid_number is outside uid_min..uid_max for fc" "$LOG" && [ -z "$(uid_of fc)" ]
+ok $? "fc: the log names the claim and the range; no NSS entry"
+
+# gid_claim: the primary group from custom:gid_number.
+admin set_attributes '{"username":"fd","attributes":{"custom:gid_number":"250000"}}' >/dev/null
+conf fleet "uid_source = claim" "gid_claim = custom:gid_number"
+drive -s main -u fd -a "$PW" -a "$(code_for fd)" auth acct
+expect auth PAM_SUCCESS "fd (custom:uid_number 234568, custom:gid_number 250000) signs in"
+[ "$(uid_of fd)" = 234568 ] && [ "$(gid_of fd)" = 250000 ] &&
+	grep -q "^fd:x:250000:$" "$T/state/nss/group"
+ok $? "fd's entry: UID 234568, primary GID 250000 from gid_claim"
+
+# Switching back to sequential keeps fa's UID at its next sign-in.
+conf fleet "uid_source = sequential"
+drive -s main -u fa -a "$PW" -a "$(code_for fa 30)" auth acct
+expect auth PAM_SUCCESS "fa signs in again under uid_source = sequential"
+[ "$(uid_of fa)" = 234567 ]
+ok $? "fa keeps UID 234567 after the switch (never renumbered silently)"
+
+if grep -rlF -f "$T/passwords" "$T/logs" "$T/state" >/dev/null 2>&1; then
+	ok 1 "no password in the logs or the state"
+else
+	ok 0 "no password in the logs or the state"
+fi
+echo "1..$tap_n"
+[ "$tap_failed" -eq 0 ]
