@@ -558,6 +558,16 @@ static up_err check_group_map(struct parser *p, const char *name, char **list)
 	return UP_OK;
 }
 
+/* Each item is a pool group that becomes an NSS group of the same name
+ * (issue 24), so it gets the NSS name rules. */
+static up_err check_pool_groups(struct parser *p, const char *name, char **list)
+{
+	for (char **g = list; *g; g++)
+		if (!up_nss_name_valid(*g))
+			return bad(p, name, "'%.64s' is not a valid local group name", *g);
+	return UP_OK;
+}
+
 /* --- the setters of one type each --- */
 
 static up_err set_str(struct parser *p, char **field, const char *v)
@@ -865,6 +875,8 @@ static const struct choice qr_modes[] = {
     {"auto", UP_QR_AUTO}, {"text", UP_QR_TEXT}, {"off", UP_QR_OFF}, {NULL, 0}};
 static const struct choice uid_sources[] = {
     {"sequential", UP_UID_SEQUENTIAL}, {"hash", UP_UID_HASH}, {"claim", UP_UID_CLAIM}, {NULL, 0}};
+static const struct choice gid_sources[] = {
+    {"sequential", UP_GID_SEQUENTIAL}, {"hash", UP_GID_HASH}, {NULL, 0}};
 static const struct choice tpm_modes[] = {
     {"auto", UP_TPM_AUTO}, {"yes", UP_TPM_YES}, {"no", UP_TPM_NO}, {NULL, 0}};
 static const struct choice offline_mfa_modes[] = {{"require", 0}, {"skip", 1}, {NULL, 0}};
@@ -925,6 +937,8 @@ static const struct key keys[] = {
     {CHOICE("uid_source", uid_source, uid_sources), .def = "sequential"},
     {STR("uid_claim", uid_claim), .def = "custom:uid_number", .check = check_claim},
     {STR("gid_claim", gid_claim), .flags = F_EMPTY, .check = check_claim},
+    {CHOICE("gid_source", gid_source, gid_sources), .def = "sequential"},
+    {LIST("pool_groups", pool_groups), .check_list = check_pool_groups},
     {STR("home", home), .def = "/home/%u", .check = check_home},
     {STR("shell", shell), .def = "/bin/bash", .check = check_shell},
     {CUSTOM("mfa_methods", mfa_methods, set_mfa_methods), .def = "totp, email, sms"},
@@ -1526,6 +1540,22 @@ static up_err finish_oidc(struct parser *p, bool *ok)
  * overrides (DESIGN §2): Cognito's endpoint, issuer and jwks_uri from region
  * and pool id; pool_name; provider-dependent defaults and flows.
  */
+/* A pool group that is also a group_map target would give nss/group two
+ * lines of one name (one with /etc/group's GID): refused. */
+static bool pool_groups_apart(struct parser *p)
+{
+	const struct up_config *c = p->cfg;
+
+	for (char **g = c->pool_groups; g && *g; g++)
+		for (char **m = c->group_map; m && *m; m++)
+			if (strcmp(strchr(*m, ':') + 1, *g) == 0) {
+				bad(p, "pool_groups",
+				    "%s is also a group_map target (a group of /etc/group)", *g);
+				return false;
+			}
+	return true;
+}
+
 static up_err finish(struct parser *p)
 {
 	struct up_config *c = p->cfg;
@@ -1548,6 +1578,8 @@ static up_err finish(struct parser *p)
 		warn(p, "allow_groups",
 		     "empty: every user of the pool can sign in (and if the pool allows self "
 		     "sign-up, anyone); name the pool groups that may sign in here");
+	if (!pool_groups_apart(p))
+		ok = false;
 	if (c->uid_min > c->uid_max) {
 		bad(p, "uid_min", "%lld is above uid_max %lld", (long long)c->uid_min,
 		    (long long)c->uid_max);

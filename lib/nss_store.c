@@ -307,6 +307,22 @@ static int64_t passwd_gid(const char *text, const char *name)
 	return -1;
 }
 
+/* The first 8 bytes of SHA-256(msg) as a big-endian uint64, mod
+ * (hi - lo + 1), plus lo. */
+static up_err hash_range(const char *msg, size_t n, int64_t lo, int64_t hi, int64_t *ret)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	uint64_t v = 0;
+
+	if (!EVP_Digest(msg, n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
+		return UP_EINTERNAL;
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | md[i];
+	*ret = lo + (int64_t)(v % (uint64_t)(hi - lo + 1));
+	return UP_OK;
+}
+
 /*
  * uid_source = hash (DESIGN §7, userpool.conf(5)): the first 8 bytes of
  * SHA-256(issuer "\n" sub) as a big-endian uint64, mod (uid_max - uid_min + 1),
@@ -314,10 +330,8 @@ static int64_t passwd_gid(const char *text, const char *name)
  */
 up_err up_nss_hash_uid(const char *issuer, const char *sub, int64_t lo, int64_t hi, int64_t *ret)
 {
-	unsigned char md[32];
-	unsigned int mdlen = 0;
 	char *msg = NULL;
-	uint64_t v = 0;
+	up_err r;
 	int n;
 
 	if (!issuer || !sub || !*sub || lo < 0 || hi < lo || !ret)
@@ -325,15 +339,18 @@ up_err up_nss_hash_uid(const char *issuer, const char *sub, int64_t lo, int64_t 
 	n = asprintf(&msg, "%s\n%s", issuer, sub);
 	if (n < 0)
 		return UP_ENOMEM;
-	if (!EVP_Digest(msg, (size_t)n, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
-		free(msg);
-		return UP_EINTERNAL;
-	}
+	r = hash_range(msg, (size_t)n, lo, hi, ret);
 	free(msg);
-	for (int i = 0; i < 8; i++)
-		v = (v << 8) | md[i];
-	*ret = lo + (int64_t)(v % (uint64_t)(hi - lo + 1));
-	return UP_OK;
+	return r;
+}
+
+/* gid_source = hash (userpool.conf(5)): the first 8 bytes of SHA-256 of
+ * the pool group's name (no newline) as a big-endian uint64, mod
+ * (uid_max - uid_min + 1), plus uid_min: the users' range, as their
+ * private groups' GIDs are their UIDs. */
+static up_err hash_gid(const struct up_config *cfg, const char *group, int64_t *ret)
+{
+	return hash_range(group, strlen(group), cfg->uid_min, cfg->uid_max, ret);
 }
 
 static char *expand_home(const char *tmpl, const char *name)
@@ -731,6 +748,35 @@ out:
 	return r;
 }
 
+/* uid_source / gid_source = sequential: the lowest ID from `from` (uid_next)
+ * up that no local account or group, no line of `passwd` and no line of
+ * `group` holds (an explicit or hashed ID above uid_next is skipped, too). */
+static up_err free_id(struct up_ctx *ctx, const char *passwd, const char *group, int64_t from,
+		      int64_t *ret)
+{
+	const struct up_config *cfg = ctx->cfg;
+
+	for (int64_t id = from > cfg->uid_min ? from : cfg->uid_min;; id++) {
+		char *other = NULL;
+		bool taken;
+		up_err r;
+
+		if (id > cfg->uid_max)
+			return up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
+				       (long long)cfg->uid_min, (long long)cfg->uid_max);
+		r = local_id_taken(ctx, id, &taken);
+		if (r)
+			return r;
+		if (!taken && !(other = find_uid(passwd, id)))
+			other = find_uid(group, id);
+		if (!taken && !other) {
+			*ret = id;
+			return UP_OK;
+		}
+		free(other);
+	}
+}
+
 /* The UID of a new entry under the configured rule. */
 static up_err choose_uid(struct up_ctx *ctx, const struct nss_files *f, const char *name,
 			 const struct up_nss_ident *id, int64_t *ret)
@@ -755,24 +801,7 @@ static up_err choose_uid(struct up_ctx *ctx, const struct nss_files *f, const ch
 		r = up_nss_hash_uid(id->issuer, id->sub, cfg->uid_min, cfg->uid_max, ret);
 		return r ? r : check_chosen(ctx, f, name, *ret, "hash", id->sub);
 	}
-	for (int64_t uid = f->next > cfg->uid_min ? f->next : cfg->uid_min;; uid++) {
-		char *other;
-		bool taken;
-
-		if (uid > cfg->uid_max)
-			return up_fail(ctx, UP_ERANGE, "UID range %lld-%lld is exhausted",
-				       (long long)cfg->uid_min, (long long)cfg->uid_max);
-		r = local_id_taken(ctx, uid, &taken);
-		if (r)
-			return r;
-		/* An explicit or hashed UID above uid_next is skipped, too. */
-		other = taken ? NULL : nss_id_holder(f, uid);
-		free(other);
-		if (!taken && !other) {
-			*ret = uid;
-			return UP_OK;
-		}
-	}
+	return free_id(ctx, f->passwd, f->group, f->next, ret);
 }
 
 /* The primary GID: the UID (private group), or gid_claim under
@@ -993,25 +1022,275 @@ up_err up_nss_provision_claims(struct up_ctx *ctx, const char *name, const struc
 	return UP_OK;
 }
 
+/*
+ * pool_groups (issue 24): each listed pool group is an nss/group line of
+ * its own name, "name:x:gid:m1,m2,...", whose members are the pool users
+ * whose verified token lists the group, in strcmp order, so two machines
+ * that saw the same people in any order write the same bytes. Its GID is
+ * hash_gid's under gid_source = hash, else the next free ID (uid_next,
+ * shared with the users). A line stays when its last member goes, so its
+ * GID is never handed out again. A GID that another line, a user or a
+ * local account holds is refused (logged naming both, in nss/report),
+ * never replaced by another number.
+ */
+#define POOL_LINE_MAX 1022u /* nss/nss_userpool.c skips a longer line */
+
+/* Is the line (p, llen) a pool group's (not a user's private group of
+ * that name, nor a malformed one)? */
+static bool is_pool_line(const struct up_config *cfg, const char *passwd, const char *p,
+			 size_t llen)
+{
+	size_t nlen = line_name_len(p, llen);
+
+	for (char *const *g = cfg->pool_groups; g && *g; g++)
+		if (strlen(*g) == nlen && strncmp(*g, p, nlen) == 0)
+			return find_user(passwd, *g) < 0 && line_id(p, llen) >= 0;
+	return false;
+}
+
+/* `text` (nss/group) as the pool groups' lines and the rest. */
+static up_err split_pool(const struct up_config *cfg, const char *passwd, const char *text,
+			 char **ret_rest, char **ret_pool)
+{
+	struct up_buf rest = {0}, pool = {0};
+
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
+		up_buf_add(is_pool_line(cfg, passwd, p, llen) ? &pool : &rest, p, llen);
+		p += llen;
+	}
+	*ret_rest = up_buf_take(&rest);
+	*ret_pool = up_buf_take(&pool);
+	if (*ret_rest && *ret_pool)
+		return UP_OK;
+	free(*ret_rest);
+	free(*ret_pool);
+	*ret_rest = *ret_pool = NULL;
+	return UP_ENOMEM;
+}
+
+/* The line of `text` that starts with "name:" (its length without the
+ * '\n' in *ret_len), or NULL. */
+static const char *line_of(const char *text, const char *name, size_t *ret_len)
+{
+	size_t nlen = strlen(name);
+
+	for (const char *p = text; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
+		if (llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':') {
+			*ret_len = llen;
+			return p;
+		}
+		p += llen + (eol ? 1 : 0);
+	}
+	return NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The members of group line `old` (length `olen`, or NULL), without
+ * `user`, plus `user` when `member`, sorted; *ret_n of them. */
+static char **pool_members(const char *old, size_t olen, const char *user, bool member,
+			   size_t *ret_n)
+{
+	const char *m = old, *end = old ? old + olen : NULL;
+	size_t n = 0, cap = 3; /* the user and the NULL */
+	char **v;
+
+	for (int i = 0; m && i < 3; i++) {
+		m = memchr(m, ':', (size_t)(end - m));
+		if (m)
+			m++;
+	}
+	for (const char *c = m; c && c < end; c++)
+		cap += *c == ',';
+	v = calloc(cap, sizeof(*v));
+	while (v && m && m < end) {
+		const char *comma = memchr(m, ',', (size_t)(end - m));
+		size_t mlen = comma ? (size_t)(comma - m) : (size_t)(end - m);
+		if (mlen && !(mlen == strlen(user) && strncmp(m, user, mlen) == 0) &&
+		    !(v[n++] = strndup(m, mlen)))
+			goto oom;
+		m += mlen + (comma ? 1 : 0);
+	}
+	if (v && member && !(v[n++] = strdup(user)))
+		goto oom;
+	if (v)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*ret_n = n;
+	return v;
+oom:
+	up_strv_free(v);
+	return NULL;
+}
+
+/* The line of pool group `g` (GID `gid`) with the members of `old` and
+ * `user` in (`member`) or out. */
+static char *pool_line(const char *old, size_t olen, const char *g, int64_t gid, const char *user,
+		       bool member)
+{
+	struct up_buf out = {0};
+	char num[32];
+	size_t n = 0;
+	char **v = pool_members(old, olen, user, member, &n);
+
+	if (!v)
+		return NULL;
+	snprintf(num, sizeof(num), ":x:%lld:", (long long)gid);
+	up_buf_add_str(&out, g);
+	up_buf_add_str(&out, num);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0) {
+			if (i)
+				up_buf_add(&out, ",", 1);
+			up_buf_add_str(&out, v[i]);
+		}
+	up_buf_add(&out, "\n", 1);
+	up_strv_free(v);
+	return up_buf_take(&out);
+}
+
+/* The GID of a new line of pool group `g`; `text`: nss/group as built so
+ * far, *next: uid_next (raised past a sequential GID). */
+static up_err pool_gid(struct up_ctx *ctx, const struct nss_files *f, const char *text,
+		       const char *g, int64_t *next, int64_t *ret)
+{
+	const struct up_config *cfg = ctx->cfg;
+	const char *whose = "group";
+	char *other = NULL;
+	bool taken = false;
+	up_err r = local_taken(ctx, "/etc/group", g, -1, &taken);
+
+	if (!r && (taken || find_user(f->passwd, g) >= 0)) {
+		up_log(
+		    ctx, LOG_ERR,
+		    "pool_groups: %s is already a group of /etc/group or a user's name: not made "
+		    "(group_map maps a pool group to a local group)",
+		    g);
+		return up_fail(ctx, UP_EINVAL, "pool group %s: a local group or user has that name",
+			       g);
+	}
+	if (r)
+		return r;
+	if (cfg->gid_source != UP_GID_HASH) {
+		r = free_id(ctx, f->passwd, text, *next, ret);
+		if (!r)
+			*next = *ret + 1;
+		return r;
+	}
+	r = hash_gid(cfg, g, ret);
+	if (!r && !(other = find_uid(text, *ret)) && (other = find_uid(f->passwd, *ret)))
+		whose = "user";
+	if (!r && !other)
+		r = local_id_taken(ctx, *ret, &taken);
+	if (r || (!other && !taken))
+		return r;
+	up_log(ctx, LOG_ERR,
+	       "gid_source = hash: pool group %s hashes to gid %lld, which %s %s already has: %s "
+	       "not made; rename one of them in the pool, or use gid_source = sequential",
+	       g, (long long)*ret, other ? whose : "a local account or group of",
+	       other ? other : "/etc/passwd or /etc/group", g);
+	r = up_fail(ctx, UP_EINVAL,
+		    "gid_source = hash collision: gid %lld of pool group %s is %s's",
+		    (long long)*ret, g, other ? other : "a local account's or group's");
+	free(other);
+	return r;
+}
+
+/* The pool groups' lines (`pool`: their present ones) put back into *text
+ * with `user` a member of exactly those listed in `groups`. */
+static up_err pool_apply(struct up_ctx *ctx, int dirfd, const struct nss_files *f, const char *user,
+			 char *const *groups, const char *pool, char **text, int64_t *next)
+{
+	for (char *const *g = ctx->cfg->pool_groups; g && *g; g++) {
+		bool member = up_strv_contains(groups, *g);
+		char rname[NSS_NAME_MAX + 8], *line, *out;
+		size_t olen = 0;
+		const char *old = line_of(pool, *g, &olen);
+		int64_t gid = old ? line_id(old, olen) : -1;
+		up_err r;
+
+		if (!old && !member)
+			continue;
+		snprintf(rname, sizeof(rname), "group:%s", *g);
+		if (!old) {
+			r = pool_gid(ctx, f, *text, *g, next, &gid);
+			if (r == UP_EINVAL) { /* logged; the other groups still apply */
+				(void)report_set(ctx, dirfd, rname, "refused", gid);
+				continue;
+			}
+			if (r)
+				return r;
+			(void)report_set(ctx, dirfd, rname, NULL, -1);
+		}
+		line = pool_line(old, olen, *g, gid, user, member);
+		if (line && old && strlen(line) > POOL_LINE_MAX + 1) {
+			up_log(ctx, LOG_ERR,
+			       "pool_groups: the line of %s is at the %u-byte limit: %s "
+			       "not added",
+			       *g, POOL_LINE_MAX, user);
+			free(line);
+			line = strndup(old, olen + 1); /* with its '\n' */
+		}
+		out = line ? insert_sorted(*text, line, *g, gid) : NULL;
+		free(line);
+		if (!out)
+			return UP_ENOMEM;
+		free(*text);
+		*text = out;
+	}
+	return UP_OK;
+}
+
 struct want;
 static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant);
+
+/* nss/group `text` with `user` a member of exactly the group_map targets
+ * `want` (when group_map is set) and the pool groups in `groups`. */
+static up_err regroup(struct up_ctx *ctx, int dirfd, const struct nss_files *f, const char *text,
+		      const char *user, struct want *want, size_t nwant, char *const *groups,
+		      int64_t *next, char **ret)
+{
+	char *rest = NULL, *pool = NULL;
+	up_err r = split_pool(ctx->cfg, f->passwd, text, &rest, &pool);
+
+	if (r)
+		return r;
+	*ret = ctx->cfg->group_map && ctx->cfg->group_map[0]
+		   ? rewrite_members(rest, user, want, nwant)
+		   : strdup(rest);
+	r = *ret ? pool_apply(ctx, dirfd, f, user, groups, pool, ret, next) : UP_ENOMEM;
+	free(rest);
+	free(pool);
+	if (r) {
+		free(*ret);
+		*ret = NULL;
+	}
+	return r;
+}
 
 static up_err del_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
 {
 	const char *name = ud;
 	char *passwd = NULL, *group = NULL, *g1;
+	int64_t next = f->next;
 	up_err r;
 
 	if (find_user(f->passwd, name) < 0)
 		return up_fail(ctx, UP_ENOENT, "%s has no NSS entry", name);
 	passwd = drop_line(f->passwd, name);
 	g1 = drop_line(f->group, name);
-	/* ... and out of every mapped group's member list. */
-	group = g1 ? rewrite_members(g1, name, NULL, 0) : NULL;
+	/* ... and out of every mapped group's and pool group's member list. */
+	r = g1 ? regroup(ctx, dirfd, f, g1, name, NULL, 0, NULL, &next, &group) : UP_ENOMEM;
 	free(g1);
-	if (!passwd || !group)
+	if (!r && !passwd)
 		r = UP_ENOMEM;
-	else /* uid_next stays: the UID is never handed out again. */
+	if (!r) /* uid_next stays: the UID is never handed out again. */
 		r = write_files(ctx, dirfd, f->passwd, passwd, group, f->next);
 	free(passwd);
 	free(group);
@@ -1157,22 +1436,28 @@ struct members_ud {
 	const char *name;
 	struct want *want;
 	size_t nwant;
+	char *const *groups; /* the user's pool groups */
 };
 
 static up_err members_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
 {
 	const struct members_ud *m = ud;
-	char *group = rewrite_members(f->group, m->name, m->want, m->nwant);
-	up_err r = UP_OK;
+	char *group = NULL;
+	int64_t next = f->next;
+	up_err r =
+	    regroup(ctx, dirfd, f, f->group, m->name, m->want, m->nwant, m->groups, &next, &group);
 
-	if (!group)
-		return UP_ENOMEM;
+	if (r)
+		return r;
 	if (strlen(group) > NSS_CAP) {
 		free(group);
 		return up_fail(ctx, UP_ERANGE,
 			       "nss/group would exceed %u bytes: group_map change refused", NSS_CAP);
 	}
-	if (strcmp(group, f->group) != 0)
+	/* A new sequential pool group's GID raised uid_next. */
+	if (next != f->next)
+		r = write_files(ctx, dirfd, f->passwd, f->passwd, group, next);
+	else if (strcmp(group, f->group) != 0)
 		r = up_state_write(ctx, dirfd, "group", group, strlen(group), 0644);
 	free(group);
 	return r;
@@ -1189,11 +1474,11 @@ up_err up_nss_user_groups(struct up_ctx *ctx, const char *name, char *const *poo
 		return UP_EINVAL;
 	cfg = ctx->cfg;
 	nmap = up_strv_len(cfg->group_map);
-	if (nmap == 0)
+	if (nmap == 0 && up_strv_len(cfg->pool_groups) == 0)
 		return UP_OK;
 	if (!up_nss_name_valid(name))
 		return up_fail(ctx, UP_EINVAL, "not a valid local user name for an NSS entry");
-	want = calloc(nmap, sizeof(*want));
+	want = calloc(nmap + 1, sizeof(*want));
 	if (!want)
 		return UP_ENOMEM;
 	for (size_t i = 0; i < nmap; i++) {
@@ -1227,7 +1512,7 @@ up_err up_nss_user_groups(struct up_ctx *ctx, const char *name, char *const *poo
 		nwant++;
 	}
 	{
-		struct members_ud m = { name, want, nwant };
+		struct members_ud m = {name, want, nwant, pool_groups};
 		r = nss_locked(ctx, members_locked, &m);
 	}
 	if (!r)

@@ -149,8 +149,11 @@ UP_EXPORT up_err up_nss_provision_claims(struct up_ctx *ctx, const char *name,
 					 const struct up_claims *claims, uint32_t *ret_uid);
 UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
 /* Make `name` a member of exactly the local groups that group_map assigns
- * to `pool_groups` (NULL-terminated), in state_dir/nss/group; the groups'
- * GIDs come from /etc/group. No-op when group_map is empty. */
+ * to `pool_groups` (NULL-terminated: the token's groups), in
+ * state_dir/nss/group, with the GIDs of /etc/group; and of exactly those of
+ * them that the pool_groups key lists, as NSS groups of their own name
+ * whose GIDs come from gid_source (a refused GID is logged and reported,
+ * the other groups still apply). No-op when both keys are empty. */
 UP_EXPORT up_err up_nss_user_groups(struct up_ctx *ctx, const char *name,
 				    char *const *pool_groups);
 /* Bind `name` to the account issuer + sub on its first sign-in, or check

@@ -26,9 +26,10 @@ need_build
 pam_env_start
 
 PW=Passw0rd-test1
-for u in fa fb fc fd; do
+for u in fa fb fc; do
 	create_user "$u" "$PW" "$(new_secret)" '["staff"]' || echo "Bail out! cannot create $u"
 done
+create_user fd "$PW" "$(new_secret)" '["staff","lab-fleet"]' || echo "Bail out! cannot create fd"
 admin set_attributes '{"username":"fa","attributes":{"custom:uid_number":"234567"}}' >/dev/null ||
 	echo "Bail out! set_attributes"
 admin set_attributes '{"username":"fc","attributes":{"custom:uid_number":"1234"}}' >/dev/null
@@ -57,12 +58,25 @@ ok $? "fc: the log names the claim and the range; no NSS entry"
 
 # gid_claim: the primary group from custom:gid_number.
 admin set_attributes '{"username":"fd","attributes":{"custom:gid_number":"250000"}}' >/dev/null
-conf fleet "uid_source = claim" "gid_claim = custom:gid_number"
+# pool_groups with gid_source = hash: the token's cognito:groups "lab-fleet"
+# becomes an NSS group whose GID is the documented hash of its name;
+# "staff" is a group of /etc/group (Debian's 50): not made, logged.
+conf fleet "uid_source = claim" "gid_claim = custom:gid_number" "gid_source = hash" \
+	"pool_groups = staff, lab-fleet, other"
 drive -s main -u fd -a "$PW" -a "$(code_for fd)" auth acct
 expect auth PAM_SUCCESS "fd (custom:uid_number 234568, custom:gid_number 250000) signs in"
 [ "$(uid_of fd)" = 234568 ] && [ "$(gid_of fd)" = 250000 ] &&
 	grep -q "^fd:x:250000:$" "$T/state/nss/group"
 ok $? "fd's entry: UID 234568, primary GID 250000 from gid_claim"
+lab_gid=$(python3 -c 'import hashlib; d = hashlib.sha256(b"lab-fleet").digest()
+print(200000 + int.from_bytes(d[:8], "big") % 100000)')
+grep -qx "lab-fleet:x:$lab_gid:fd" "$T/state/nss/group" && ! grep -q "^other:" "$T/state/nss/group"
+ok $? "pool group lab-fleet: NSS group with GID $lab_gid (hash of its name), member fd; no line for other"
+if grep -q "^staff:" /etc/group; then
+	grep -q "pool_groups: staff is already a group of /etc/group" "$LOG" &&
+		! grep -q "^staff:" "$T/state/nss/group"
+	ok $? "pool group staff (a group of /etc/group): not made, logged"
+fi
 
 # Switching back to sequential keeps fa's UID at its next sign-in.
 conf fleet "uid_source = sequential"

@@ -425,6 +425,152 @@ static void test_switch_keeps(void **state)
 	free(s);
 }
 
+/* gid_source = hash: the GID of a pool group is the first 8 bytes of
+ * SHA-256(name) as a big-endian uint64, mod the range size, plus uid_min.
+ * Computed outside C: python3 -c 'import hashlib;
+ * d=hashlib.sha256(b"lab-staff").digest();
+ * print(1073741824+int.from_bytes(d[:8],"big")%(2147352575-1073741824+1))' */
+#define LAB_STAFF_GID 1320370315
+#define POOL_CONF                                                                                  \
+	"uid_source = hash\ngid_source = hash\nuid_min = 1073741824\nuid_max = 2147352575\n"       \
+	"pool_groups = g00 g01 g02 g03 g04 g05 g06 g07 g08 g09 g10 g11 g12 g13 g14 g15 g16 g17 "   \
+	"g18 g19 lab-staff\n"
+
+/* Person i signs in: provisioned, then put in the pool groups of the
+ * token: g<i % 20>, and lab-staff for every 50th. */
+static void pool_signin(struct up_ctx *ctx, int i, bool other_group)
+{
+	char g1[8], g2[16], *groups[] = {g1, g2, NULL, NULL};
+	char name[32];
+
+	provision(ctx, i);
+	snprintf(name, sizeof(name), "fleet%04d", i);
+	snprintf(g1, sizeof(g1), "g%02d", i % 20);
+	snprintf(g2, sizeof(g2), "g%02d", (i + 1) % 20);
+	if (!other_group && i % 50 == 0)
+		snprintf(g2, sizeof(g2), "lab-staff");
+	else if (!other_group)
+		groups[1] = NULL;
+	assert_int_equal(up_nss_user_groups(ctx, name, groups), UP_OK);
+}
+
+static void test_pool_groups_two_machines(void **state)
+{
+	struct fx *f = *state;
+	char *a = NULL, *b = NULL;
+	int order[NUSERS];
+	struct up_ctx *ca, *cb;
+
+	assert_true(asprintf(&a, "%s/a", f->dir) > 0);
+	assert_true(asprintf(&b, "%s/b", f->dir) > 0);
+	ca = make_ctx(f, a, POOL_CONF);
+	cb = make_ctx(f, b, POOL_CONF);
+	permute(order, NUSERS);
+	for (int i = 0; i < NUSERS; i++)
+		pool_signin(ca, i, false);
+	/* Machine b: another order, and some people first signed in while
+	 * the pool had them in one more group, which they have since left. */
+	for (int i = 0; i < NUSERS; i += 37)
+		pool_signin(cb, i, true);
+	for (int i = 0; i < NUSERS; i++)
+		pool_signin(cb, order[i], false);
+
+	char *pa = slurp(a, "passwd"), *pb = slurp(b, "passwd");
+	char *ga = slurp(a, "group"), *gb = slurp(b, "group");
+	assert_true(strlen(pa) > 40 * NUSERS);
+	assert_string_equal(pa, pb);
+	assert_string_equal(ga, gb);
+	/* lab-staff: the documented GID, its members sorted. */
+	char *line = strstr(ga, "\nlab-staff:x:");
+	assert_non_null(line);
+	assert_true(strncmp(line,
+			    "\nlab-staff:x:"
+			    "1320370315"
+			    ":fleet0000,fleet0050,fleet0100,",
+			    42) == 0);
+	(void)LAB_STAFF_GID;
+	assert_non_null(strstr(ga, "fleet0900,fleet0950\n"));
+	/* g07: 50 members, fleet0007 first, fleet0987 last. */
+	line = strstr(ga, "\ng07:x:");
+	assert_non_null(line);
+	assert_non_null(strstr(line, ":fleet0007,fleet0027,"));
+	assert_true(strchr(line + 1, '\n') - line > 50 * 10 - 1);
+	free(pa);
+	free(pb);
+	free(ga);
+	free(gb);
+	up_ctx_free(ca);
+	up_ctx_free(cb);
+	free(a);
+	free(b);
+}
+
+/* Two GIDs for three groups: the third collides, and is refused naming
+ * both groups; the others still apply. */
+static void test_pool_group_collision(void **state)
+{
+	struct fx *f = *state;
+	char *s = NULL, *g, *rep;
+	char ga[] = "ga", gb[] = "gb", gc[] = "gc", *groups[] = {gb, gc, ga, NULL};
+	struct up_ctx *ctx;
+
+	/* python3: 300000 + sha256(name)[:8] % 2 is 300000 for ga, 300001 for
+	 * gb and gc. */
+	assert_true(asprintf(&s, "%s/gc", f->dir) > 0);
+	ctx = make_ctx(f, s,
+		       "gid_source = hash\nuid_min = 300000\nuid_max = 300001\n"
+		       "pool_groups = ga, gb, gc\n");
+	assert_int_equal(up_nss_user_groups(ctx, "alice", groups), UP_OK);
+	assert_true(t_log_contains(&f->log, "pool group gc hashes to gid 300001, which group gb "
+					    "already has: gc not made"));
+	g = slurp(s, "group");
+	assert_string_equal(g, "ga:x:300000:alice\ngb:x:300001:alice\n");
+	free(g);
+	rep = slurp(s, "report");
+	assert_non_null(strstr(rep, "group:gc\trefused\t300001\t"));
+	free(rep);
+	/* Both IDs are groups' now: a user gets none of them. */
+	assert_int_equal(up_nss_user_add(ctx, "bob", NULL), UP_ERANGE);
+	up_ctx_free(ctx);
+	free(s);
+}
+
+/* gid_source = sequential: a pool group's GID comes from uid_next, is
+ * never a user's, and stays when its members leave or are deleted. */
+static void test_pool_group_sequential(void **state)
+{
+	struct fx *f = *state;
+	char *s = NULL, *g;
+	char labn[] = "lab", *lab[] = {labn, NULL}, *none[] = {NULL};
+	struct up_ctx *ctx;
+	uint32_t uid = 0;
+
+	assert_true(asprintf(&s, "%s/gs", f->dir) > 0);
+	ctx = make_ctx(f, s, "pool_groups = lab\n");
+	assert_int_equal(up_nss_user_add(ctx, "alice", &uid), UP_OK);
+	assert_int_equal(uid, 200000);
+	assert_int_equal(up_nss_user_groups(ctx, "alice", lab), UP_OK);
+	assert_int_equal(up_nss_user_add(ctx, "bob", &uid), UP_OK);
+	assert_int_equal(uid, 200002);
+	assert_int_equal(up_nss_user_groups(ctx, "bob", lab), UP_OK);
+	g = slurp(s, "group");
+	assert_string_equal(g, "alice:x:200000:\nlab:x:200001:alice,bob\nbob:x:200002:\n");
+	free(g);
+	assert_int_equal(up_nss_user_groups(ctx, "alice", none), UP_OK);
+	assert_int_equal(up_nss_user_del(ctx, "bob"), UP_OK);
+	g = slurp(s, "group");
+	assert_string_equal(g, "alice:x:200000:\nlab:x:200001:\n");
+	free(g);
+	assert_int_equal(up_nss_user_groups(ctx, "alice", lab), UP_OK);
+	g = slurp(s, "group");
+	assert_string_equal(g, "alice:x:200000:\nlab:x:200001:alice\n");
+	free(g);
+	/* A pool group's name is no user's. */
+	assert_int_equal(up_nss_user_add(ctx, "lab", &uid), UP_EINVAL);
+	up_ctx_free(ctx);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +580,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_claim_two_machines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_switch_keeps, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_groups_two_machines, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_group_collision, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pool_group_sequential, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
