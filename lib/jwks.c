@@ -54,6 +54,9 @@ void up_jwks_free(struct up_jwks *set)
 	for (size_t i = 0; i < set->n; i++) {
 		free(set->keys[i].kid);
 		EVP_PKEY_free(set->keys[i].pkey);
+		if (set->keys[i].memo)
+			EVP_MD_CTX_free(set->keys[i].memo->tmpl);
+		free(set->keys[i].memo);
 	}
 	free(set->keys);
 	free(set);
@@ -346,6 +349,8 @@ static up_err jwks_from_json(struct up_ctx *ctx, const json_t *jwks, int prio,
 			       err);
 			continue;
 		}
+		/* Without it (out of memory) the key verifies all the same. */
+		out->memo = calloc(1, sizeof(*out->memo));
 		set->n++;
 	}
 	ERR_clear_error();
@@ -419,6 +424,7 @@ static void cache_clear(struct cache *c)
  */
 struct up_jwks_memo {
 	char *uri;
+	char *path; /* state_dir/jwks/<name>: up_jwks_for_kid's fast path */
 	struct stat st;
 	int64_t fetched_at;
 	int64_t refetch_at;
@@ -433,6 +439,7 @@ void up_jwks_memo_free(struct up_ctx *ctx)
 	if (!m)
 		return;
 	free(m->uri);
+	free(m->path);
 	json_decref(m->jwks);
 	up_jwks_free(m->set);
 	free(m);
@@ -470,20 +477,25 @@ static bool memo_get(struct up_ctx *ctx, const struct stat *st, const char *uri,
 #define MEMO_SETTLE 2
 
 static void memo_put(struct up_ctx *ctx, const struct stat *st, const char *uri,
-		     const struct cache *c)
+		     const char *name, const struct cache *c)
 {
 	struct up_jwks_memo *m;
 	struct timespec now;
+	size_t plen;
 
 	up_jwks_memo_free(ctx);
 	if (clock_gettime(CLOCK_REALTIME, &now) != 0 ||
-	    now.tv_sec - st->st_mtim.tv_sec < MEMO_SETTLE)
+	    now.tv_sec - st->st_mtim.tv_sec < MEMO_SETTLE || !ctx->cfg || !ctx->cfg->state_dir)
 		return;
 	m = calloc(1, sizeof(*m));
-	if (!m || !(m->uri = strdup(uri))) {
+	plen = strlen(ctx->cfg->state_dir) + strlen("/jwks/") + strlen(name) + 1;
+	if (!m || !(m->uri = strdup(uri)) || !(m->path = malloc(plen))) {
+		if (m)
+			free(m->uri);
 		free(m);
 		return;
 	}
+	snprintf(m->path, plen, "%s/jwks/%s", ctx->cfg->state_dir, name);
 	m->st = *st;
 	m->fetched_at = c->fetched_at;
 	m->refetch_at = c->refetch_at;
@@ -534,7 +546,7 @@ static bool cache_load(struct up_ctx *ctx, int dirfd, const char *name, const ch
 	if (jwks_from_json(ctx, c->jwks, LOG_DEBUG, &c->set) != UP_OK)
 		goto corrupt;
 	if (have_st)
-		memo_put(ctx, &st, uri, c);
+		memo_put(ctx, &st, uri, name, c);
 	return true;
 corrupt:
 	json_decref(root);
@@ -711,6 +723,32 @@ static up_err locked_fetch(struct up_ctx *ctx, const struct where *w, enum fetch
 	return UP_OK;
 }
 
+/*
+ * The memo's fast path (issue 21 item 5): the memoized file is still the
+ * one at its path (a no-follow stat shows the same identity, see
+ * same_file), it is fresh (or the call is offline) and it has the kid (or
+ * none is asked for). Then nothing else would happen: no fetch, no cooldown
+ * decision; the state directory is not opened, the URI not hashed. Anything
+ * else takes the full path below, which checks the directory and the file.
+ */
+static bool memo_fast(struct up_ctx *ctx, const char *uri, const char *kid, unsigned flags,
+		      struct up_jwks **ret_set)
+{
+	struct up_jwks_memo *m = ctx->jwks_memo;
+	struct stat st;
+
+	if (!m || strcmp(m->uri, uri) != 0 ||
+	    fstatat(AT_FDCWD, m->path, &st, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&m->st, &st))
+		return false;
+	if (!(flags & UP_VERIFY_OFFLINE) && !fresh(m->fetched_at, up_ctx_now(ctx)))
+		return false;
+	if (kid && !up_jwks_find(m->set, kid))
+		return false;
+	m->set->refs++;
+	*ret_set = m->set;
+	return true;
+}
+
 up_err up_jwks_for_kid(struct up_ctx *ctx, const char *uri, const char *kid, unsigned flags,
 		       struct up_jwks **ret_set)
 {
@@ -727,6 +765,8 @@ up_err up_jwks_for_kid(struct up_ctx *ctx, const char *uri, const char *kid, uns
 		return up_fail(ctx, UP_ENOKEY, "JWKS URI unknown without network");
 	if (!uri)
 		return up_fail(ctx, UP_ECONFIG, "jwks_uri is not set");
+	if (memo_fast(ctx, uri, kid, flags, ret_set))
+		return UP_OK;
 	rc = where_open(ctx, uri, &w);
 	if (rc && w.uri && geteuid() != 0 && !(flags & UP_VERIFY_OFFLINE)) {
 		/* An unprivileged caller (userpool-enroll and `userpool login`

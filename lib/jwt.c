@@ -326,11 +326,45 @@ out:
 	return rc;
 }
 
+/* A verifier context for `alg` and `key`: a copy of the key's memo when it
+ * has one for this alg, else set up (and kept in the memo). */
+static up_err verifier_new(struct up_ctx *ctx, enum up_jws_alg alg, const struct up_jwk *key,
+			   EVP_MD_CTX **ret)
+{
+	struct up_jwk_memo *memo = key->memo;
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new(), *tmpl;
+	EVP_PKEY_CTX *pctx = NULL;
+
+	if (!mctx)
+		return up_fail(ctx, UP_ENOMEM, "out of memory");
+	*ret = mctx;
+	if (memo && memo->tmpl && memo->alg == (int)alg) {
+		if (EVP_MD_CTX_copy_ex(mctx, memo->tmpl) != 1)
+			return up_fail(ctx, UP_EINTERNAL, "%s: verifier copy failed",
+				       algs[alg].name);
+		return UP_OK;
+	}
+	if (EVP_DigestVerifyInit_ex(mctx, &pctx, algs[alg].md, NULL, NULL, key->pkey, NULL) != 1)
+		return up_fail(ctx, UP_EINTERNAL, "%s: verifier setup failed", algs[alg].name);
+	if (algs[alg].pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+			      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+		return up_fail(ctx, UP_EINTERNAL, "%s: PSS setup failed", algs[alg].name);
+	if (memo && (tmpl = EVP_MD_CTX_new()) != NULL) {
+		if (EVP_MD_CTX_copy_ex(tmpl, mctx) == 1) {
+			EVP_MD_CTX_free(memo->tmpl);
+			memo->tmpl = tmpl;
+			memo->alg = (int)alg;
+		} else {
+			EVP_MD_CTX_free(tmpl);
+		}
+	}
+	return UP_OK;
+}
+
 up_err up_jws_verify_sig(struct up_ctx *ctx, const struct up_jws *jws, const struct up_jwk *key)
 {
 	const char *name;
 	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
 	unsigned char *der = NULL;
 	const unsigned char *sig;
 	size_t sig_len = 0;
@@ -362,22 +396,9 @@ up_err up_jws_verify_sig(struct up_ctx *ctx, const struct up_jws *jws, const str
 		sig_len = jws->sig_len;
 	}
 
-	mctx = EVP_MD_CTX_new();
-	if (!mctx) {
-		rc = up_fail(ctx, UP_ENOMEM, "out of memory");
+	rc = verifier_new(ctx, jws->alg, key, &mctx);
+	if (rc)
 		goto out;
-	}
-	if (EVP_DigestVerifyInit_ex(mctx, &pctx, algs[jws->alg].md, NULL, NULL, key->pkey,
-				    NULL) != 1) {
-		rc = up_fail(ctx, UP_EINTERNAL, "%s: verifier setup failed", name);
-		goto out;
-	}
-	if (algs[jws->alg].pss &&
-	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)) {
-		rc = up_fail(ctx, UP_EINTERNAL, "%s: PSS setup failed", name);
-		goto out;
-	}
 	v = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)jws->signing_input,
 			     jws->signing_input_len);
 	if (v != 1)

@@ -59,6 +59,15 @@ struct up_jwk {
 	int alg;                   /* enum up_jws_alg, or -1 when the key has no "alg" */
 	int ec_nid;                /* NID_X9_62_prime256v1 / NID_secp384r1; 0 for RSA */
 	EVP_PKEY *pkey;
+	struct up_jwk_memo *memo;  /* jwt.c's verifier set up for this key; may be NULL */
+};
+
+/* A verifier context set up once (EVP_DigestVerifyInit_ex, PSS options) for
+ * one key and algorithm; each verification copies it instead of setting one
+ * up again (issue 21 item 5). Allocated with the key by jwks.c. */
+struct up_jwk_memo {
+	EVP_MD_CTX *tmpl;
+	int alg;
 };
 
 struct up_jwks {

@@ -1160,6 +1160,41 @@ static void test_parse_api(void **state)
 	free(tok);
 }
 
+/* One key verifies tokens of several algorithms in turn, and tampered ones
+ * between good ones: its memoized verifier context (issue 21 item 5) is
+ * per algorithm and never carries one verification's state into the next. */
+static void test_verifier_memo(void **state)
+{
+	struct t *t = *state;
+	static const char *const algs[] = { "RS256", "PS256", "RS256", "RS512", "PS256", "PS256" };
+	struct up_jwks *set = NULL;
+	const struct up_jwk *key;
+	char *text = std_jwks();
+
+	assert_int_equal(up_jwks_parse(t->ctx, text, strlen(text), &set), UP_OK);
+	key = up_jwks_find(set, "rsa2");
+	assert_non_null(key);
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		for (int bad = 0; bad < 2; bad++) {
+			char *tok = sign(K.rsa2, algs[i], "rsa2", id_claims());
+			struct up_jws *jws = NULL;
+
+			if (bad)
+				tok[strlen(tok) - 3] = tok[strlen(tok) - 3] == 'A' ? 'B' : 'A';
+			assert_int_equal(up_jws_parse(t->ctx, tok, strlen(tok), &jws), UP_OK);
+			if (up_jws_verify_sig(t->ctx, jws, key) != (bad ? UP_ESIG : UP_OK))
+				fail_msg("%s round %zu %s: %s", algs[i], i, bad ? "tampered" : "good",
+					 up_ctx_detail(t->ctx));
+			up_jws_free(jws);
+			free(tok);
+		}
+	}
+	assert_non_null(key->memo);
+	assert_non_null(key->memo->tmpl);
+	up_jwks_free(set);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1191,6 +1226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rules_handed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verifier_memo, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
