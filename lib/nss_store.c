@@ -19,9 +19,10 @@
 
 #include "buf.h"
 #include "internal.h"
+#include "nss_format.h"
 
-#define NSS_NAME_MAX 64u
-#define NSS_CAP (4u * 1024u * 1024u)
+#define NSS_NAME_MAX UP_NSS_NAME_MAX
+#define NSS_CAP UP_NSS_FILE_CAP
 
 bool up_nss_name_valid(const char *name)
 {
@@ -1248,7 +1249,8 @@ static up_err pool_apply(struct up_ctx *ctx, int dirfd, const struct nss_files *
 }
 
 struct want;
-static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant);
+static up_err rewrite_members(struct up_ctx *ctx, const char *text, const char *user,
+			      struct want *want, size_t nwant, char **ret);
 
 /* nss/group `text` with `user` a member of exactly the group_map targets
  * `want` (when group_map is set) and the pool groups in `groups`. */
@@ -1261,10 +1263,13 @@ static up_err regroup(struct up_ctx *ctx, int dirfd, const struct nss_files *f, 
 
 	if (r)
 		return r;
-	*ret = ctx->cfg->group_map && ctx->cfg->group_map[0]
-		   ? rewrite_members(rest, user, want, nwant)
-		   : strdup(rest);
-	r = *ret ? pool_apply(ctx, dirfd, f, user, groups, pool, ret, next) : UP_ENOMEM;
+	*ret = NULL;
+	if (ctx->cfg->group_map && ctx->cfg->group_map[0])
+		r = rewrite_members(ctx, rest, user, want, nwant, ret);
+	else if (!(*ret = strdup(rest)))
+		r = UP_ENOMEM;
+	if (!r)
+		r = pool_apply(ctx, dirfd, f, user, groups, pool, ret, next);
 	free(rest);
 	free(pool);
 	if (r) {
@@ -1339,97 +1344,156 @@ struct want {
 	bool found;
 };
 
-/*
- * nss/group text with `user` a member of exactly the `want` groups among
- * the membership lines (its private group line is left alone). Lines whose
- * member list this rewrite empties are dropped (lines that had no members,
- * such as other users' private groups, are kept); wanted groups without a line get
- * one.
- */
-static char *rewrite_members(const char *text, const char *user, struct want *want, size_t nwant)
+/* A line of nss/group cut at its fields (it points into the text). */
+struct grp_line {
+	const char *p; /* the line, without its '\n' */
+	size_t len;
+	size_t name_len;
+	const char *members; /* after the third ':' */
+};
+
+/* False for a line that is not name:x:gid:members. */
+static bool grp_line_split(const char *p, size_t llen, struct grp_line *g)
 {
-	size_t ulen = strlen(user);
-	struct up_buf out = {0};
+	const char *c1 = memchr(p, UP_NSS_FIELD_SEP, llen), *c2 = NULL, *c3 = NULL;
+
+	if (c1)
+		c2 = memchr(c1 + 1, UP_NSS_FIELD_SEP, llen - (size_t)(c1 + 1 - p));
+	if (c2)
+		c3 = memchr(c2 + 1, UP_NSS_FIELD_SEP, llen - (size_t)(c2 + 1 - p));
+	if (!c3)
+		return false;
+	g->p = p;
+	g->len = llen;
+	g->name_len = (size_t)(c1 - p);
+	g->members = c3 + 1;
+	return true;
+}
+
+struct rewrite {
+	struct up_ctx *ctx;
+	const char *user;
+	size_t ulen;
+	struct want *want;
+	size_t nwant;
+	struct up_buf out; /* the new nss/group */
+};
+
+static struct want *want_of(const struct rewrite *rw, const struct grp_line *g)
+{
+	for (size_t i = 0; i < rw->nwant; i++)
+		if (g->name_len == strlen(rw->want[i].name) &&
+		    strncmp(g->p, rw->want[i].name, g->name_len) == 0)
+			return &rw->want[i];
+	return NULL;
+}
+
+static bool add_member(struct up_buf *line, size_t *members, const char *m, size_t mlen)
+{
+	static const char sep = UP_NSS_MEMBER_SEP;
+
+	return (!(*members)++ || up_buf_add(line, &sep, 1)) && up_buf_add(line, m, mlen);
+}
+
+/* Append group line `g` to rw->out with the user out of its member list,
+ * and back in when it is a wanted group. A line that this rewrite empties
+ * goes; one that had no members (another user's private group) stays. A
+ * line the user would push over UP_NSS_LINE_MAX is refused: the reader
+ * would skip it, and every member would lose the group. */
+static up_err rewrite_line(struct rewrite *rw, const struct grp_line *g)
+{
+	struct want *w = want_of(rw, g);
+	struct up_buf line = {0};
+	const char *m = g->members, *end = g->p + g->len;
+	size_t members = 0;
+	bool had_user = false;
+	up_err r = UP_OK;
+
+	up_buf_add(&line, g->p, (size_t)(g->members - g->p));
+	while (m < end) {
+		const char *comma = memchr(m, UP_NSS_MEMBER_SEP, (size_t)(end - m));
+		size_t mlen = comma ? (size_t)(comma - m) : (size_t)(end - m);
+		if (mlen == rw->ulen && strncmp(m, rw->user, mlen) == 0)
+			had_user = true;
+		else if (mlen)
+			add_member(&line, &members, m, mlen);
+		m += mlen + (comma ? 1 : 0);
+	}
+	if (w) {
+		add_member(&line, &members, rw->user, rw->ulen);
+		w->found = true;
+	}
+	if (line.oom) {
+		r = UP_ENOMEM;
+	} else if (w && !had_user && line.len > UP_NSS_LINE_MAX) {
+		up_log(rw->ctx, LOG_ERR,
+		       "group_map: the line of group %.*s is at the %u-byte limit: %s not added",
+		       (int)g->name_len, g->p, UP_NSS_LINE_MAX, rw->user);
+		r = up_fail(rw->ctx, UP_ERANGE,
+			    "group_map: nss/group line of %.*s would exceed %u bytes: %s not added",
+			    (int)g->name_len, g->p, UP_NSS_LINE_MAX, rw->user);
+	} else if (!members && !had_user) {
+		up_buf_add(&rw->out, g->p, g->len);
+		up_buf_add(&rw->out, "\n", 1);
+	} else if (members) {
+		up_buf_add(&rw->out, line.s, line.len);
+		up_buf_add(&rw->out, "\n", 1);
+	}
+	up_buf_clear(&line);
+	return r;
+}
+
+/* Lines for the wanted groups that had none. */
+static void add_missing_groups(struct rewrite *rw)
+{
 	char num[32];
 
-	for (const char *p = text; *p;) {
+	for (size_t i = 0; i < rw->nwant; i++) {
+		if (rw->want[i].found || rw->want[i].gid < 0)
+			continue;
+		snprintf(num, sizeof(num), ":%s:%lld:", UP_NSS_NO_PASSWORD,
+			 (long long)rw->want[i].gid);
+		up_buf_add_str(&rw->out, rw->want[i].name);
+		up_buf_add_str(&rw->out, num);
+		up_buf_add(&rw->out, rw->user, rw->ulen);
+		up_buf_add(&rw->out, "\n", 1);
+	}
+}
+
+/*
+ * nss/group text (in *ret) with `user` a member of exactly the `want`
+ * groups among the membership lines (its private group line and malformed
+ * lines are left alone); wanted groups without a line get one.
+ */
+static up_err rewrite_members(struct up_ctx *ctx, const char *text, const char *user,
+			      struct want *want, size_t nwant, char **ret)
+{
+	struct rewrite rw = {ctx, user, strlen(user), want, nwant, {0}};
+	up_err r = UP_OK;
+
+	*ret = NULL;
+	for (const char *p = text; *p && !r;) {
 		const char *eol = strchr(p, '\n');
 		size_t llen = eol ? (size_t)(eol - p) : strlen(p);
-		const char *c1 = memchr(p, ':', llen), *c3 = NULL;
-		struct want *w = NULL;
+		struct grp_line g;
 
-		if (c1) {
-			const char *c2 = memchr(c1 + 1, ':', llen - (size_t)(c1 + 1 - p));
-			c3 = c2 ? memchr(c2 + 1, ':', llen - (size_t)(c2 + 1 - p)) : NULL;
-		}
-		if (!c1 || !c3 || ((size_t)(c1 - p) == ulen && strncmp(p, user, ulen) == 0)) {
-			/* malformed, or the user's private group: keep as it is */
-			if (!up_buf_add(&out, p, llen) || !up_buf_add(&out, "\n", 1))
-				goto oom;
+		if (!grp_line_split(p, llen, &g) ||
+		    (g.name_len == rw.ulen && strncmp(p, user, rw.ulen) == 0)) {
+			up_buf_add(&rw.out, p, llen);
+			up_buf_add(&rw.out, "\n", 1);
 		} else {
-			char line[1024];
-			size_t o = (size_t)(c3 + 1 - p), members = 0;
-			bool had_user = false;
-			const char *m = c3 + 1, *end = p + llen;
-
-			if (o >= sizeof(line))
-				goto keep;
-			memcpy(line, p, o);
-			for (size_t i = 0; i < nwant; i++)
-				if ((size_t)(c1 - p) == strlen(want[i].name) &&
-				    strncmp(p, want[i].name, (size_t)(c1 - p)) == 0)
-					w = &want[i];
-			while (m < end) {
-				const char *comma = memchr(m, ',', (size_t)(end - m));
-				size_t mlen = comma ? (size_t)(comma - m) : (size_t)(end - m);
-				if (mlen == ulen && strncmp(m, user, ulen) == 0)
-					had_user = true;
-				else if (mlen) {
-					if (o + mlen + 2 >= sizeof(line))
-						goto keep;
-					if (members++)
-						line[o++] = ',';
-					memcpy(line + o, m, mlen);
-					o += mlen;
-				}
-				m += mlen + (comma ? 1 : 0);
-			}
-			if (w) {
-				if (o + ulen + 2 >= sizeof(line))
-					goto keep;
-				if (members++)
-					line[o++] = ',';
-				memcpy(line + o, user, ulen);
-				o += ulen;
-				w->found = true;
-			}
-			/* Only a line that this rewrite emptied goes: other users'
-			 * private groups have no members and must stay. */
-			if (!members && !had_user)
-				goto keep;
-			if (members && (!up_buf_add(&out, line, o) || !up_buf_add(&out, "\n", 1)))
-				goto oom;
-			goto next;
-keep:
-			if (!up_buf_add(&out, p, llen) || !up_buf_add(&out, "\n", 1))
-				goto oom;
+			r = rewrite_line(&rw, &g);
 		}
-next:
 		p += llen + (eol ? 1 : 0);
 	}
-	for (size_t i = 0; i < nwant; i++) {
-		if (want[i].found || want[i].gid < 0)
-			continue;
-		snprintf(num, sizeof(num), ":x:%lld:", (long long)want[i].gid);
-		if (!up_buf_add(&out, want[i].name, strlen(want[i].name)) ||
-		    !up_buf_add(&out, num, strlen(num)) || !up_buf_add(&out, user, ulen) ||
-		    !up_buf_add(&out, "\n", 1))
-			goto oom;
-	}
-	return up_buf_take(&out);
-oom:
-	up_buf_clear(&out);
-	return NULL;
+	if (!r)
+		add_missing_groups(&rw);
+	if (!r && (rw.out.oom || !up_buf_ensure(&rw.out)))
+		r = UP_ENOMEM;
+	if (!r)
+		*ret = up_buf_take(&rw.out);
+	up_buf_clear(&rw.out);
+	return r;
 }
 
 struct members_ud {

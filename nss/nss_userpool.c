@@ -6,10 +6,11 @@
  * of the default state_dir; it cannot read the configuration to find
  * another one, since that file may be readable by root only), files
  * in the classic /etc/passwd and /etc/group formats written by the PAM
- * module and `userpool user add`. No network, no configuration file (it may
- * hold a client secret this process must not read), no allocation beyond
- * the caller's buffer, no state shared between threads except the
- * enumeration cursor, which a mutex guards. Loaded into every process that
+ * module and `userpool user add` (lib/nss_format.h: the writer's limits are
+ * this reader's). No network, no configuration file (it may hold a client
+ * secret this process must not read), no allocation beyond the caller's
+ * buffer and one line buffer per call, no state shared between threads
+ * except the enumeration cursor, which a mutex guards. Loaded into every process that
  * resolves a user, so it trusts nothing: files must be root-owned regular
  * files that nobody else can write, and every line is validated.
  */
@@ -26,14 +27,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nss_format.h"
+
 #define EXPORT __attribute__((visibility("default")))
 
 /* The fuzz build points this at a scratch directory (-DNSS_DIR=...). */
 #ifndef NSS_DIR
 #define NSS_DIR "/var/lib/userpool/nss"
 #endif
-#define NSS_FILE_CAP (4u * 1024u * 1024u)
-#define LINE_CAP 1024u
+/* A line of UP_NSS_LINE_MAX bytes, its '\n' and the NUL: on the heap,
+ * since callers' threads may have small stacks. */
+#define LINE_BUF ((size_t)UP_NSS_LINE_MAX + 2u)
 
 enum nss_status _nss_userpool_getpwnam_r(const char *name, struct passwd *pw, char *buf,
 					 size_t buflen, int *errnop);
@@ -68,7 +72,7 @@ static FILE *open_checked(const char *name)
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 0022) || st.st_size > (off_t)NSS_FILE_CAP) {
+	    (st.st_mode & 0022) || st.st_size > (off_t)UP_NSS_FILE_CAP) {
 		close(fd);
 		return NULL;
 	}
@@ -76,6 +80,32 @@ static FILE *open_checked(const char *name)
 	if (!f)
 		close(fd);
 	return f;
+}
+
+/* Open a state file and a line buffer for reading it: NSS_STATUS_SUCCESS,
+ * or the status to return (with *errnop set). */
+static enum nss_status open_lines(const char *name, FILE **f, char **line, int *errnop)
+{
+	*line = NULL;
+	*f = open_checked(name);
+	if (!*f) {
+		*errnop = ENOENT;
+		return NSS_STATUS_UNAVAIL;
+	}
+	*line = malloc(LINE_BUF);
+	if (!*line) {
+		fclose(*f);
+		*f = NULL;
+		*errnop = ENOMEM;
+		return NSS_STATUS_TRYAGAIN;
+	}
+	return NSS_STATUS_SUCCESS;
+}
+
+static void close_lines(FILE *f, char *line)
+{
+	free(line);
+	fclose(f);
 }
 
 /* Next line into `line` (NUL-terminated, newline stripped). Over-long
@@ -110,7 +140,7 @@ static bool split(char *line, char **fields, int n)
 		if (i == n)
 			return false;
 		fields[i++] = p;
-		p = strchr(p, ':');
+		p = strchr(p, UP_NSS_FIELD_SEP);
 		if (!p)
 			break;
 		*p++ = '\0';
@@ -127,7 +157,7 @@ static bool parse_id(const char *s, unsigned long *ret)
 		return false;
 	errno = 0;
 	v = strtoul(s, &end, 10);
-	if (errno || *end || v == 0 || v > 0x7ffffffeUL)
+	if (errno || *end || v == 0 || v > (unsigned long)UP_NSS_ID_MAX)
 		return false;
 	*ret = v;
 	return true;
@@ -154,9 +184,10 @@ struct pwline {
 
 static bool parse_pw(char *line, struct pwline *l)
 {
-	char *f[7];
+	char *f[UP_NSS_PASSWD_FIELDS];
 
-	if (!split(line, f, 7) || !f[0][0] || strcmp(f[1], "x") != 0)
+	if (!split(line, f, UP_NSS_PASSWD_FIELDS) || !f[0][0] ||
+	    strcmp(f[1], UP_NSS_NO_PASSWORD) != 0)
 		return false;
 	if (!parse_id(f[2], &l->u) || !parse_id(f[3], &l->g) || f[5][0] != '/' || f[6][0] != '/')
 		return false;
@@ -174,7 +205,7 @@ static enum nss_status fill_pw(const struct pwline *l, struct passwd *pw, char *
 	size_t left = buflen;
 
 	pw->pw_name = put(&b, &left, l->name);
-	pw->pw_passwd = put(&b, &left, "x");
+	pw->pw_passwd = put(&b, &left, UP_NSS_NO_PASSWORD);
 	pw->pw_gecos = put(&b, &left, l->gecos);
 	pw->pw_dir = put(&b, &left, l->home);
 	pw->pw_shell = put(&b, &left, l->shell);
@@ -190,16 +221,15 @@ static enum nss_status fill_pw(const struct pwline *l, struct passwd *pw, char *
 static enum nss_status pw_lookup(const char *name, uid_t uid, struct passwd *pw, char *buf,
 				 size_t buflen, int *errnop)
 {
-	char line[LINE_CAP];
+	char *line;
 	struct pwline l;
-	FILE *f = open_checked("passwd");
-	enum nss_status st = NSS_STATUS_NOTFOUND;
+	FILE *f;
+	enum nss_status st = open_lines("passwd", &f, &line, errnop);
 
-	if (!f) {
-		*errnop = ENOENT;
-		return NSS_STATUS_UNAVAIL;
-	}
-	while (next_line(f, line, sizeof(line))) {
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	st = NSS_STATUS_NOTFOUND;
+	while (next_line(f, line, LINE_BUF)) {
 		if (!parse_pw(line, &l))
 			continue;
 		if (name ? strcmp(l.name, name) == 0 : l.u == (unsigned long)uid) {
@@ -207,7 +237,7 @@ static enum nss_status pw_lookup(const char *name, uid_t uid, struct passwd *pw,
 			break;
 		}
 	}
-	fclose(f);
+	close_lines(f, line);
 	if (st == NSS_STATUS_NOTFOUND)
 		*errnop = ENOENT;
 	return st;
@@ -269,23 +299,26 @@ EXPORT enum nss_status _nss_userpool_endpwent(void)
 EXPORT enum nss_status _nss_userpool_getpwent_r(struct passwd *pw, char *buf, size_t buflen,
 						int *errnop)
 {
-	char line[LINE_CAP];
+	char *line;
 	struct pwline l;
-	enum nss_status st = NSS_STATUS_NOTFOUND;
+	enum nss_status st;
 	FILE *f;
 
 	pthread_mutex_lock(&ent_lock);
-	f = open_checked("passwd");
-	if (!f || !seek_line(f, pw_pos)) {
-		if (f)
-			fclose(f);
-		pthread_mutex_unlock(&ent_lock);
+	st = open_lines("passwd", &f, &line, errnop);
+	if (st == NSS_STATUS_SUCCESS && !seek_line(f, pw_pos)) {
+		close_lines(f, line);
 		*errnop = ENOENT;
-		return f ? NSS_STATUS_NOTFOUND : NSS_STATUS_UNAVAIL;
+		st = NSS_STATUS_NOTFOUND;
 	}
+	if (st != NSS_STATUS_SUCCESS) {
+		pthread_mutex_unlock(&ent_lock);
+		return st;
+	}
+	st = NSS_STATUS_NOTFOUND;
 	for (;;) {
 		long before = ftell(f);
-		if (!next_line(f, line, sizeof(line)))
+		if (!next_line(f, line, LINE_BUF))
 			break;
 		if (!parse_pw(line, &l))
 			continue;
@@ -297,7 +330,7 @@ EXPORT enum nss_status _nss_userpool_getpwent_r(struct passwd *pw, char *buf, si
 		pw_pos = ftell(f);
 		*errnop = ENOENT;
 	}
-	fclose(f);
+	close_lines(f, line);
 	pthread_mutex_unlock(&ent_lock);
 	return st;
 }
@@ -310,30 +343,30 @@ struct grline {
 
 static bool parse_gr(char *line, struct grline *l)
 {
-	char *f[4];
+	char *f[UP_NSS_GROUP_FIELDS];
 
-	if (!split(line, f, 4) || !f[0][0] || strcmp(f[1], "x") != 0 || !parse_id(f[2], &l->g))
+	if (!split(line, f, UP_NSS_GROUP_FIELDS) || !f[0][0] ||
+	    strcmp(f[1], UP_NSS_NO_PASSWORD) != 0 || !parse_id(f[2], &l->g))
 		return false;
 	l->name = f[0];
 	l->members = f[3];
 	return true;
 }
 
+/* Splits l->members in place. */
 static enum nss_status fill_gr(const struct grline *l, struct group *gr, char *buf,
 			       size_t buflen, int *errnop)
 {
+	static const char sep[] = {UP_NSS_MEMBER_SEP, '\0'};
 	size_t n = 0, left, align;
 	char *b = buf, **mem, *m, *save = NULL;
-	char members[LINE_CAP];
+	char *members = l->members;
 
 	/* Members are comma-separated; count them first. */
-	if (strlen(l->members) >= sizeof(members))
-		return NSS_STATUS_NOTFOUND;
-	memcpy(members, l->members, strlen(l->members) + 1);
 	if (members[0]) {
 		n = 1;
 		for (const char *p = members; *p; p++)
-			if (*p == ',')
+			if (*p == UP_NSS_MEMBER_SEP)
 				n++;
 	}
 	align = (sizeof(char *) - ((uintptr_t)b % sizeof(char *))) % sizeof(char *);
@@ -345,13 +378,13 @@ static enum nss_status fill_gr(const struct grline *l, struct group *gr, char *b
 	b += align + (n + 1) * sizeof(char *);
 	left = buflen - align - (n + 1) * sizeof(char *);
 	gr->gr_name = put(&b, &left, l->name);
-	gr->gr_passwd = put(&b, &left, "x");
+	gr->gr_passwd = put(&b, &left, UP_NSS_NO_PASSWORD);
 	if (!gr->gr_name || !gr->gr_passwd) {
 		*errnop = ERANGE;
 		return NSS_STATUS_TRYAGAIN;
 	}
 	n = 0;
-	for (m = strtok_r(members, ",", &save); m; m = strtok_r(NULL, ",", &save)) {
+	for (m = strtok_r(members, sep, &save); m; m = strtok_r(NULL, sep, &save)) {
 		mem[n] = put(&b, &left, m);
 		if (!mem[n]) {
 			*errnop = ERANGE;
@@ -368,16 +401,15 @@ static enum nss_status fill_gr(const struct grline *l, struct group *gr, char *b
 static enum nss_status gr_lookup(const char *name, gid_t gid, struct group *gr, char *buf,
 				 size_t buflen, int *errnop)
 {
-	char line[LINE_CAP];
+	char *line;
 	struct grline l;
-	FILE *f = open_checked("group");
-	enum nss_status st = NSS_STATUS_NOTFOUND;
+	FILE *f;
+	enum nss_status st = open_lines("group", &f, &line, errnop);
 
-	if (!f) {
-		*errnop = ENOENT;
-		return NSS_STATUS_UNAVAIL;
-	}
-	while (next_line(f, line, sizeof(line))) {
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	st = NSS_STATUS_NOTFOUND;
+	while (next_line(f, line, LINE_BUF)) {
 		if (!parse_gr(line, &l))
 			continue;
 		if (name ? strcmp(l.name, name) == 0 : l.g == (unsigned long)gid) {
@@ -385,7 +417,7 @@ static enum nss_status gr_lookup(const char *name, gid_t gid, struct group *gr, 
 			break;
 		}
 	}
-	fclose(f);
+	close_lines(f, line);
 	if (st == NSS_STATUS_NOTFOUND)
 		*errnop = ENOENT;
 	return st;
@@ -424,23 +456,26 @@ EXPORT enum nss_status _nss_userpool_endgrent(void)
 EXPORT enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, size_t buflen,
 						int *errnop)
 {
-	char line[LINE_CAP];
+	char *line;
 	struct grline l;
-	enum nss_status st = NSS_STATUS_NOTFOUND;
+	enum nss_status st;
 	FILE *f;
 
 	pthread_mutex_lock(&ent_lock);
-	f = open_checked("group");
-	if (!f || !seek_line(f, gr_pos)) {
-		if (f)
-			fclose(f);
-		pthread_mutex_unlock(&ent_lock);
+	st = open_lines("group", &f, &line, errnop);
+	if (st == NSS_STATUS_SUCCESS && !seek_line(f, gr_pos)) {
+		close_lines(f, line);
 		*errnop = ENOENT;
-		return f ? NSS_STATUS_NOTFOUND : NSS_STATUS_UNAVAIL;
+		st = NSS_STATUS_NOTFOUND;
 	}
+	if (st != NSS_STATUS_SUCCESS) {
+		pthread_mutex_unlock(&ent_lock);
+		return st;
+	}
+	st = NSS_STATUS_NOTFOUND;
 	for (;;) {
 		long before = ftell(f);
-		if (!next_line(f, line, sizeof(line)))
+		if (!next_line(f, line, LINE_BUF))
 			break;
 		if (!parse_gr(line, &l))
 			continue;
@@ -452,7 +487,7 @@ EXPORT enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, siz
 		gr_pos = ftell(f);
 		*errnop = ENOENT;
 	}
-	fclose(f);
+	close_lines(f, line);
 	pthread_mutex_unlock(&ent_lock);
 	return st;
 }
@@ -462,21 +497,21 @@ EXPORT enum nss_status _nss_userpool_initgroups_dyn(const char *user, gid_t grou
 						    long int *start, long int *size,
 						    gid_t **groupsp, long int limit, int *errnop)
 {
-	char line[LINE_CAP];
+	static const char sep[] = {UP_NSS_MEMBER_SEP, '\0'};
+	char *line;
 	struct grline l;
-	FILE *f = open_checked("group");
+	FILE *f;
 	bool any = false;
+	enum nss_status st = open_lines("group", &f, &line, errnop);
 
-	if (!f) {
-		*errnop = ENOENT;
-		return NSS_STATUS_UNAVAIL;
-	}
-	while (next_line(f, line, sizeof(line))) {
+	if (st != NSS_STATUS_SUCCESS)
+		return st;
+	while (next_line(f, line, LINE_BUF)) {
 		char *save = NULL, *m;
 		bool member = false;
 		if (!parse_gr(line, &l) || l.g == (unsigned long)group)
 			continue;
-		for (m = strtok_r(l.members, ",", &save); m; m = strtok_r(NULL, ",", &save))
+		for (m = strtok_r(l.members, sep, &save); m; m = strtok_r(NULL, sep, &save))
 			if (strcmp(m, user) == 0)
 				member = true;
 		if (!member)
@@ -490,7 +525,7 @@ EXPORT enum nss_status _nss_userpool_initgroups_dyn(const char *user, gid_t grou
 				break; /* at the caller's limit */
 			ng = realloc(*groupsp, (size_t)nsize * sizeof(gid_t));
 			if (!ng) {
-				fclose(f);
+				close_lines(f, line);
 				*errnop = ENOMEM;
 				return NSS_STATUS_TRYAGAIN;
 			}
@@ -500,7 +535,7 @@ EXPORT enum nss_status _nss_userpool_initgroups_dyn(const char *user, gid_t grou
 		(*groupsp)[(*start)++] = (gid_t)l.g;
 		any = true;
 	}
-	fclose(f);
+	close_lines(f, line);
 	if (!any) {
 		*errnop = ENOENT;
 		return NSS_STATUS_NOTFOUND;

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "nss_format.h"
 #include "testlib.h"
 
 static char *confdir;
@@ -333,7 +334,7 @@ static void test_group_map(void **state)
 	char conf[512];
 	char g_admins[] = "admins", g_other[] = "other", g_lab[] = "lab";
 	char *const admins[] = { g_admins, g_other, NULL };
-	char *const lab[] = { g_lab, NULL };
+	char *const lab[] = {g_lab, NULL};
 	char *const none[] = { NULL };
 	struct up_ctx *ctx;
 	uint32_t uid = 0;
@@ -415,6 +416,148 @@ static void line_of(const char *text, const char *name, char *out, size_t cap)
 		}
 		p += llen;
 	}
+}
+
+/* The member list ("a,b,c", malloc'd) of the entry `name` that the pool
+ * module answers in a getgrent walk (the files entry of the same name has
+ * no members); NULL when there is none. */
+static char *pool_members_of(const char *name)
+{
+	struct group *g;
+	char *out = NULL;
+
+	setgrent();
+	for (int i = 0; i < 100000 && (g = getgrent()) != NULL; i++) {
+		size_t len = 0, o = 0;
+		if (strcmp(g->gr_name, name) != 0 || !g->gr_mem[0])
+			continue;
+		for (char **m = g->gr_mem; *m; m++)
+			len += strlen(*m) + 1;
+		out = malloc(len + 1);
+		assert_non_null(out);
+		for (char **m = g->gr_mem; *m; m++)
+			o += (size_t)snprintf(out + o, len + 1 - o, "%s%s", o ? "," : "", *m);
+		break;
+	}
+	endgrent();
+	return out;
+}
+
+/* Issue 17: a group_map group whose member list passed 1 KiB stopped
+ * gaining members (the writer kept the old line), and the reader skipped
+ * such a line whole. Every member is written and read back. */
+static void test_group_map_long_members(void **state)
+{
+	char conf[512], name[64], *members;
+	char g_lab[] = "lab";
+	char *const lab[] = {g_lab, NULL};
+	struct up_ctx *ctx;
+	uint32_t uid[48];
+	size_t listed = 0;
+
+	(void)state;
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 299999\ngroup_map = lab:labgrp\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	for (int i = 0; i < 48; i++) {
+		snprintf(name, sizeof(name), "lm-member-with-a-long-pool-name-%02d", i);
+		assert_int_equal(up_nss_user_add(ctx, name, &uid[i]), UP_OK);
+		assert_int_equal(up_nss_user_groups(ctx, name, lab), UP_OK);
+	}
+	members = pool_members_of("labgrp");
+	assert_non_null(members);
+	assert_true(strlen(members) > 1024 + 512);
+	for (int i = 0; i < 48; i++) {
+		snprintf(name, sizeof(name), "lm-member-with-a-long-pool-name-%02d", i);
+		assert_non_null(strstr(members, name));
+		assert_true(in_grouplist(name, uid[i], 3000));
+		listed++;
+	}
+	assert_int_equal(listed, 48);
+	free(members);
+	for (int i = 0; i < 48; i++) {
+		snprintf(name, sizeof(name), "lm-member-with-a-long-pool-name-%02d", i);
+		assert_int_equal(up_nss_user_del(ctx, name), UP_OK);
+	}
+	assert_null(pool_members_of("labgrp"));
+	up_ctx_free(ctx);
+}
+
+/* "bm00000,bm00001,...,bmzzz" of exactly `len` bytes. */
+static char *member_list(size_t len)
+{
+	char *s = malloc(len + 1);
+	size_t o = 0;
+
+	assert_non_null(s);
+	for (int i = 0; len - o > 40; i++)
+		o += (size_t)snprintf(s + o, len + 1 - o, "%sbm%05d", o ? "," : "", i);
+	memcpy(s + o, ",bm", 3);
+	for (o += 3; o < len; o++)
+		s[o] = 'z';
+	s[o] = '\0';
+	return s;
+}
+
+/* The writer and the reader share one line limit (lib/nss_format.h): a
+ * group line of exactly UP_NSS_LINE_MAX bytes is written and read; one
+ * member more is refused loudly, and the group stays as it was. */
+static void test_group_line_limit(void **state)
+{
+	static const char head[] = "biggrp:x:3001:";
+	char conf[512];
+	char g_big[] = "big";
+	char *const big[] = {g_big, NULL};
+	char *gr = malloc(UP_NSS_FILE_CAP), *gr2 = malloc(UP_NSS_FILE_CAP), *list, *got;
+	struct up_ctx *ctx;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(gr);
+	assert_non_null(gr2);
+	snprintf(conf, sizeof(conf),
+		 "user_pool_id = us-east-1_Test\nclient_id = abc\nstate_dir = /var/lib/userpool\n"
+		 "uid_min = 200000\nuid_max = 299999\ngroup_map = big:biggrp\n");
+	ctx = t_ctx_with_config(confdir, conf, NULL, NULL);
+	/* Room for exactly ",bm-last" more. */
+	list = member_list(UP_NSS_LINE_MAX - strlen(head) - strlen(",bm-last"));
+	read_nss_file("group", gr, UP_NSS_FILE_CAP);
+	f = fopen("/var/lib/userpool/nss/group", "w");
+	assert_non_null(f);
+	assert_true(fprintf(f, "%s%s%s\n", gr, head, list) > 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(up_nss_user_groups(ctx, "bm-last", big), UP_OK);
+	read_nss_file("group", gr, UP_NSS_FILE_CAP);
+	{
+		const char *l = strstr(gr, head);
+		assert_non_null(l);
+		assert_int_equal(strchr(l, '\n') - l, UP_NSS_LINE_MAX);
+	}
+	got = pool_members_of("biggrp");
+	assert_non_null(got);
+	assert_int_equal(strlen(got), strlen(list) + strlen(",bm-last"));
+	assert_memory_equal(got, list, strlen(list));
+	assert_string_equal(got + strlen(list), ",bm-last");
+	free(got);
+	assert_true(in_grouplist("bm-last", 65534, 3001));
+	/* One byte over: refused, nothing written. */
+	assert_int_equal(up_nss_user_groups(ctx, "bm-over", big), UP_ERANGE);
+	read_nss_file("group", gr2, UP_NSS_FILE_CAP);
+	assert_string_equal(gr2, gr);
+	assert_false(in_grouplist("bm-over", 65534, 3001));
+	assert_true(in_grouplist("bm-last", 65534, 3001));
+	/* Leaving the group always works. */
+	assert_int_equal(up_nss_user_groups(ctx, "bm-last", NULL), UP_OK);
+	assert_false(in_grouplist("bm-last", 65534, 3001));
+	got = pool_members_of("biggrp");
+	assert_non_null(got);
+	assert_string_equal(got, list);
+	free(got);
+	free(list);
+	free(gr);
+	free(gr2);
+	up_ctx_free(ctx);
 }
 
 /* Issue 23: adding, deleting and mapping one user leaves every other
@@ -714,6 +857,8 @@ int main(void)
 		cmocka_unit_test(test_size_cap),
 		cmocka_unit_test(test_half_written),
 		cmocka_unit_test(test_corrupt_journal),
+		cmocka_unit_test(test_group_map_long_members),
+		cmocka_unit_test(test_group_line_limit),
 	};
 	int rc;
 

@@ -26,6 +26,7 @@ echo 'taken:x:200000:100::/home/taken:/bin/sh' >> "$tmp/etc/passwd"
 echo 'root:x:0:' > "$tmp/etc/group"
 echo 'localgroup:x:200001:' >> "$tmp/etc/group"
 echo 'labgrp:x:3000:' >> "$tmp/etc/group"
+echo 'biggrp:x:3001:' >> "$tmp/etc/group"
 printf 'passwd: files userpool\ngroup: files userpool\nshadow: files\n' > "$tmp/etc/nsswitch.conf"
 mount --bind "$tmp/etc/passwd" /etc/passwd
 mount --bind "$tmp/etc/group" /etc/group
