@@ -71,8 +71,8 @@ static FILE *open_checked(const char *name)
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & 0022) || st.st_size > (off_t)UP_NSS_FILE_CAP) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 0022) ||
+	    st.st_size > (off_t)UP_NSS_FILE_CAP) {
 		close(fd);
 		return NULL;
 	}
