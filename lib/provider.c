@@ -101,14 +101,12 @@ up_err up_token_verify(struct up_ctx *ctx, const char *token, enum up_token_kind
 	struct up_token_rules rules;
 	up_err rc;
 
+	/* up_token_verify_rules checks the other arguments */
 	if (!ctx)
 		return UP_EINVAL;
-	if (!token || !ret_claims || (flags & ~UP_VERIFY_OFFLINE) ||
-	    (kind != UP_TOKEN_ID && kind != UP_TOKEN_ACCESS && kind != UP_TOKEN_ANY))
-		return up_fail(ctx, UP_EINVAL, "bad argument to up_token_verify");
 	if (!ctx->cfg || !ctx->cfg->issuer || !ctx->cfg->client_id)
 		return up_fail(ctx, UP_ECONFIG, "issuer and client_id are required");
-	rc = up_provider_token_rules(ctx, flags, &rules);
+	rc = up_provider_token_rules(ctx, flags & UP_VERIFY_OFFLINE, &rules);
 	if (rc)
 		return rc;
 	return up_token_verify_rules(ctx, &rules, token, kind, expected_username, flags,
