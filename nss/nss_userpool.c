@@ -282,6 +282,52 @@ static bool seek_line(FILE *f, long pos)
 	return true;
 }
 
+/* One line's entry: NSS_STATUS_NOTFOUND when the line is not an entry (it is
+ * skipped), else what filling `ent` from it gave. */
+typedef enum nss_status (*ent_fill)(char *line, void *ent, char *buf, size_t buflen,
+				    int *errnop);
+
+/* The get*ent_r walk, under ent_lock: the next entry of `file` after *pos;
+ * *pos moves past it, or stays before it when the buffer was too small
+ * (the caller retries with a larger one). */
+static enum nss_status next_ent(const char *file, long *pos, ent_fill fill, void *ent, char *buf,
+				size_t buflen, int *errnop)
+{
+	char *line;
+	enum nss_status st;
+	FILE *f;
+
+	pthread_mutex_lock(&ent_lock);
+	st = open_lines(file, &f, &line, errnop);
+	if (st == NSS_STATUS_SUCCESS && !seek_line(f, *pos)) {
+		close_lines(f, line);
+		*errnop = ENOENT;
+		st = NSS_STATUS_NOTFOUND;
+	}
+	if (st != NSS_STATUS_SUCCESS) {
+		pthread_mutex_unlock(&ent_lock);
+		return st;
+	}
+	st = NSS_STATUS_NOTFOUND;
+	for (;;) {
+		long before = ftell(f);
+		if (!next_line(f, line, LINE_BUF))
+			break;
+		st = fill(line, ent, buf, buflen, errnop);
+		if (st == NSS_STATUS_NOTFOUND)
+			continue;
+		*pos = st == NSS_STATUS_SUCCESS ? ftell(f) : before;
+		break;
+	}
+	if (st == NSS_STATUS_NOTFOUND) {
+		*pos = ftell(f);
+		*errnop = ENOENT;
+	}
+	close_lines(f, line);
+	pthread_mutex_unlock(&ent_lock);
+	return st;
+}
+
 EXPORT enum nss_status _nss_userpool_setpwent(int stayopen)
 {
 	(void)stayopen;
@@ -296,43 +342,17 @@ EXPORT enum nss_status _nss_userpool_endpwent(void)
 	return _nss_userpool_setpwent(0);
 }
 
+static enum nss_status pw_ent(char *line, void *ent, char *buf, size_t buflen, int *errnop)
+{
+	struct pwline l;
+
+	return parse_pw(line, &l) ? fill_pw(&l, ent, buf, buflen, errnop) : NSS_STATUS_NOTFOUND;
+}
+
 EXPORT enum nss_status _nss_userpool_getpwent_r(struct passwd *pw, char *buf, size_t buflen,
 						int *errnop)
 {
-	char *line;
-	struct pwline l;
-	enum nss_status st;
-	FILE *f;
-
-	pthread_mutex_lock(&ent_lock);
-	st = open_lines("passwd", &f, &line, errnop);
-	if (st == NSS_STATUS_SUCCESS && !seek_line(f, pw_pos)) {
-		close_lines(f, line);
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	}
-	if (st != NSS_STATUS_SUCCESS) {
-		pthread_mutex_unlock(&ent_lock);
-		return st;
-	}
-	st = NSS_STATUS_NOTFOUND;
-	for (;;) {
-		long before = ftell(f);
-		if (!next_line(f, line, LINE_BUF))
-			break;
-		if (!parse_pw(line, &l))
-			continue;
-		st = fill_pw(&l, pw, buf, buflen, errnop);
-		pw_pos = st == NSS_STATUS_SUCCESS ? ftell(f) : before;
-		break;
-	}
-	if (st == NSS_STATUS_NOTFOUND) {
-		pw_pos = ftell(f);
-		*errnop = ENOENT;
-	}
-	close_lines(f, line);
-	pthread_mutex_unlock(&ent_lock);
-	return st;
+	return next_ent("passwd", &pw_pos, pw_ent, pw, buf, buflen, errnop);
 }
 
 struct grline {
@@ -453,43 +473,17 @@ EXPORT enum nss_status _nss_userpool_endgrent(void)
 	return _nss_userpool_setgrent(0);
 }
 
+static enum nss_status gr_ent(char *line, void *ent, char *buf, size_t buflen, int *errnop)
+{
+	struct grline l;
+
+	return parse_gr(line, &l) ? fill_gr(&l, ent, buf, buflen, errnop) : NSS_STATUS_NOTFOUND;
+}
+
 EXPORT enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, size_t buflen,
 						int *errnop)
 {
-	char *line;
-	struct grline l;
-	enum nss_status st;
-	FILE *f;
-
-	pthread_mutex_lock(&ent_lock);
-	st = open_lines("group", &f, &line, errnop);
-	if (st == NSS_STATUS_SUCCESS && !seek_line(f, gr_pos)) {
-		close_lines(f, line);
-		*errnop = ENOENT;
-		st = NSS_STATUS_NOTFOUND;
-	}
-	if (st != NSS_STATUS_SUCCESS) {
-		pthread_mutex_unlock(&ent_lock);
-		return st;
-	}
-	st = NSS_STATUS_NOTFOUND;
-	for (;;) {
-		long before = ftell(f);
-		if (!next_line(f, line, LINE_BUF))
-			break;
-		if (!parse_gr(line, &l))
-			continue;
-		st = fill_gr(&l, gr, buf, buflen, errnop);
-		gr_pos = st == NSS_STATUS_SUCCESS ? ftell(f) : before;
-		break;
-	}
-	if (st == NSS_STATUS_NOTFOUND) {
-		gr_pos = ftell(f);
-		*errnop = ENOENT;
-	}
-	close_lines(f, line);
-	pthread_mutex_unlock(&ent_lock);
-	return st;
+	return next_ent("group", &gr_pos, gr_ent, gr, buf, buflen, errnop);
 }
 
 /* Supplementary groups: every pool group whose member list names `user`. */
