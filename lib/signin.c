@@ -1600,3 +1600,40 @@ up_err up_account_check(struct up_ctx *ctx, const char *username, char *const *s
 	up_user_record_free(rec);
 	return r;
 }
+
+up_err up_session_close(struct up_ctx *ctx, const char *username)
+{
+	struct up_user_record *rec = NULL;
+	up_err r;
+
+	if (!ctx || !username)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	if (!ctx->cfg->revoke_on_close)
+		return UP_OK;
+	r = up_store_user_read(ctx, username, &rec);
+	if (r == UP_ENOENT || (r == UP_OK && !rec->refresh_token)) {
+		up_user_record_free(rec);
+		return UP_OK;
+	}
+	if (r)
+		return r;
+	r = up_provider_revoke(ctx, rec->refresh_token);
+	if (r) {
+		up_log(ctx, LOG_ERR, "could not revoke the refresh token of %s: %s", username,
+		       ctx->detail);
+		up_user_record_free(rec);
+		return r;
+	}
+	explicit_bzero(rec->refresh_token, strlen(rec->refresh_token));
+	free(rec->refresh_token);
+	rec->refresh_token = NULL;
+	if (up_store_user_write(ctx, rec))
+		up_log(ctx, LOG_WARNING, "revoked, but could not update the state of %s: %s",
+		       username, ctx->detail);
+	else
+		up_log(ctx, LOG_INFO, "revoked the refresh token of %s at session close", username);
+	up_user_record_free(rec);
+	return UP_OK;
+}

@@ -757,49 +757,17 @@ PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 
 PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	const struct up_config *cfg;
-	struct up_user_record *rec = NULL;
 	struct up_ctx *ctx = NULL;
 	const char *login = NULL;
 	char *username = NULL;
-	up_err r;
 	int rc;
 
 	(void)flags;
 	rc = begin(pamh, argc, argv, &ctx, &login, &username);
 	if (rc != PAM_SUCCESS)
 		return rc;
-	cfg = up_ctx_config(ctx);
-	if (!cfg->revoke_on_close) {
-		rc = PAM_SUCCESS;
-		goto out;
-	}
-	r = up_store_user_read(ctx, username, &rec);
-	if (r == UP_ENOENT || (r == UP_OK && !rec->refresh_token)) {
-		rc = PAM_SUCCESS;
-		goto out;
-	}
-	if (r) {
-		rc = PAM_SESSION_ERR;
-		goto out;
-	}
-	r = up_provider_revoke(ctx, rec->refresh_token);
-	if (r) {
-		pam_syslog(pamh, LOG_ERR, "could not revoke the refresh token of %s: %s", username,
-			   up_ctx_detail(ctx));
-		rc = PAM_SESSION_ERR;
-		goto out;
-	}
-	explicit_bzero(rec->refresh_token, strlen(rec->refresh_token));
-	free(rec->refresh_token);
-	rec->refresh_token = NULL;
-	if (up_store_user_write(ctx, rec))
-		pam_syslog(pamh, LOG_WARNING, "revoked, but could not update the state of %s: %s",
-			   username, up_ctx_detail(ctx));
-	pam_syslog(pamh, LOG_INFO, "revoked the refresh token of %s at session close", username);
-	rc = PAM_SUCCESS;
-out:
-	up_user_record_free(rec);
+	/* revoke_on_close: the library revokes and logs */
+	rc = up_session_close(ctx, username) ? PAM_SESSION_ERR : PAM_SUCCESS;
 	free(username);
 	up_ctx_free(ctx);
 	return rc;

@@ -135,6 +135,15 @@ UP_EXPORT up_err up_account_check(struct up_ctx *ctx, const char *username,
 				  char *const *signin_groups);
 
 /*
+ * The PAM session's close: with revoke_on_close, the refresh token cached
+ * for `username` is revoked at the pool (RevokeToken / RFC 7009) and dropped
+ * from the record. UP_OK when there is nothing to revoke or the option is
+ * off; the pool's error when it refused or could not be reached (the token
+ * is then kept, so the account phase can still ask the pool).
+ */
+UP_EXPORT up_err up_session_close(struct up_ctx *ctx, const char *username);
+
+/*
  * After the pool accepted a password change of `username`: the cached
  * record's offline verifier follows the new password (else the old one
  * would keep working offline), the TOTP secret held for offline sign-in is

@@ -741,6 +741,41 @@ static void test_refresh_token_kept_without_verifier(void **state)
 	up_user_record_free(rec);
 }
 
+/* up_session_close (the PAM session's close): nothing happens without
+ * revoke_on_close; with it the cached refresh token is revoked and dropped;
+ * when the pool fails the revocation the token is kept and the error
+ * returned (PAM_SESSION_ERR), never a silent success. */
+static void test_session_close(void **state)
+{
+	struct fx *f = *state;
+	struct up_user_record *rec;
+
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = optional\noffline = no\n");
+	assert_false(expect_signin(f, "Pw-secret-1", UP_OK));
+	assert_int_equal(up_session_close(f->ctx, f->user), UP_OK);
+	rec = record(f);
+	assert_non_null(rec->refresh_token); /* revoke_on_close = no */
+	up_user_record_free(rec);
+
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = optional\noffline = no\nrevoke_on_close = yes\n");
+	t_pool_fault(pool, "{s:s, s:s, s:i}", "action", "status", "match", "RevokeToken", "code",
+		     503);
+	assert_int_not_equal(up_session_close(f->ctx, f->user), UP_OK);
+	rec = record(f);
+	assert_non_null(rec->refresh_token); /* kept: the pool did not revoke it */
+	up_user_record_free(rec);
+
+	t_pool_clear_faults(pool);
+	assert_int_equal(up_session_close(f->ctx, f->user), UP_OK);
+	rec = record(f);
+	assert_null(rec->refresh_token);
+	up_user_record_free(rec);
+	/* nothing left to revoke: still a success */
+	assert_int_equal(up_session_close(f->ctx, f->user), UP_OK);
+}
+
 /* NEW_PASSWORD_REQUIRED replaces the password given: the offline verifier
  * must be of the new one, never of the temporary one. */
 static void test_new_password_verifier(void **state)
@@ -793,6 +828,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refresh_token_kept_without_verifier, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup_kept_across_signin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_session_close, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_password_verifier, setup, teardown),
 	};
 	const char *filter = getenv("UP_TEST_FILTER");
