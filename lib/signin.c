@@ -1637,3 +1637,28 @@ up_err up_session_close(struct up_ctx *ctx, const char *username)
 	up_user_record_free(rec);
 	return UP_OK;
 }
+
+up_err up_password_change(struct up_ctx *ctx, const char *username, const struct up_auth *auth,
+			  const char *old_password, const char *new_password)
+{
+	const struct up_provider_ops *ops;
+	up_err r;
+
+	if (!ctx || !username || !auth || !auth->access_token || !old_password || !new_password)
+		return UP_EINVAL;
+	if (!(ops = up_provider(ctx)))
+		return UP_ECONFIG;
+	if (!ops->change_password)
+		return up_fail(ctx, UP_ECONFIG, "provider = %s: change the password at the provider",
+			       ops->name);
+	r = ops->change_password(ctx, auth->access_token, old_password, new_password);
+	if (r)
+		return r;
+	up_log(ctx, LOG_INFO, "password of %s changed in the user pool", username);
+	/* The offline verifier follows, and the TOTP secret held for offline
+	 * sign-in is re-wrapped under the new password. */
+	if (up_password_changed(ctx, username, old_password, new_password))
+		up_log(ctx, LOG_WARNING, "could not update the offline verifier of %s: %s", username,
+		       ctx->detail);
+	return UP_OK;
+}

@@ -828,7 +828,8 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		rc = rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
 		goto out;
 	}
-	r = up_cognito_change_password(ctx, auth->access_token, oldpw, newpw);
+	/* the provider's change, then the offline verifier and TOTP secret */
+	r = up_password_change(ctx, username, auth, oldpw, newpw);
 	if (r) {
 		pam_syslog(pamh, LOG_NOTICE, "password change for %s refused: %s: %s", username,
 			   up_strerror(r), up_ctx_detail(ctx));
@@ -839,12 +840,6 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		rc = PAM_AUTHTOK_ERR;
 		goto out;
 	}
-	pam_syslog(pamh, LOG_INFO, "password of %s changed in the user pool", username);
-	/* The offline verifier follows, and the offline TOTP secret is
-	 * re-wrapped under the new password. */
-	if (up_password_changed(ctx, username, oldpw, newpw))
-		pam_syslog(pamh, LOG_WARNING, "could not update the offline verifier of %s: %s",
-			   username, up_ctx_detail(ctx));
 	rc = PAM_SUCCESS;
 out:
 	up_auth_free(auth);

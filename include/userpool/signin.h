@@ -144,6 +144,19 @@ UP_EXPORT up_err up_account_check(struct up_ctx *ctx, const char *username,
 UP_EXPORT up_err up_session_close(struct up_ctx *ctx, const char *username);
 
 /*
+ * Change the password of `username` at the provider (Cognito
+ * ChangePassword with the access token of `auth`, a sign-in just made with
+ * the old password), then update the offline state as up_password_changed
+ * does (a failure there is logged; the change stands). UP_ECONFIG when the
+ * provider changes passwords elsewhere (!up_provider_has(ctx,
+ * UP_CAP_CHANGE_PASSWORD)); UP_EPOLICY with the pool's message in
+ * up_ctx_detail; the pool's other refusals.
+ */
+UP_EXPORT up_err up_password_change(struct up_ctx *ctx, const char *username,
+				    const struct up_auth *auth, const char *old_password,
+				    const char *new_password);
+
+/*
  * After the pool accepted a password change of `username`: the cached
  * record's offline verifier follows the new password (else the old one
  * would keep working offline), the TOTP secret held for offline sign-in is
