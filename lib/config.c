@@ -1107,6 +1107,25 @@ static up_err init_defaults(struct parser *p)
 	return UP_OK;
 }
 
+/* Accessors of the opaque struct up_config (include/userpool/config.h). */
+#define UP_CONFIG_GET(type, name, zero)                                                            \
+	type up_config_##name(const struct up_config *cfg)                                         \
+	{                                                                                          \
+		return cfg ? cfg->name : (zero);                                                   \
+	}
+UP_CONFIG_GET(enum up_auth_flow, auth_flow, UP_FLOW_SRP)
+UP_CONFIG_GET(const char *, issuer, NULL)
+UP_CONFIG_GET(bool, offline, false)
+UP_CONFIG_GET(bool, echo_code, false)
+UP_CONFIG_GET(enum up_qr_mode, qr, UP_QR_AUTO)
+UP_CONFIG_GET(const char *, totp_issuer, NULL)
+UP_CONFIG_GET(int64_t, max_auth_age, 0)
+UP_CONFIG_GET(int64_t, leeway, 0)
+UP_CONFIG_GET(bool, revoke_on_close, false)
+UP_CONFIG_GET(enum up_uid_source, uid_source, UP_UID_SEQUENTIAL)
+UP_CONFIG_GET(const char *, state_dir, NULL)
+#undef UP_CONFIG_GET
+
 void up_config_free(struct up_config *cfg)
 {
 	if (!cfg)

@@ -11,6 +11,8 @@
 
 #include <userpool/userpool.h>
 
+#include "config_def.h"
+
 struct up_http; /* lib/http.c */
 
 /* Discovered OIDC endpoints (lib/oidc.c); all NULL until discovery. */

@@ -294,7 +294,7 @@ static bool conv_no_qr(pam_handle_t *pamh, const struct up_config *cfg)
 	(void)pam_get_item(pamh, PAM_SERVICE, &service);
 	(void)pam_get_item(pamh, PAM_TTY, &tty);
 	(void)pam_get_item(pamh, PAM_XDISPLAY, &xdisplay);
-	return !up_qr_draw(cfg->qr, service, tty, xdisplay,
+	return !up_qr_draw(up_config_qr(cfg), service, tty, xdisplay,
 			   pam_getenv(pamh, "GDM_SUPPORTED_PAM_EXTENSIONS") != NULL);
 }
 
@@ -503,7 +503,7 @@ static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
 	char *key;
 	int rc;
 
-	if (cfg->max_auth_age <= 0)
+	if (up_config_max_auth_age(cfg) <= 0)
 		return PAM_IGNORE;
 	get_service_tty(pamh, &service, &tty);
 	if (!stepup_tty_ok(tty) || !(key = stepup_key(pamh, ctx, login, tty)))
@@ -632,7 +632,7 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	if (rc != PAM_SUCCESS)
 		goto out;
 	get_service_tty(pamh, &service, &tty);
-	if (cfg->max_auth_age > 0 && auth->mfa && stepup_tty_ok(tty)) {
+	if (up_config_max_auth_age(cfg) > 0 && auth->mfa && stepup_tty_ok(tty)) {
 		char *key = stepup_key(pamh, ctx, login, tty);
 
 		if (key && up_stepup_record(ctx, username, service, key))
@@ -645,7 +645,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login, up_ctx_detail(ctx));
 		/* uid_source = claim / hash refused to place the user (the
 		 * library logged why): no account, so no sign-in. */
-		if (cfg->uid_source != UP_UID_SEQUENTIAL && !pam_modutil_getpwnam(pamh, login)) {
+		if (up_config_uid_source(cfg) != UP_UID_SEQUENTIAL &&
+		    !pam_modutil_getpwnam(pamh, login)) {
 			const char *msg = up_ctx_user_message(ctx);
 
 			(void)conv_error(pamh, msg ? msg : "No account on this machine: ask your "

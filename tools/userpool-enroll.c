@@ -150,7 +150,7 @@ static void keep_for_offline(struct up_ctx *ctx, const char *username, const cha
 	char *su;
 	up_err r;
 
-	if (!cfg->offline)
+	if (!up_config_offline(cfg))
 		return;
 	su = term_safe(username);
 	if (geteuid() != 0) {
@@ -272,7 +272,7 @@ int main(int argc, char **argv)
 	if (!e.shown) {
 		r = up_cognito_associate_token(ctx, auth->access_token, &secret);
 		if (!r)
-			r = up_otpauth_uri(cfg->totp_issuer, username, secret, &uri);
+			r = up_otpauth_uri(up_config_totp_issuer(cfg), username, secret, &uri);
 		if (!r)
 			r = show(&e, secret, uri);
 		if (r) {
@@ -281,7 +281,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		for (int i = 1;; i++) {
-			r = term_prompt(UP_PROMPT_CODE, cfg->echo_code, &code);
+			r = term_prompt(UP_PROMPT_CODE, up_config_echo_code(cfg), &code);
 			if (r) {
 				rc = EXIT_SIGNIN;
 				goto out;

@@ -145,16 +145,17 @@ static const char *probe_fix(up_err r, const struct up_config *cfg)
 		return "client_id, user_pool_id or endpoint name no app client of this pool: copy "
 		       "the app client id and pool id from the Cognito console (App integration)";
 	case UP_EPARAM:
-		if (cfg->auth_flow == UP_FLOW_CUSTOM)
+		if (up_config_auth_flow(cfg) == UP_FLOW_CUSTOM)
 			return "the app client does not allow CUSTOM_AUTH, or the pool has no "
 			       "custom-auth triggers: enable ALLOW_CUSTOM_AUTH on it and set the "
 			       "pool's Define/Create/VerifyAuthChallenge triggers, or set "
 			       "auth_flow = srp";
-		if (cfg->auth_flow == UP_FLOW_USER_AUTH)
+		if (up_config_auth_flow(cfg) == UP_FLOW_USER_AUTH)
 			return "the app client does not allow USER_AUTH: enable ALLOW_USER_AUTH on "
 			       "it, or set auth_flow = srp";
-		return cfg->auth_flow == UP_FLOW_SRP
-			   ? "the app client does not allow USER_SRP_AUTH: enable ALLOW_USER_SRP_AUTH "
+		return up_config_auth_flow(cfg) == UP_FLOW_SRP
+			   ? "the app client does not allow USER_SRP_AUTH: enable "
+			     "ALLOW_USER_SRP_AUTH "
 			     "on it, or set auth_flow = password"
 			   : "the app client does not allow USER_PASSWORD_AUTH: enable "
 			     "ALLOW_USER_PASSWORD_AUTH on it, or set auth_flow = srp";
@@ -204,14 +205,16 @@ static bool probe_client(struct up_ctx *ctx, json_t *j)
 
 		if (opt_json) {
 			json_object_set_new(j, "clock_skew", json_integer(skew));
-		} else if (off > cfg->leeway) {
-			printf("Clock: the clock of this machine is %lld s %s the pool's (leeway %lld s)\n"
+		} else if (off > up_config_leeway(cfg)) {
+			printf("Clock: the clock of this machine is %lld s %s the pool's (leeway "
+			       "%lld s)\n"
 			       "  fix: set the time (timedatectl set-ntp true, or chrony)\n",
-			       (long long)off, skew > 0 ? "behind" : "ahead of", (long long)cfg->leeway);
+			       (long long)off, skew > 0 ? "behind" : "ahead of",
+			       (long long)up_config_leeway(cfg));
 		} else {
 			printf("Clock: within %lld s of the pool's\n", (long long)off);
 		}
-		if (off > cfg->leeway)
+		if (off > up_config_leeway(cfg))
 			bad = true;
 	}
 	return bad;
@@ -319,10 +322,10 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 			json_object_set_new(j, "state_error", json_string(up_ctx_detail(ctx)));
 		emit_json(j);
 	} else if (r) {
-		printf("State directory %s: %s: %s\n", up_ctx_config(ctx)->state_dir, up_strerror(r),
-		       up_ctx_detail(ctx));
+		printf("State directory %s: %s: %s\n", up_config_state_dir(up_ctx_config(ctx)),
+		       up_strerror(r), up_ctx_detail(ctx));
 	} else {
-		printf("State directory %s: ok\n", up_ctx_config(ctx)->state_dir);
+		printf("State directory %s: ok\n", up_config_state_dir(up_ctx_config(ctx)));
 	}
 	if (r)
 		rc = 1;
@@ -543,7 +546,7 @@ static int add_one(struct up_ctx *ctx, const char *name, const char *sub)
 {
 	uint32_t uid = 0;
 	const struct up_config *cfg = up_ctx_config(ctx);
-	up_err r = up_nss_user_add_sub(ctx, name, sub && cfg ? cfg->issuer : NULL, sub, &uid);
+	up_err r = up_nss_user_add_sub(ctx, name, sub ? up_config_issuer(cfg) : NULL, sub, &uid);
 	char *safe = term_safe(name);
 
 	if (r) {

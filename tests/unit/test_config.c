@@ -1543,6 +1543,60 @@ static void test_provider_table(void **state)
 	assert_true(up_provider_has(f->ctx, UP_CAP_PASSWORD));
 }
 
+/* The public accessors of the opaque struct up_config return what the
+ * loader set, defaults and file values alike, and the zero value for NULL. */
+static void test_accessors(void **state)
+{
+	struct fx *f = *state;
+	const struct up_config *c;
+
+	assert_int_equal(up_config_auth_flow(NULL), UP_FLOW_SRP);
+	assert_null(up_config_issuer(NULL));
+	assert_false(up_config_offline(NULL));
+	assert_false(up_config_echo_code(NULL));
+	assert_int_equal(up_config_qr(NULL), UP_QR_AUTO);
+	assert_null(up_config_totp_issuer(NULL));
+	assert_int_equal(up_config_max_auth_age(NULL), 0);
+	assert_int_equal(up_config_leeway(NULL), 0);
+	assert_false(up_config_revoke_on_close(NULL));
+	assert_int_equal(up_config_uid_source(NULL), UP_UID_SEQUENTIAL);
+	assert_null(up_config_state_dir(NULL));
+
+	load_ok(f, BASE);
+	c = cfg_of(f);
+	assert_int_equal(up_config_auth_flow(c), UP_FLOW_SRP);
+	assert_string_equal(up_config_issuer(c),
+			    "https://cognito-idp.eu-west-1.amazonaws.com/" POOL);
+	assert_true(up_config_offline(c));
+	assert_false(up_config_echo_code(c));
+	assert_int_equal(up_config_qr(c), UP_QR_AUTO);
+	assert_string_equal(up_config_totp_issuer(c), "userpool");
+	assert_int_equal(up_config_max_auth_age(c), 0);
+	assert_int_equal(up_config_leeway(c), 60);
+	assert_false(up_config_revoke_on_close(c));
+	assert_int_equal(up_config_uid_source(c), UP_UID_SEQUENTIAL);
+	assert_string_equal(up_config_state_dir(c), "/var/lib/userpool");
+
+	load_ok(f,
+		BASE "auth_flow = password\noffline = no\necho_code = yes\nqr = text\n"
+		     "totp_issuer = Corp\nmax_auth_age = 15m\nleeway = 5\nrevoke_on_close = yes\n"
+		     "uid_source = hash\nstate_dir = /var/lib/userpool-test\n"
+		     "issuer = https://issuer-cognito-idp.eu-west-1.amazonaws.com/" POOL "\n");
+	c = cfg_of(f);
+	assert_int_equal(up_config_auth_flow(c), UP_FLOW_PASSWORD);
+	assert_string_equal(up_config_issuer(c),
+			    "https://issuer-cognito-idp.eu-west-1.amazonaws.com/" POOL);
+	assert_false(up_config_offline(c));
+	assert_true(up_config_echo_code(c));
+	assert_int_equal(up_config_qr(c), UP_QR_TEXT);
+	assert_string_equal(up_config_totp_issuer(c), "Corp");
+	assert_int_equal(up_config_max_auth_age(c), 900);
+	assert_int_equal(up_config_leeway(c), 5);
+	assert_true(up_config_revoke_on_close(c));
+	assert_int_equal(up_config_uid_source(c), UP_UID_HASH);
+	assert_string_equal(up_config_state_dir(c), "/var/lib/userpool-test");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1576,6 +1630,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_username_map, setup, teardown),
 	    cmocka_unit_test(test_keys_documented),
 	    cmocka_unit_test_setup_teardown(test_provider_table, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
