@@ -1662,3 +1662,102 @@ up_err up_password_change(struct up_ctx *ctx, const char *username, const struct
 		       ctx->detail);
 	return UP_OK;
 }
+
+/* A terminal the step-up window can be bound to: a device path or a tty
+ * name, never a label (sshd's "ssh") or nothing. */
+static bool stepup_tty_ok(const char *tty)
+{
+	return tty && (strncmp(tty, "/dev/", 5) == 0 || strncmp(tty, "tty", 3) == 0 ||
+		       strncmp(tty, "pts/", 4) == 0);
+}
+
+/* The binding of the window here, or UP_ENOENT (detail: why) when the
+ * window does not apply to this sign-in. */
+static up_err stepup_here(struct up_ctx *ctx, const struct up_stepup_site *site, char **ret_key)
+{
+	*ret_key = NULL;
+	if (ctx->cfg->max_auth_age <= 0)
+		return up_fail(ctx, UP_ENOENT, "max_auth_age is 0");
+	if (!stepup_tty_ok(site->tty))
+		return up_fail(ctx, UP_ENOENT, "no terminal to bind the window to");
+	return up_stepup_binding(ctx, site->login, site->ruser, site->tty, ret_key);
+}
+
+up_err up_stepup_try(struct up_ctx *ctx, const struct up_stepup_site *site,
+		     struct up_user_record **ret_rec)
+{
+	struct up_user_record *rec = NULL;
+	bool fresh = false;
+	char *key = NULL;
+	up_err r;
+
+	if (!ctx || !site || !site->login || !site->username || !site->service || !ret_rec)
+		return UP_EINVAL;
+	*ret_rec = NULL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	r = stepup_here(ctx, site, &key);
+	if (r)
+		return r;
+	r = up_stepup_check(ctx, site->username, site->service, key, &fresh);
+	free(key);
+	if (r)
+		return r;
+	if (!fresh)
+		return up_fail(ctx, UP_ENOENT, "no MFA sign-in within max_auth_age here");
+	r = up_store_user_read(ctx, site->username, &rec);
+	if (r)
+		return r;
+	up_log(ctx, LOG_INFO, "%s: within max_auth_age of an MFA sign-in on %s; no prompt",
+	       site->username, site->service);
+	*ret_rec = rec;
+	return UP_OK;
+}
+
+up_err up_stepup_note(struct up_ctx *ctx, const struct up_stepup_site *site,
+		      const struct up_auth *auth)
+{
+	char *key = NULL;
+	up_err r;
+
+	if (!ctx || !site || !site->login || !site->username || !site->service || !auth)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	/* Only a sign-in with a second factor opens the window. */
+	if (!auth->mfa || stepup_here(ctx, site, &key) != UP_OK) {
+		up_log(ctx, LOG_DEBUG, "no step-up window opened: %s",
+		       auth->mfa ? ctx->detail : "no second factor");
+		return UP_OK;
+	}
+	r = up_stepup_record(ctx, site->username, site->service, key);
+	free(key);
+	if (r)
+		up_log(ctx, LOG_WARNING, "could not record the step-up time: %s", ctx->detail);
+	return r;
+}
+
+up_err up_signin_provision(struct up_ctx *ctx, const char *login, const struct up_auth *auth)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char buf[4096];
+	up_err r;
+
+	if (!ctx || !login || !auth || !auth->claims)
+		return UP_EINVAL;
+	if (!ctx->cfg)
+		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
+	if (!up_nss_name_valid(login))
+		return UP_OK; /* not a name the NSS files can hold: the local NSS decides */
+	r = up_nss_provision_claims(ctx, login, auth->claims, NULL);
+	if (r == UP_OK)
+		return UP_OK;
+	up_log(ctx, LOG_DEBUG, "no NSS entry for %s: %s", login, ctx->detail);
+	/* uid_source = claim / hash refused to place the user (logged, with the
+	 * reason for the person in up_ctx_user_message): no account, no
+	 * sign-in. Sequential: an entry made otherwise (user add) still serves. */
+	if (ctx->cfg->uid_source == UP_UID_SEQUENTIAL ||
+	    (getpwnam_r(login, &pwbuf, buf, sizeof(buf), &pw) == 0 && pw))
+		return UP_OK;
+	return r;
+}

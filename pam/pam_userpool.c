@@ -463,62 +463,37 @@ static int keep_auth_data(pam_handle_t *pamh, const char *username, char *const 
 	return PAM_SUCCESS;
 }
 
-/*
- * The step-up window is keyed by (service, binding): the library decides
- * whether it applies (the invoking user acting as themselves, on a
- * controlling terminal) and binds it like sudo's timestamps (terminal
- * device, session id, session leader start time). A PAM_TTY that is a
- * label (sshd's "ssh") or unset never takes part either.
- */
-static bool stepup_tty_ok(const char *tty)
-{
-	return strncmp(tty, "/dev/", 5) == 0 || strncmp(tty, "tty", 3) == 0 ||
-	       strncmp(tty, "pts/", 4) == 0;
-}
-
-/* The binding, or NULL when the window does not apply here. */
-static char *stepup_key(pam_handle_t *pamh, struct up_ctx *ctx, const char *login, const char *tty)
+/* Where this sign-in happens, for the max_auth_age window. */
+static void stepup_site(pam_handle_t *pamh, const char *login, const char *username,
+			struct up_stepup_site *site)
 {
 	const void *ruser = NULL;
-	char *key = NULL;
 
 	if (pam_get_item(pamh, PAM_RUSER, &ruser) != PAM_SUCCESS)
 		ruser = NULL;
-	if (up_stepup_binding(ctx, login, ruser, tty, &key) != UP_OK) {
-		pam_syslog(pamh, LOG_DEBUG, "no step-up window here: %s", up_ctx_detail(ctx));
-		return NULL;
-	}
-	return key;
+	site->login = login;
+	site->username = username;
+	site->ruser = ruser;
+	get_service_tty(pamh, &site->service, &site->tty);
 }
 
-/* Within max_auth_age of an MFA sign-in for this user, service and tty:
- * PAM_SUCCESS without a prompt. Anything else: PAM_IGNORE (run the flow). */
+/* Within max_auth_age of an MFA sign-in of the same person here (the
+ * library's rule): PAM_SUCCESS without a prompt. Else PAM_IGNORE: run the
+ * flow. */
 static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
 		      const char *username)
 {
-	const struct up_config *cfg = up_ctx_config(ctx);
 	struct up_user_record *rec = NULL;
-	const char *service, *tty;
-	bool fresh = false;
-	char *key;
+	struct up_stepup_site site;
 	int rc;
 
-	if (up_config_max_auth_age(cfg) <= 0)
+	stepup_site(pamh, login, username, &site);
+	if (up_stepup_try(ctx, &site, &rec) != UP_OK) {
+		pam_syslog(pamh, LOG_DEBUG, "no step-up window: %s", up_ctx_detail(ctx));
 		return PAM_IGNORE;
-	get_service_tty(pamh, &service, &tty);
-	if (!stepup_tty_ok(tty) || !(key = stepup_key(pamh, ctx, login, tty)))
-		return PAM_IGNORE;
-	rc = up_stepup_check(ctx, username, service, key, &fresh);
-	free(key);
-	if (rc != UP_OK || !fresh)
-		return PAM_IGNORE;
-	if (up_store_user_read(ctx, username, &rec) != UP_OK)
-		return PAM_IGNORE;
+	}
 	rc = keep_auth_data(pamh, username, rec->groups, false, true);
 	up_user_record_free(rec);
-	if (rc == PAM_SUCCESS)
-		pam_syslog(pamh, LOG_INFO, "%s: within max_auth_age of an MFA sign-in on %s; no prompt",
-			   username, service);
 	return rc;
 }
 
@@ -575,7 +550,8 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	const struct up_config *cfg;
 	struct up_ctx *ctx = NULL;
 	struct up_auth *auth = NULL;
-	const char *login = NULL, *pw = NULL, *service, *tty;
+	const char *login = NULL, *pw = NULL;
+	struct up_stepup_site site;
 	char *username = NULL;
 	struct up_conv conv;
 	up_err r;
@@ -631,29 +607,15 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	rc = keep_auth_data(pamh, username, auth->claims->groups, auth->offline, false);
 	if (rc != PAM_SUCCESS)
 		goto out;
-	get_service_tty(pamh, &service, &tty);
-	if (up_config_max_auth_age(cfg) > 0 && auth->mfa && stepup_tty_ok(tty)) {
-		char *key = stepup_key(pamh, ctx, login, tty);
+	stepup_site(pamh, login, username, &site);
+	(void)up_stepup_note(ctx, &site, auth); /* a failure is logged; the sign-in stands */
+	if (up_signin_provision(ctx, login, auth) != UP_OK) {
+		const char *msg = up_ctx_user_message(ctx);
 
-		if (key && up_stepup_record(ctx, username, service, key))
-			pam_syslog(pamh, LOG_WARNING, "could not record the step-up time: %s",
-				   up_ctx_detail(ctx));
-		free(key);
-	}
-	if (up_nss_name_valid(login) &&
-	    up_nss_provision_claims(ctx, login, auth->claims, NULL) != UP_OK) {
-		pam_syslog(pamh, LOG_DEBUG, "no NSS entry for %s: %s", login, up_ctx_detail(ctx));
-		/* uid_source = claim / hash refused to place the user (the
-		 * library logged why): no account, so no sign-in. */
-		if (up_config_uid_source(cfg) != UP_UID_SEQUENTIAL &&
-		    !pam_modutil_getpwnam(pamh, login)) {
-			const char *msg = up_ctx_user_message(ctx);
-
-			(void)conv_error(pamh, msg ? msg : "No account on this machine: ask your "
-							   "administrator");
-			rc = PAM_AUTH_ERR;
-			goto out;
-		}
+		(void)conv_error(pamh, msg ? msg : "No account on this machine: ask your "
+						   "administrator");
+		rc = PAM_AUTH_ERR;
+		goto out;
 	}
 	pam_syslog(pamh, LOG_INFO, "%s signed in%s%s (sub %s)", username,
 		   auth->offline ? " offline" : "", auth->mfa ? " with a second factor" : "",

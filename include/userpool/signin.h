@@ -134,6 +134,48 @@ UP_EXPORT up_err up_signin(struct up_ctx *ctx, const char *username, const char 
 UP_EXPORT up_err up_account_check(struct up_ctx *ctx, const char *username,
 				  char *const *signin_groups);
 
+struct up_user_record; /* <userpool/store.h> */
+
+/* Where a sign-in happens, for the max_auth_age window (DESIGN §5). */
+struct up_stepup_site {
+	const char *login;    /* the local name */
+	const char *username; /* the pool username */
+	const char *service;  /* PAM_SERVICE */
+	const char *ruser;    /* PAM_RUSER, or NULL */
+	const char *tty;      /* PAM_TTY, or NULL */
+};
+
+/*
+ * The step-up window: UP_OK and the user's record (*ret_rec, for its
+ * groups) when the same person signed in with a second factor to the same
+ * service in the same terminal session within max_auth_age (bound as sudo
+ * binds its timestamps: see up_stepup_binding); then no prompt is needed.
+ * UP_ENOENT (the reason in up_ctx_detail) when the window does not apply:
+ * max_auth_age 0, no terminal, login or su to another user, no fresh MFA
+ * sign-in here. Anything else is an error; the caller runs the full flow.
+ */
+UP_EXPORT up_err up_stepup_try(struct up_ctx *ctx, const struct up_stepup_site *site,
+			       struct up_user_record **ret_rec);
+
+/*
+ * After a sign-in: open the window for this site when the sign-in used a
+ * second factor and the window applies here. UP_OK also when it does not
+ * apply; the store's error (logged) when the time could not be recorded.
+ */
+UP_EXPORT up_err up_stepup_note(struct up_ctx *ctx, const struct up_stepup_site *site,
+				const struct up_auth *auth);
+
+/*
+ * After a sign-in: provision `login` in the NSS files from the verified
+ * claims of `auth` (uid_source, group_map, pool_groups; see
+ * up_nss_provision_claims). UP_OK when the entry is there, or when
+ * uid_source = sequential and the name resolves otherwise; the refusal
+ * (with a message for the person in up_ctx_user_message) when claim or hash
+ * could not place the user: the sign-in must then fail.
+ */
+UP_EXPORT up_err up_signin_provision(struct up_ctx *ctx, const char *login,
+				     const struct up_auth *auth);
+
 /*
  * The PAM session's close: with revoke_on_close, the refresh token cached
  * for `username` is revoked at the pool (RevokeToken / RFC 7009) and dropped

@@ -776,6 +776,40 @@ static void test_session_close(void **state)
 	assert_int_equal(up_session_close(f->ctx, f->user), UP_OK);
 }
 
+/* up_stepup_try / up_stepup_note refuse the window where it must not
+ * apply (the positive case needs a controlling terminal: tests/pam and the
+ * sudo end-to-end test): max_auth_age 0, no terminal, a label for a tty, a
+ * sign-in without a second factor opens nothing. */
+static void test_stepup_site_rules(void **state)
+{
+	struct fx *f = *state;
+	struct up_stepup_site site = {f->user, f->user, "sudo", f->user, NULL};
+	struct up_user_record *rec = NULL;
+	struct up_auth *auth = NULL;
+
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = optional\noffline = no\n");
+	assert_int_equal(signin(f, "Pw-secret-1", &auth), UP_OK);
+	assert_false(auth->mfa);
+	assert_int_equal(up_stepup_try(f->ctx, &site, &rec), UP_ENOENT);
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "max_auth_age"));
+
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "mfa = optional\noffline = no\nmax_auth_age = 5m\n");
+	assert_int_equal(up_stepup_try(f->ctx, &site, &rec), UP_ENOENT);
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "terminal"));
+	site.tty = "ssh";
+	assert_int_equal(up_stepup_try(f->ctx, &site, &rec), UP_ENOENT);
+	assert_null(rec);
+	site.tty = "/dev/pts/0";
+	assert_int_equal(up_stepup_note(f->ctx, &site, auth), UP_OK);
+	up_auth_free(auth);
+	rec = record(f);
+	assert_int_equal(rec->n_stepups, 0); /* no second factor: no window */
+	up_user_record_free(rec);
+	assert_int_equal(up_stepup_try(NULL, &site, &rec), UP_EINVAL);
+}
+
 /* NEW_PASSWORD_REQUIRED replaces the password given: the offline verifier
  * must be of the new one, never of the temporary one. */
 static void test_new_password_verifier(void **state)
@@ -829,6 +863,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup_kept_across_signin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_session_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stepup_site_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_new_password_verifier, setup, teardown),
 	};
 	const char *filter = getenv("UP_TEST_FILTER");
