@@ -4,6 +4,7 @@
  * verify, cache list|show|purge, jwks refresh, user add|del. Never prints a
  * token, a verifier or a password; --json on read commands for scripts.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <locale.h>
@@ -33,6 +34,9 @@ static void usage(FILE *out)
 		"  cache purge [USER]     forget one cached user, or all\n"
 		"  jwks refresh           fetch the pool's signing keys now\n"
 		"  user add NAME...       provision local NSS entries for pool users\n"
+		"  user add NAME --uid N  pre-provision NAME with UID N (what uid_source = claim\n"
+		"                         would give; in uid_min..uid_max, no other entry's)\n"
+		"  user add NAME --sub SUB   the same with the account's sub (uid_source = hash)\n"
 		"  user add --from-file FILE   the same for every name in FILE (one a line;\n"
 		"                         e.g. a pool group's members, listed with AWS credentials)\n"
 		"  user del NAME          remove a local NSS entry, its binding to the pool account\n"
@@ -542,21 +546,69 @@ static up_err unbind(struct up_ctx *ctx, const char *name)
 	return r;
 }
 
-static int add_one(struct up_ctx *ctx, const char *name, const char *sub)
+static int add_one(struct up_ctx *ctx, const char *name, const char *sub, int64_t uid_want)
 {
 	uint32_t uid = 0;
 	const struct up_config *cfg = up_ctx_config(ctx);
-	up_err r = up_nss_user_add_sub(ctx, name, sub ? up_config_issuer(cfg) : NULL, sub, &uid);
+	struct up_nss_ident id = {.issuer = sub ? up_config_issuer(cfg) : NULL, .sub = sub,
+				  .uid = uid_want, .gid = -1};
+	up_err r = up_nss_user_provision(ctx, name, &id, &uid);
 	char *safe = term_safe(name);
 
 	if (r) {
-		fprintf(stderr, "userpool: user add %s: ", safe ? safe : "?");
-		fail(ctx, "refused", r);
+		char what[300];
+
+		snprintf(what, sizeof(what), "user add %s: refused", safe ? safe : "?");
+		fail(ctx, what, r);
 	} else {
 		printf("%s: uid %u\n", safe ? safe : "?", uid);
 	}
 	free(safe);
 	return r ? 1 : 0;
+}
+
+/* A UID given on the command line: decimal digits only, no sign. */
+static bool parse_uid(const char *s, int64_t *ret)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!s || !*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 10)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0 || v > 4294967294LL)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* user add NAME [--sub SUB] [--uid N]: the account's sub (uid_source =
+ * hash), or an explicit UID (what uid_source = claim would give). */
+static int add_with_options(struct up_ctx *ctx, int argc, char **argv)
+{
+	const char *sub = NULL;
+	int64_t uid = -1;
+
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc || argv[i + 1][0] == '\0')
+			goto usage;
+		if (strcmp(argv[i], "--sub") == 0 && !sub) {
+			sub = argv[i + 1];
+		} else if (strcmp(argv[i], "--uid") == 0 && uid < 0) {
+			if (!parse_uid(argv[i + 1], &uid)) {
+				fprintf(stderr, "userpool: user add --uid: not a UID: %s\n",
+					argv[i + 1]);
+				return 2;
+			}
+		} else {
+			goto usage;
+		}
+	}
+	return add_one(ctx, argv[0], sub, uid);
+usage:
+	fprintf(stderr, "userpool: user add NAME [--sub SUB] [--uid N] takes one name\n");
+	return 2;
 }
 
 /*
@@ -605,20 +657,20 @@ static int cmd_user_add(struct up_ctx *ctx, int argc, char **argv)
 			if (!*p || *p == '#')
 				continue;
 			n++;
-			bad |= add_one(ctx, p, NULL);
+			bad |= add_one(ctx, p, NULL, -1);
 		}
 		fclose(f);
 		return bad;
 	}
-	/* user add NAME --sub SUB: the account's sub, for uid_source = hash */
-	if (argc == 3 && strcmp(argv[1], "--sub") == 0)
-		return add_one(ctx, argv[0], argv[2]);
+	if (argc >= 2 && argv[0][0] != '-' && strncmp(argv[1], "--", 2) == 0)
+		return add_with_options(ctx, argc, argv);
 	for (int i = 0; i < argc; i++) {
 		if (argv[i][0] == '-') {
-			fprintf(stderr, "userpool: user add NAME --sub SUB takes one name\n");
+			fprintf(stderr, "userpool: user add NAME [--sub SUB] [--uid N] takes one "
+					"name\n");
 			return 2;
 		}
-		bad |= add_one(ctx, argv[i], NULL);
+		bad |= add_one(ctx, argv[i], NULL, -1);
 	}
 	return bad;
 }
@@ -718,7 +770,7 @@ int main(int argc, char **argv)
 			fail(ctx, "user rebind", r);
 			rc = 1;
 		} else {
-			rc = add_one(ctx, argv[1], NULL);
+			rc = add_one(ctx, argv[1], NULL, -1);
 		}
 	}
 	if (rc < 0) {

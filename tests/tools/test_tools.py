@@ -501,6 +501,32 @@ def status_checks(tmp, pool, conf):
         and files[0][1].count("\n") == 3 and r.returncode == 1 and "--sub" in r.stderr,
         "uid_source = hash: user add --sub gives the documented UIDs, the same files on two machines",
         log + r.stderr + repr(files))
+    fleet_checks(tmp, pool)
+
+
+def cli(conf, *args):
+    r = subprocess.run([CLI, "--config", conf] + list(args), capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+def fleet_checks(tmp, pool):
+    """issue 24: user add --uid, status's fleet lines, user renumber."""
+    mdir = os.path.join(tmp, "fleetm")
+    os.makedirs(mdir, mode=0o755, exist_ok=True)
+    conf = write_conf(mdir, pool, "uid_source = claim\n")
+    # 27: --uid N pre-provisions with that UID (what the claim would give);
+    # another entry's UID, one outside uid_min..uid_max and a non-number are refused
+    r1 = cli(conf, "user", "add", "explicit1", "--uid", "250000")
+    r2 = cli(conf, "user", "add", "explicit2", "--uid", "250000")
+    r3 = cli(conf, "user", "add", "explicit3", "--uid", "5")
+    r4 = cli(conf, "user", "add", "explicit4", "--uid", "25x")
+    with open(os.path.join(mdir, "state", "nss", "passwd")) as f:
+        pw = f.read()
+    tap(r1[0] == 0 and "explicit1: uid 250000\n" in r1[1] and r2[0] == 1 and "already explicit1's" in r2[1]
+        and r3[0] == 1 and "outside uid_min..uid_max" in r3[1] and r4[0] == 2 and "not a UID" in r4[1]
+        and pw == "explicit1:x:250000:250000:userpool user:/home/explicit1:/bin/bash\n",
+        "user add NAME --uid N: that UID; another entry's, out of range, not a number refused",
+        repr((r1, r2, r3, r4, pw)))
 
 
 if __name__ == "__main__":
