@@ -267,7 +267,7 @@ static up_err held_secret(struct up_ctx *ctx, const char *username,
 		       username, up_strerror(r));
 		return r;
 	}
-	*ret_kept = up_verifier_current(cur->verifier);
+	*ret_kept = up_verifier_current(ctx, cur->verifier);
 	return UP_OK;
 }
 

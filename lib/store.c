@@ -14,6 +14,7 @@
 #include "kdf.h"
 #include "mfa_local.h"
 #include "store_int.h"
+#include "tpm.h"
 
 /*
  * The per-user state store (DESIGN §4): users/<sha256-hex(issuer "\n"
@@ -818,19 +819,38 @@ up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n)
 /* offline password verifier */
 
 /*
- * Two forms:
+ * Three forms:
  *   "scrypt$N$r$p$<salt b64>$<scrypt output b64>"        (older records)
  *   "scrypt2$N$r$p$<salt b64>$<HKDF verifier key b64>"
- * In the second, the one scrypt output of a sign-in is split with HKDF
+ *   "tpm1$<key id>$N$r$p$<salt b64>$<HKDF verifier key b64>"   (issue 22)
+ * In scrypt2, the one scrypt output of a sign-in is split with HKDF
  * (up_mfa_split) into the stored verifier key and the key-encryption key
  * that wraps the offline TOTP secret (issue 16 item 5c): still one scrypt
  * per sign-in, and the KEK is never stored. An older "scrypt$" verifier
- * still checks; it yields no KEK and is replaced by a "scrypt2$" one at the
- * next online sign-in.
+ * still checks; it yields no KEK and is replaced at the next online sign-in.
+ *
+ * In tpm1 the scrypt output first goes through the machine's TPM
+ * (up_tpm_hmac: HMAC-SHA256 under a key that never leaves the TPM, named by
+ * <key id>) and HKDF splits the TPM's output: the stored key and the KEK
+ * both need this TPM, so a copied state_dir is useless elsewhere and a
+ * guess on this machine costs a TPM command. Its scrypt stage is cheaper
+ * (N=2^14, r=8, p=1: 16 MiB, a fifth of scrypt2's work): it only matters
+ * once the TPM's key is out, and the TPM sets the guessing rate. A tpm1
+ * verifier whose key the TPM no longer loads fails (UP_ENOKEY) and never
+ * falls back to a weaker check.
  */
 
+#define TPM1_N (1u << 14)
+#define TPM1_R 8u
+#define TPM1_P 1u
+#define TPM1_NRP_MIN ((uint64_t)TPM1_N * TPM1_R * TPM1_P)
+#define TPM_GONE "the TPM that sealed this record is gone: sign in online once"
+
+enum { SCHEME_SCRYPT = 1, SCHEME_SCRYPT2 = 2, SCHEME_TPM1 = 3 };
+
 struct verifier_parts {
-	int scheme; /* 1: scrypt$, 2: scrypt2$ */
+	int scheme; /* SCHEME_* */
+	char keyid[UP_TPM_KEYID_LEN + 1]; /* tpm1 */
 	struct up_scrypt_params params;
 	uint8_t *salt;
 	size_t salt_len;
@@ -855,17 +875,34 @@ static up_err verifier_derive(struct up_ctx *ctx, const char *password, const ui
 	return up_kdf_scrypt(ctx, password, salt, salt_len, params, ikm, UP_MFA_IKM_LEN);
 }
 
-static up_err verifier_format(const char *scheme, const struct up_scrypt_params *params,
-			      const uint8_t *salt, size_t salt_len, const uint8_t *key,
-			      size_t key_len, char **ret)
+/* tpm1: ikm replaced (in place) by the TPM's HMAC of it under the machine
+ * key; keyid names the key used (with `create`: made when missing). */
+static up_err verifier_seal(struct up_ctx *ctx, bool create, uint8_t ikm[UP_MFA_IKM_LEN],
+			    char keyid[UP_TPM_KEYID_LEN + 1])
+{
+	uint8_t mac[UP_TPM_HMAC_LEN];
+	up_err r;
+
+	r = up_tpm_hmac(ctx, create, ikm, UP_MFA_IKM_LEN, mac, keyid);
+	up_wipe(ikm, UP_MFA_IKM_LEN);
+	if (!r)
+		memcpy(ikm, mac, UP_MFA_IKM_LEN);
+	up_wipe(mac, sizeof(mac));
+	return r;
+}
+
+static up_err verifier_format(const char *scheme, const char *keyid,
+			      const struct up_scrypt_params *params, const uint8_t *salt,
+			      size_t salt_len, const uint8_t *key, size_t key_len, char **ret)
 {
 	char *salt64 = NULL, *key64 = NULL, *out = NULL;
 	up_err r = up_b64_encode(salt, salt_len, &salt64);
 
 	if (!r)
 		r = up_b64_encode(key, key_len, &key64);
-	if (!r && asprintf(&out, "%s$%llu$%u$%u$%s$%s", scheme, (unsigned long long)params->n,
-			   params->r, params->p, salt64, key64) < 0) {
+	if (!r && asprintf(&out, "%s%s%s$%llu$%u$%u$%s$%s", scheme, keyid ? "$" : "",
+			   keyid ? keyid : "", (unsigned long long)params->n, params->r, params->p,
+			   salt64, key64) < 0) {
 		out = NULL;
 		r = UP_ENOMEM;
 	}
@@ -876,29 +913,75 @@ static up_err verifier_format(const char *scheme, const struct up_scrypt_params 
 	return r;
 }
 
+/* Whether new verifiers are bound to the TPM (the `tpm` key): UP_OK with
+ * *ret_use, or the refusal of tpm = yes without a usable TPM. */
+static up_err verifier_use_tpm(struct up_ctx *ctx, bool *ret_use)
+{
+	up_err r;
+
+	*ret_use = false;
+	if (!ctx || !ctx->cfg)
+		return UP_OK;
+	r = up_tpm_wanted(ctx, ret_use);
+	if (r) {
+		char why[sizeof(ctx->detail)];
+
+		snprintf(why, sizeof(why), "%s", ctx->detail);
+		return up_fail(ctx, UP_EINTERNAL,
+			       "tpm = yes and no usable TPM (%s): no offline record is made", why);
+	}
+	return UP_OK;
+}
+
+/* One new verifier (scheme tpm1 when `tpm`, else scrypt2) into *ret and
+ * its KEK into kek_buf. */
+static up_err verifier_make(struct up_ctx *ctx, const char *password, bool tpm, char **ret,
+			    uint8_t kek_buf[UP_MFA_KEY_LEN])
+{
+	const struct up_scrypt_params sp = {SCRYPT_N, SCRYPT_R, SCRYPT_P};
+	const struct up_scrypt_params tp = {TPM1_N, TPM1_R, TPM1_P};
+	const struct up_scrypt_params *params = tpm ? &tp : &sp;
+	uint8_t salt[SCRYPT_SALT_LEN], ikm[UP_MFA_IKM_LEN], vkey[UP_MFA_KEY_LEN];
+	char keyid[UP_TPM_KEYID_LEN + 1] = "";
+	up_err r;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return up_fail(ctx, UP_EINTERNAL, "no randomness for a salt");
+	r = verifier_derive(ctx, password, salt, sizeof(salt), params, ikm);
+	if (!r && tpm)
+		r = verifier_seal(ctx, true, ikm, keyid);
+	if (!r)
+		r = up_mfa_split(ikm, sizeof(ikm), vkey, kek_buf);
+	if (!r)
+		r = verifier_format(tpm ? "tpm1" : "scrypt2", tpm ? keyid : NULL, params, salt,
+				    sizeof(salt), vkey, sizeof(vkey), ret);
+	up_wipe(ikm, sizeof(ikm));
+	up_wipe(vkey, sizeof(vkey));
+	return r;
+}
+
 up_err up_verifier_new_kek(struct up_ctx *ctx, const char *password, char **ret_verifier,
 			   uint8_t kek[UP_MFA_KEY_LEN])
 {
-	const struct up_scrypt_params params = {SCRYPT_N, SCRYPT_R, SCRYPT_P};
-	uint8_t salt[SCRYPT_SALT_LEN], ikm[UP_MFA_IKM_LEN], vkey[UP_MFA_KEY_LEN];
 	uint8_t kek_buf[UP_MFA_KEY_LEN];
+	bool tpm = false;
 	up_err r;
 
 	if (!password || !ret_verifier)
 		return UP_EINVAL;
 	*ret_verifier = NULL;
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
-		return up_fail(ctx, UP_EINTERNAL, "no randomness for a salt");
-	r = verifier_derive(ctx, password, salt, sizeof(salt), &params, ikm);
+	r = verifier_use_tpm(ctx, &tpm);
 	if (!r)
-		r = up_mfa_split(ikm, sizeof(ikm), vkey, kek_buf);
-	if (!r)
-		r = verifier_format("scrypt2", &params, salt, sizeof(salt), vkey, sizeof(vkey),
-				    ret_verifier);
+		r = verifier_make(ctx, password, tpm, ret_verifier, kek_buf);
+	/* tpm = auto: a TPM that answered the probe but failed the HMAC is
+	 * not usable; the record is made without it (as with no TPM). */
+	if (r && r != UP_ENOMEM && tpm && ctx->cfg->tpm == UP_TPM_AUTO) {
+		up_log(ctx, LOG_WARNING, "the TPM is not usable (%s): offline verifier made "
+					 "without it", up_ctx_detail(ctx));
+		r = verifier_make(ctx, password, false, ret_verifier, kek_buf);
+	}
 	if (!r && kek)
 		memcpy(kek, kek_buf, UP_MFA_KEY_LEN);
-	up_wipe(ikm, sizeof(ikm));
-	up_wipe(vkey, sizeof(vkey));
 	up_wipe(kek_buf, sizeof(kek_buf));
 	return r;
 }
@@ -908,14 +991,14 @@ up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_veri
 	return up_verifier_new_kek(ctx, password, ret_verifier, NULL);
 }
 
-/* Split "scheme$N$r$p$salt$hash" into its six fields (in place). */
-static bool split_verifier(char *s, char *field[6])
+/* Split "f0$f1$...$f<n-1>" into its n fields (in place). */
+static bool split_fields(char *s, char **field, int n)
 {
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < n; i++) {
 		char *end = strchr(s, '$');
 
 		field[i] = s;
-		if (i < 5) {
+		if (i < n - 1) {
 			if (!end)
 				return false;
 			*end = '\0';
@@ -927,12 +1010,57 @@ static bool split_verifier(char *s, char *field[6])
 	return true;
 }
 
+static bool keyid_ok(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == UP_TPM_KEYID_LEN && s[n] == '\0';
+}
+
+/* The scheme of `copy` (changed in place): SCHEME_* or 0; for tpm1 the key
+ * id; *ret_rest: "N$r$p$salt$hash". */
+static int scheme_of(char *copy, char **ret_rest, char keyid[UP_TPM_KEYID_LEN + 1])
+{
+	char *rest = strchr(copy, '$'), *end;
+
+	keyid[0] = '\0';
+	if (!rest)
+		return 0;
+	*rest++ = '\0';
+	*ret_rest = rest;
+	if (strcmp(copy, "scrypt") == 0)
+		return SCHEME_SCRYPT;
+	if (strcmp(copy, "scrypt2") == 0)
+		return SCHEME_SCRYPT2;
+	if (strcmp(copy, "tpm1") != 0 || !(end = strchr(rest, '$')))
+		return 0;
+	*end = '\0';
+	if (!keyid_ok(rest))
+		return 0;
+	memcpy(keyid, rest, UP_TPM_KEYID_LEN + 1);
+	*ret_rest = end + 1;
+	return SCHEME_TPM1;
+}
+
+/* The cost floor a scheme's parameters must meet. */
+static bool params_ok(int scheme, int64_t n, int64_t r, int64_t p)
+{
+	uint64_t nrp = (uint64_t)n * (uint64_t)r * (uint64_t)p;
+
+	if ((n & (n - 1)) || r < (int64_t)SCRYPT_R ||
+	    128ull * (uint64_t)n * (uint64_t)r > SCRYPT_MEM_MAX)
+		return false;
+	if (scheme == SCHEME_TPM1)
+		return n >= (int64_t)TPM1_N && nrp >= TPM1_NRP_MIN;
+	return n >= (int64_t)SCRYPT_N_MIN && nrp >= SCRYPT_NRP_MIN;
+}
+
 /* Parse and bound a verifier: UP_OK, UP_ENOMEM, UP_EINVAL or UP_ESTATE
  * (malformed, or parameters that would weaken the check or eat the
  * machine: refused before any scrypt runs). */
 static up_err verifier_parse(struct up_ctx *ctx, const char *verifier, struct verifier_parts *vp)
 {
-	char *copy = NULL, *field[6];
+	char *copy = NULL, *rest = NULL, *field[5];
 	int64_t n, r, p;
 	up_err ret = UP_OK;
 
@@ -944,26 +1072,23 @@ static up_err verifier_parse(struct up_ctx *ctx, const char *verifier, struct ve
 	copy = strdup(verifier);
 	if (!copy)
 		return UP_ENOMEM;
-	if (!split_verifier(copy, field) ||
-	    (strcmp(field[0], "scrypt") != 0 && strcmp(field[0], "scrypt2") != 0) ||
-	    up_parse_int64(field[1], 2, SCRYPT_N_MAX, &n) ||
-	    up_parse_int64(field[2], 1, SCRYPT_R_MAX, &r) ||
-	    up_parse_int64(field[3], 1, SCRYPT_P_MAX, &p) || field[1][0] == '0' ||
-	    field[2][0] == '0' || field[3][0] == '0') {
+	vp->scheme = scheme_of(copy, &rest, vp->keyid);
+	if (!vp->scheme || !split_fields(rest, field, 5) ||
+	    up_parse_int64(field[0], 2, SCRYPT_N_MAX, &n) ||
+	    up_parse_int64(field[1], 1, SCRYPT_R_MAX, &r) ||
+	    up_parse_int64(field[2], 1, SCRYPT_P_MAX, &p) || field[0][0] == '0' ||
+	    field[1][0] == '0' || field[2][0] == '0') {
 		ret =
 		    up_fail(ctx, UP_ESTATE, "verifier is malformed or its parameters out of range");
 		goto out;
 	}
-	vp->scheme = field[0][6] == '2' ? 2 : 1;
-	if (n < (int64_t)SCRYPT_N_MIN || (n & (n - 1)) || r < (int64_t)SCRYPT_R ||
-	    (uint64_t)n * (uint64_t)r * (uint64_t)p < SCRYPT_NRP_MIN ||
-	    128ull * (uint64_t)n * (uint64_t)r > SCRYPT_MEM_MAX) {
+	if (!params_ok(vp->scheme, n, r, p)) {
 		ret = up_fail(ctx, UP_ESTATE, "verifier parameters N=%lld r=%lld p=%lld refused",
 			      (long long)n, (long long)r, (long long)p);
 		goto out;
 	}
-	if (up_b64_decode(field[4], &vp->salt, &vp->salt_len) || vp->salt_len != SCRYPT_SALT_LEN ||
-	    up_b64_decode(field[5], &vp->want, &vp->want_len) || vp->want_len != SCRYPT_HASH_LEN) {
+	if (up_b64_decode(field[3], &vp->salt, &vp->salt_len) || vp->salt_len != SCRYPT_SALT_LEN ||
+	    up_b64_decode(field[4], &vp->want, &vp->want_len) || vp->want_len != SCRYPT_HASH_LEN) {
 		ret = up_fail(ctx, UP_ESTATE, "verifier salt or hash malformed");
 		goto out;
 	}
@@ -975,6 +1100,27 @@ out:
 		verifier_parts_free(vp);
 	up_free_secret(copy);
 	return ret;
+}
+
+/* tpm1: the derivation through the TPM that made the record, or the
+ * refusal (UP_ENOKEY, never a weaker check) when it is gone. */
+static up_err verifier_unseal(struct up_ctx *ctx, const struct verifier_parts *vp,
+			      uint8_t ikm[UP_MFA_IKM_LEN])
+{
+	char keyid[UP_TPM_KEYID_LEN + 1] = "", why[sizeof(ctx->detail)];
+	up_err r = verifier_seal(ctx, false, ikm, keyid);
+
+	if (r == UP_ENOMEM)
+		return r;
+	if (!r && strcmp(keyid, vp->keyid) == 0)
+		return UP_OK;
+	up_wipe(ikm, UP_MFA_IKM_LEN);
+	if (!r)
+		snprintf(why, sizeof(why), "the machine key is now %s, the record's %s", keyid,
+			 vp->keyid);
+	else
+		snprintf(why, sizeof(why), "%s", ctx->detail);
+	return up_fail(ctx, UP_ENOKEY, TPM_GONE " (key %s: %s)", vp->keyid, why);
 }
 
 up_err up_verifier_check_kek(struct up_ctx *ctx, const char *verifier, const char *password,
@@ -992,7 +1138,9 @@ up_err up_verifier_check_kek(struct up_ctx *ctx, const char *verifier, const cha
 	if (ret)
 		return ret;
 	ret = verifier_derive(ctx, password, vp.salt, vp.salt_len, &vp.params, ikm);
-	if (!ret && vp.scheme == 2) {
+	if (!ret && vp.scheme == SCHEME_TPM1)
+		ret = verifier_unseal(ctx, &vp, ikm);
+	if (!ret && vp.scheme != SCHEME_SCRYPT) {
 		ret = up_mfa_split(ikm, sizeof(ikm), vkey, kek_buf);
 		if (!ret && !up_memeq_ct(vkey, vp.want, sizeof(vkey)))
 			ret = UP_EDENIED;
@@ -1016,15 +1164,41 @@ up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *p
 	return up_verifier_check_kek(ctx, verifier, password, NULL, NULL);
 }
 
-bool up_verifier_current(const char *verifier)
+bool up_verifier_current(struct up_ctx *ctx, const char *verifier)
 {
 	struct verifier_parts vp;
-	bool cur;
+	bool cur = false, tpm = false;
 
-	if (!verifier || strncmp(verifier, "scrypt2$", 8) != 0 ||
-	    verifier_parse(NULL, verifier, &vp))
+	if (!verifier || verifier_parse(NULL, verifier, &vp))
 		return false;
-	cur = vp.params.n == SCRYPT_N && vp.params.r == SCRYPT_R && vp.params.p == SCRYPT_P;
+	if (verifier_use_tpm(ctx, &tpm))
+		tpm = false;
+	if (vp.scheme == SCHEME_TPM1)
+		cur = tpm && vp.params.n == TPM1_N && vp.params.r == TPM1_R &&
+		      vp.params.p == TPM1_P;
+	else if (vp.scheme == SCHEME_SCRYPT2)
+		cur = !tpm && vp.params.n == SCRYPT_N && vp.params.r == SCRYPT_R &&
+		      vp.params.p == SCRYPT_P;
 	verifier_parts_free(&vp);
 	return cur;
+}
+
+const char *up_verifier_scheme(const char *verifier, char keyid[UP_TPM_KEYID_LEN + 1])
+{
+	struct verifier_parts vp;
+	const char *name = NULL;
+
+	if (keyid)
+		keyid[0] = '\0';
+	if (!verifier || verifier_parse(NULL, verifier, &vp))
+		return NULL;
+	if (vp.scheme == SCHEME_TPM1) {
+		name = "tpm1";
+		if (keyid)
+			memcpy(keyid, vp.keyid, UP_TPM_KEYID_LEN + 1);
+	} else {
+		name = vp.scheme == SCHEME_SCRYPT2 ? "scrypt2" : "scrypt";
+	}
+	verifier_parts_free(&vp);
+	return name;
 }

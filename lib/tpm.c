@@ -536,3 +536,25 @@ up_err up_tpm_key_state(struct up_ctx *ctx, char keyid[UP_TPM_KEYID_LEN + 1], bo
 }
 
 #endif
+
+/* Both builds: the summary `userpool status` shows. */
+up_err up_tpm_info(struct up_ctx *ctx, struct up_tpm_info *ret)
+{
+	bool reachable = false, loads = false, used = false;
+	char keyid[UP_TPM_KEYID_LEN + 1] = "";
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !ret)
+		return UP_EINVAL;
+	*ret = (struct up_tpm_info){.built = up_tpm_built()};
+	r = up_tpm_key_state(ctx, keyid, &reachable, &loads);
+	if (r && r != UP_ENOENT)
+		return r;
+	if (up_tpm_wanted(ctx, &used) != UP_OK)
+		used = false;
+	ret->reachable = reachable;
+	ret->loads = loads;
+	ret->used = used;
+	memcpy(ret->keyid, keyid, sizeof(ret->keyid));
+	return UP_OK;
+}

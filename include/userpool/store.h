@@ -53,7 +53,7 @@ struct up_user_record {
 	size_t n_fails;
 	/* Offline second factor (issue 16 item 5c): the TOTP secret wrapped
 	 * (AES-256-GCM, "gcm1$nonce$ciphertext$tag") under the KEK of the
-	 * "scrypt2$" verifier, AAD issuer, sub, username, UP_STORE_VERSION;
+	 * "scrypt2$" or "tpm1$" verifier (tpm1: the KEK needs the TPM too), AAD issuer, sub, username, UP_STORE_VERSION;
 	 * NULL when none is held. A malformed one is dropped on read (logged). */
 	char *mfa_secret;
 	/* The last TOTP time step accepted offline (0: none): no code of this
@@ -80,12 +80,31 @@ UP_EXPORT up_err up_store_user_purge(struct up_ctx *ctx, const char *username);
 UP_EXPORT up_err up_store_user_list(struct up_ctx *ctx, struct up_user_record ***ret_recs);
 UP_EXPORT void up_store_user_list_free(struct up_user_record **recs);
 
-/* Offline password verifier: "scrypt2$<N>$<r>$<p>$<salt b64>$<HKDF verifier
- * key b64>" (written) or the older "scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>"
- * (still checked; replaced at the next online sign-in). */
+/* Offline password verifier: "tpm1$<key id>$<N>$<r>$<p>$<salt b64>$<HKDF
+ * verifier key b64>" (written when the machine's TPM is used, `tpm`: the
+ * scrypt output goes through an HMAC inside the TPM), else
+ * "scrypt2$<N>$<r>$<p>$<salt b64>$<HKDF verifier key b64>", or the older
+ * "scrypt$<N>$<r>$<p>$<salt b64>$<hash b64>" (still checked; replaced at the
+ * next online sign-in). A tpm1 verifier whose TPM key is gone checks as
+ * UP_ENOKEY, never against anything weaker. */
 UP_EXPORT up_err up_verifier_new(struct up_ctx *ctx, const char *password, char **ret_verifier);
 /* UP_OK on a match, UP_EDENIED on a mismatch, other codes on a bad verifier. */
 UP_EXPORT up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password);
+/* The scheme of a verifier: "tpm1" (keyid, may be NULL, gets its TPM key
+ * id: 16 hex characters + NUL), "scrypt2", "scrypt", or NULL when it is
+ * malformed. Never uses the TPM. */
+UP_EXPORT const char *up_verifier_scheme(const char *verifier, char keyid[17]);
+
+/* The machine's TPM as this configuration uses it (issue 22, `userpool
+ * status`). Probes the TPM; never creates a key. */
+struct up_tpm_info {
+	bool built;	/* this build has TPM support (tpm2-tss) */
+	bool reachable; /* the TCTI opens and the TPM answers (owner auth empty) */
+	bool used;	/* new offline records are bound to it (`tpm` and reachable) */
+	bool loads;	/* the machine key in state_dir/tpm loads in this TPM */
+	char keyid[17]; /* the machine key's id ("" when state_dir/tpm has none) */
+};
+UP_EXPORT up_err up_tpm_info(struct up_ctx *ctx, struct up_tpm_info *ret);
 
 /* Step-up window (max_auth_age, DESIGN §5): record an MFA sign-in of
  * `username` on (service, tty) now; check whether one happened within

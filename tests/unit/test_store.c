@@ -746,7 +746,7 @@ static void test_verifier(void **state)
 	assert_int_equal(up_verifier_new_kek(f->ctx, "correct horse", &v1, kek1), UP_OK);
 	assert_int_equal(strncmp(v1, "scrypt2$8192$8$10$", 18), 0);
 	assert_true(strlen(v1) > 18 + 24 + 1 + 44 - 1);
-	assert_true(up_verifier_current(v1));
+	assert_true(up_verifier_current(f->ctx, v1));
 	assert_int_equal(up_verifier_check(f->ctx, v1, "correct horse"), UP_OK);
 	assert_int_equal(up_verifier_check(f->ctx, v1, "correct hors"), UP_EDENIED);
 	/* The KEK comes out of the same derivation on a match only, is the
@@ -780,7 +780,7 @@ static void test_verifier(void **state)
 	has = true;
 	assert_int_equal(up_verifier_check_kek(f->ctx, old, "correct horse", kek3, &has), UP_OK);
 	assert_false(has);
-	assert_false(up_verifier_current(old));
+	assert_false(up_verifier_current(f->ctx, old));
 	/* The scheme word is part of the check: the old hash under the new
 	 * name (and the other way round) does not match. */
 	bad = subst(old, "scrypt$", "scrypt2$");
@@ -788,7 +788,7 @@ static void test_verifier(void **state)
 	free(bad);
 	bad = subst(v1, "scrypt2$", "scrypt$");
 	assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"), UP_EDENIED);
-	assert_false(up_verifier_current(bad));
+	assert_false(up_verifier_current(f->ctx, bad));
 	free(bad);
 
 	/* The hash tampered with: a mismatch, in either form. */
@@ -820,7 +820,7 @@ static void test_verifier(void **state)
 			if (r != UP_ESTATE)
 				fail_msg("verifier '%s%s...' gave %s, expected refusal", word,
 					 params[i], up_strerror(r));
-			assert_false(up_verifier_current(bad));
+			assert_false(up_verifier_current(f->ctx, bad));
 			free(bad);
 		}
 		static const char *const words[] = {"bcrypt", "SCRYPT", "scrypt3", "scrypt2x", ""};
@@ -852,7 +852,7 @@ static void test_verifier(void **state)
 	assert_int_equal(up_verifier_check(f->ctx, NULL, "x"), UP_EINVAL);
 	assert_int_equal(up_verifier_check(f->ctx, v1, NULL), UP_EINVAL);
 	assert_int_equal(up_verifier_new(f->ctx, NULL, &bad), UP_EINVAL);
-	assert_false(up_verifier_current(NULL));
+	assert_false(up_verifier_current(f->ctx, NULL));
 	up_free_secret(v1);
 	up_free_secret(v2);
 	free(old);
@@ -910,14 +910,14 @@ static void test_verifier_params(void **state)
 		assert_int_equal(up_verifier_check_kek(f->ctx, v, "correct horse", kek, &has),
 				 UP_OK);
 		assert_true(has == (strcmp(old[i].scheme, "scrypt2") == 0));
-		assert_false(up_verifier_current(v));
+		assert_false(up_verifier_current(f->ctx, v));
 		free(v);
 	}
 	/* The current set is current, written by hand or by up_verifier_new. */
 	{
 		char *v = verifier_with("scrypt2", "correct horse", 1u << 13, 8, 10);
 
-		assert_true(up_verifier_current(v));
+		assert_true(up_verifier_current(f->ctx, v));
 		assert_int_equal(up_verifier_check(f->ctx, v, "correct horse"), UP_OK);
 		free(v);
 	}

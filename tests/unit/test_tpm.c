@@ -12,6 +12,7 @@
 #include <tss2/tss2_esys.h>
 #include <tss2/tss2_tctildr.h>
 
+#include "../../lib/store_int.h"
 #include "../../lib/tpm.h"
 #include "swtpm.h"
 #include "testlib.h"
@@ -334,6 +335,212 @@ static void test_key_file_checks(void **state)
 	assert_int_equal(hmac(f, "s1", f->tpm.tcti, false, in_a, a1, id1), UP_ESTATE);
 }
 
+/* ---------------------------------------------------------------------- */
+/* the tpm1 verifier scheme (lib/store.c) */
+
+#define PW "correct horse"
+
+static char *new_verifier(struct fx *f, const char *state, const char *tpm, const char *tcti,
+			  uint8_t kek[UP_MFA_KEY_LEN], up_err *ret)
+{
+	struct up_ctx *ctx = make_ctx(f, state, tpm, tcti);
+	char *v = NULL;
+
+	t_log_reset(&f->log);
+	*ret = up_verifier_new_kek(ctx, PW, &v, kek);
+	up_ctx_free(ctx);
+	return v;
+}
+
+static up_err check(struct fx *f, const char *state, const char *tcti, const char *v,
+		    const char *pw, uint8_t kek[UP_MFA_KEY_LEN], bool *has, char *detail, size_t dlen)
+{
+	struct up_ctx *ctx = make_ctx(f, state, "auto", tcti);
+	up_err r = up_verifier_check_kek(ctx, v, pw, kek, has);
+
+	if (detail)
+		snprintf(detail, dlen, "%s", up_ctx_detail(ctx));
+	up_ctx_free(ctx);
+	return r;
+}
+
+static bool current(struct fx *f, const char *state, const char *tpm, const char *tcti,
+		    const char *v)
+{
+	struct up_ctx *ctx = make_ctx(f, state, tpm, tcti);
+	bool cur = up_verifier_current(ctx, v);
+
+	up_ctx_free(ctx);
+	return cur;
+}
+
+/* A record made with the TPM checks through it, yields its KEK, names its
+ * key; the scrypt stage is the cheaper one; scrypt2 records are upgraded. */
+static void test_tpm1_verifier(void **state)
+{
+	struct fx *f = *state;
+	uint8_t kek1[32], kek2[32];
+	char keyid[17], id[17], prefix[64], *v, *v2;
+	bool has = false;
+	up_err r;
+
+	NEED_SWTPM(f);
+	v = new_verifier(f, "s1", "yes", f->tpm.tcti, kek1, &r);
+	assert_int_equal(r, UP_OK);
+	assert_string_equal(up_verifier_scheme(v, keyid), "tpm1");
+	assert_int_equal(hmac(f, "s1", f->tpm.tcti, false, in_a, kek2, id), UP_OK);
+	assert_string_equal(keyid, id);
+	snprintf(prefix, sizeof(prefix), "tpm1$%s$16384$8$1$", keyid);
+	assert_true(strncmp(v, prefix, strlen(prefix)) == 0);
+	assert_int_equal(check(f, "s1", f->tpm.tcti, v, PW, kek2, &has, NULL, 0), UP_OK);
+	assert_true(has);
+	assert_memory_equal(kek1, kek2, 32);
+	assert_int_equal(check(f, "s1", f->tpm.tcti, v, "correct hors", kek2, &has, NULL, 0),
+			 UP_EDENIED);
+	assert_false(has);
+	assert_true(current(f, "s1", "auto", f->tpm.tcti, v));
+	/* tpm = no: the next online sign-in writes scrypt2 instead */
+	assert_false(current(f, "s1", "no", f->tpm.tcti, v));
+
+	/* a scrypt2 record (made without the TPM) still checks, and is not
+	 * current once a TPM is usable: upgraded at the next online sign-in */
+	v2 = new_verifier(f, "s1", "no", f->tpm.tcti, kek1, &r);
+	assert_int_equal(r, UP_OK);
+	assert_string_equal(up_verifier_scheme(v2, keyid), "scrypt2");
+	assert_string_equal(keyid, "");
+	assert_int_equal(check(f, "s1", f->tpm.tcti, v2, PW, kek2, &has, NULL, 0), UP_OK);
+	assert_true(current(f, "s1", "no", f->tpm.tcti, v2));
+	assert_false(current(f, "s1", "auto", f->tpm.tcti, v2));
+
+	/* the stored key is not the scrypt2 key of the same salt: rewriting
+	 * the scheme word to scrypt2 (a weaker check) matches nothing */
+	{
+		size_t off = strcspn(v + 5, "$") + 5;
+		char *edited = NULL;
+
+		assert_true(asprintf(&edited, "scrypt2%s", v + off) > 0);
+		/* tpm1 parameters are below scrypt2's floor: refused, not checked */
+		assert_int_equal(check(f, "s1", f->tpm.tcti, edited, PW, kek2, &has, NULL, 0),
+				 UP_ESTATE);
+		free(edited);
+	}
+	free(v);
+	free(v2);
+}
+
+/* Bounds of the tpm1 form: key id, the cheaper stage's floor. */
+static void test_tpm1_parse(void **state)
+{
+	static const char *const bad[] = {
+	    "tpm1$0123456789abcdeF$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "tpm1$0123456789abcde$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "tpm1$0123456789abcdef$8192$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "tpm1$0123456789abcdef$16384$4$2$AAAAAAAAAAAAAAAAAAAAAA==$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "tpm1$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "tpm2$0123456789abcdef$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	};
+	struct fx *f = *state;
+	char id[17];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_null(up_verifier_scheme(bad[i], id));
+		assert_int_equal(check(f, "s1", "device:/dev/tpm-none", bad[i], PW, NULL, NULL,
+				       NULL, 0),
+				 UP_ESTATE);
+	}
+	assert_string_equal(up_verifier_scheme("tpm1$0123456789abcdef$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
+					       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+					       id),
+			    "tpm1");
+	assert_string_equal(id, "0123456789abcdef");
+}
+
+/* A state_dir copied to another machine, a cleared TPM, no TPM at all: the
+ * tpm1 record is refused (UP_ENOKEY, the log line), for the right password
+ * and the wrong one alike, and never checked against anything weaker. */
+static void test_tpm1_gone(void **state)
+{
+	struct fx *f = *state;
+	struct t_swtpm other;
+	char detail[512], src[1024], path[1024], *other_state = NULL, *v, *v2;
+	uint8_t kek[32];
+	bool has = true;
+	up_err r;
+
+	NEED_SWTPM(f);
+	v = new_verifier(f, "s1", "auto", f->tpm.tcti, kek, &r);
+	assert_int_equal(r, UP_OK);
+	assert_string_equal(up_verifier_scheme(v, NULL), "tpm1");
+	/* copied to another machine: its own TPM does not load the key */
+	assert_true(asprintf(&other_state, "%s/tpmB", f->dir) > 0);
+	assert_int_equal(mkdir(other_state, 0700), 0);
+	t_swtpm_start(&other, other_state);
+	snprintf(path, sizeof(path), "%s/s2", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/s2/tpm", f->dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(src, sizeof(src), "%s/s1/tpm/hmac.key", f->dir);
+	copy_file(src, path, "hmac.key");
+	for (int wrong = 0; wrong < 2; wrong++) {
+		assert_int_equal(check(f, "s2", other.tcti, v, wrong ? "x" : PW, kek, &has, detail,
+				       sizeof(detail)),
+				 UP_ENOKEY);
+		assert_false(has);
+		assert_non_null(strstr(detail, "the TPM that sealed this record is gone: sign in "
+						"online once"));
+	}
+	/* no TPM reachable at all */
+	assert_int_equal(check(f, "s1", "device:/dev/tpm-none", v, PW, kek, &has, detail,
+			       sizeof(detail)),
+			 UP_ENOKEY);
+	assert_non_null(strstr(detail, "the TPM that sealed this record is gone"));
+	t_swtpm_stop(&other);
+
+	/* cleared: refused; the next online sign-in re-binds to a new key, and
+	 * the old record stays refused (its key id is not the new key's) */
+	tpm_clear(f->tpm.tcti);
+	assert_int_equal(check(f, "s1", f->tpm.tcti, v, PW, kek, &has, detail, sizeof(detail)),
+			 UP_ENOKEY);
+	assert_non_null(strstr(detail, "the TPM that sealed this record is gone"));
+	v2 = new_verifier(f, "s1", "auto", f->tpm.tcti, kek, &r);
+	assert_int_equal(r, UP_OK);
+	assert_string_equal(up_verifier_scheme(v2, NULL), "tpm1");
+	assert_int_equal(check(f, "s1", f->tpm.tcti, v2, PW, kek, &has, NULL, 0), UP_OK);
+	assert_int_equal(check(f, "s1", f->tpm.tcti, v, PW, kek, &has, detail, sizeof(detail)),
+			 UP_ENOKEY);
+	assert_non_null(strstr(detail, "the machine key is now"));
+	free(v);
+	free(v2);
+	free(other_state);
+}
+
+/* No TPM: auto makes scrypt2 records, yes makes none (and says why). */
+static void test_tpm1_absent(void **state)
+{
+	struct fx *f = *state;
+	struct up_ctx *ctx;
+	uint8_t kek[32];
+	char *v = NULL;
+	up_err r;
+
+	v = new_verifier(f, "s1", "auto", "device:/dev/tpm-none", kek, &r);
+	assert_int_equal(r, UP_OK);
+	assert_string_equal(up_verifier_scheme(v, NULL), "scrypt2");
+	assert_int_equal(check(f, "s1", "device:/dev/tpm-none", v, PW, kek, NULL, NULL, 0), UP_OK);
+	free(v);
+	ctx = make_ctx(f, "s1", "yes", "device:/dev/tpm-none");
+	v = NULL;
+	assert_int_equal(up_verifier_new_kek(ctx, PW, &v, kek), UP_EINTERNAL);
+	assert_null(v);
+	assert_non_null(strstr(up_ctx_detail(ctx), "tpm = yes and no usable TPM"));
+	up_ctx_free(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +550,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_wanted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_owner_auth, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_file_checks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tpm1_verifier, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tpm1_parse, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tpm1_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tpm1_absent, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
