@@ -51,6 +51,8 @@ struct up_ctx {
 	void (*answered_fn)(struct up_ctx *ctx, void *ud);
 	void *answered_ud;
 	struct up_jwks_memo *jwks_memo; /* jwks.c: the parsed cache file, while unchanged */
+	int64_t kdf_ns;			/* kdf.c: wall time inside scrypt (slot wait
+					   excluded) in this context, for make bench */
 };
 
 /* jwks.c: the context's memo of the last JWKS cache file read (issue 21

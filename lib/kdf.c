@@ -146,6 +146,8 @@ up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *sa
 	EVP_KDF_CTX *kctx;
 	OSSL_PARAM op[7];
 	int slot = -1;
+	int64_t t0;
+	bool ok;
 	up_err ret = UP_OK;
 
 	if (!ctx || !password || !salt || !params || !out || !out_len)
@@ -178,7 +180,10 @@ up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *sa
 	op[4] = OSSL_PARAM_construct_uint32(OSSL_KDF_PARAM_SCRYPT_P, &p);
 	op[5] = OSSL_PARAM_construct_uint64(OSSL_KDF_PARAM_SCRYPT_MAXMEM, &maxmem);
 	op[6] = OSSL_PARAM_construct_end();
-	if (EVP_KDF_derive(kctx, out, out_len, op) != 1)
+	t0 = mono_ns();
+	ok = EVP_KDF_derive(kctx, out, out_len, op) == 1;
+	ctx->kdf_ns += mono_ns() - t0;
+	if (!ok)
 		ret = up_fail(ctx, UP_EINTERNAL,
 			      "scrypt could not derive (N=%llu r=%u p=%u needs %llu MiB: out of "
 			      "memory?)",

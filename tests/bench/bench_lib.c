@@ -19,6 +19,14 @@
  *     parameters the library writes). Prints "kdf_ms <wall> <cpu>" per
  *     round.
  *
+ *   bench_lib offline CONFIG USERS_FILE
+ *     Figure 5. For each "username password" line, one offline sign-in
+ *     (up_signin with the pool unreachable) on a new context with the
+ *     configuration loaded, as the PAM module does per sign-in. Prints
+ *     "offline_ms <wall> <kdf> <cpu>": the whole call (configuration load
+ *     included) and the part of it inside scrypt (ctx->kdf_ns, slot wait
+ *     excluded).
+ *
  *   bench_lib jwks CONFIG ROUNDS
  *     Figure 4. Milliseconds of one up_jwks_refresh (GET of the key set on
  *     the context's open connection, parse, atomic write of the cache with
@@ -318,6 +326,61 @@ out:
 	return rc;
 }
 
+static up_err no_prompt(void *ud, const char *text, bool echo, char **ret_answer)
+{
+	(void)ud;
+	(void)text;
+	(void)echo;
+	*ret_answer = NULL;
+	return UP_EINVAL; /* an offline password-only sign-in asks nothing */
+}
+
+static int offline_one(const char *config, const char *user, const char *pw)
+{
+	const struct up_conv conv = {.prompt = no_prompt};
+	struct up_auth *auth = NULL;
+	double t0 = now_ns(), c0 = cpu_ns();
+	struct up_ctx *ctx = ctx_for(config);
+	int64_t kdf;
+	up_err r;
+
+	if (!ctx)
+		return 1;
+	r = up_signin(ctx, user, pw, &conv, &auth);
+	kdf = ctx->kdf_ns;
+	if (r != UP_OK || !auth || !auth->offline) {
+		fprintf(stderr, "bench_lib: offline sign-in of %s: %s: %s\n", user, up_strerror(r),
+			up_ctx_detail(ctx));
+		up_auth_free(auth);
+		up_ctx_free(ctx);
+		return 1;
+	}
+	up_auth_free(auth);
+	up_ctx_free(ctx);
+	printf("offline_ms %.3f %.3f %.3f\n", (now_ns() - t0) / 1e6, (double)kdf / 1e6,
+	       (cpu_ns() - c0) / 1e6);
+	fflush(stdout);
+	return 0;
+}
+
+static int cmd_offline(int argc, char **argv)
+{
+	char line[512], user[256], pw[256];
+	FILE *f;
+	int rc = 0;
+
+	if (argc != 4)
+		return 2;
+	f = fopen(argv[3], "r");
+	if (!f)
+		return 1;
+	while (rc == 0 && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%255s %255s", user, pw) == 2)
+			rc = offline_one(argv[2], user, pw);
+	fclose(f);
+	return rc;
+}
+
 static int cmd_jwks(int argc, char **argv)
 {
 	struct up_ctx *ctx;
@@ -408,12 +471,15 @@ int main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "kdf") == 0)
 		return cmd_kdf(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "offline") == 0)
+		return cmd_offline(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "jwks") == 0)
 		return cmd_jwks(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "rss") == 0)
 		return cmd_rss(argc, argv);
 	fprintf(stderr, "usage: bench_lib verify CONFIG TOKEN_FILE JWKS_FILE USERNAME ROUNDS\n"
 			"       bench_lib kdf CONFIG ROUNDS\n"
+			"       bench_lib offline CONFIG USERS_FILE\n"
 			"       bench_lib jwks CONFIG ROUNDS\n"
 			"       bench_lib rss OUTFILE PROG [ARG...]\n");
 	return 2;

@@ -503,6 +503,32 @@ static void test_slot_files(void **state)
 	assert_null(v);
 }
 
+/* make bench's offline figure (issue 21 item 7) subtracts the time the
+ * context spent inside scrypt: counted per derivation, not for one refused
+ * before it ran (its slot refused). */
+static void test_kdf_time_counted(void **state)
+{
+	struct fx *f = *state;
+	char *v = NULL, path[512];
+	int64_t once;
+
+	up_ctx_free(f->ctx);
+	f->ctx = new_ctx(f, "timeout = 120s\nkdf_slots = 1\n");
+	assert_int_equal(f->ctx->kdf_ns, 0);
+	assert_int_equal(up_verifier_new(f->ctx, "Pw-time", &v), UP_OK);
+	once = f->ctx->kdf_ns;
+	assert_true(once > 0);
+	assert_int_equal(up_verifier_check(f->ctx, v, "Pw-time"), UP_OK);
+	assert_true(f->ctx->kdf_ns > once);
+	once = f->ctx->kdf_ns;
+	snprintf(path, sizeof(path), "%s/kdf/slot.0", f->state);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_not_equal(up_verifier_check(f->ctx, v, "Pw-time"), UP_OK);
+	assert_int_equal(f->ctx->kdf_ns, once);
+	up_free_secret(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +536,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_slot_busy_password_change, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cgroup_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slot_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kdf_time_counted, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
