@@ -363,6 +363,9 @@ class Bench:
         ms = [float(f[1]) for f in lines if f[0] == "floor_ms"]
         cpu = [float(f[2]) for f in lines if f[0] == "floor_ms"]
         reqs = [int(f[1]) for f in lines if f[0] == "requests"]
+        if len(us) == 1:
+            self.floor_proc.setdefault(flow, []).extend(
+                float(f[1]) for f in lines if f[0] == "process_cpu_ms")
         return ms, cpu, (reqs[0] // max(1, len(ms)) if reqs else 0)
 
     # --- output ----------------------------------------------------------------
@@ -481,6 +484,11 @@ class Bench:
             self.row("%s: CPU per sign-in, ours / floor (medians)" % flow,
                      "%s / %s" % (fmt_ms(median(ours_cpu)), fmt_ms(median(floor_cpu))),
                      "(ours: the whole pamtester process)")
+            fp = median(self.floor_proc.get(flow, []))
+            self.row("%s: CPU, ours / floor's whole process (medians)" % flow,
+                     "%s / %s" % (fmt_ms(median(ours_cpu)), fmt_ms(fp)),
+                     "(floor: exec, libcurl's libraries, curl_global_init, one sign-in; "
+                     "no PAM) ratio %s" % fmt_ratio(median(ours_cpu), fp))
             if nsvc:
                 nm = median(node_ms)
                 self.row("%s: AWS JS SDK via pam_exec median / p99" % flow,
@@ -887,6 +895,7 @@ class Bench:
     def run(self):
         self.svcs = {}
         self.fig = {}
+        self.floor_proc = {}
         t0 = time.monotonic()
         load0 = loadavg()
         self.check_env()
