@@ -1123,6 +1123,8 @@ UP_CONFIG_GET(int64_t, max_auth_age, 0)
 UP_CONFIG_GET(int64_t, leeway, 0)
 UP_CONFIG_GET(bool, revoke_on_close, false)
 UP_CONFIG_GET(enum up_uid_source, uid_source, UP_UID_SEQUENTIAL)
+UP_CONFIG_GET(enum up_gid_source, gid_source, UP_GID_SEQUENTIAL)
+UP_CONFIG_GET(const char *, uid_claim, NULL)
 UP_CONFIG_GET(const char *, state_dir, NULL)
 #undef UP_CONFIG_GET
 

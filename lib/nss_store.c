@@ -1668,3 +1668,369 @@ up_err up_nss_user_unbind(struct up_ctx *ctx, const char *name)
 		return UP_EINVAL;
 	return nss_locked(ctx, unbind_locked, (void *)(uintptr_t)name);
 }
+
+/*
+ * Issue 24: the UID the current uid_source gives an existing entry (for
+ * `userpool status` and `userpool user renumber`): hash from the account
+ * the name is bound to (nss/bind-*), claim from the uid_claim of the ID
+ * token cached at its last sign-in (verified again, offline). Nothing here
+ * renumbers on its own: only up_nss_user_renumber moves an entry.
+ */
+static up_err bound_account(struct up_ctx *ctx, int dirfd, const char *name, char **ret_issuer,
+			    char **ret_sub)
+{
+	char file[80], *text = NULL, *nl;
+	size_t len = 0;
+	up_err r = bind_file(name, file);
+
+	if (!r)
+		r = up_state_read(ctx, dirfd, file, 4096, &text, &len);
+	if (r)
+		return r;
+	nl = memchr(text, '\n', len);
+	if (!nl || len < 3 || text[len - 1] != '\n' || nl == text || nl == text + len - 1) {
+		free(text);
+		return up_fail(ctx, UP_ESTATE, "the binding of %s is corrupt", name);
+	}
+	*nl = '\0';
+	text[len - 1] = '\0';
+	*ret_issuer = strdup(text);
+	*ret_sub = strdup(nl + 1);
+	free(text);
+	if (!*ret_issuer || !*ret_sub) {
+		free(*ret_issuer);
+		free(*ret_sub);
+		return UP_ENOMEM;
+	}
+	return UP_OK;
+}
+
+/* The uid_claim of the ID token cached for `name` (text), or UP_ENOENT. */
+static up_err cached_claim(struct up_ctx *ctx, const char *name, char **ret_text)
+{
+	struct up_user_record *rec = NULL;
+	struct up_claims *c = NULL;
+	char *username = NULL;
+	up_err r;
+
+	*ret_text = NULL;
+	r = up_username_map(ctx, name, &username);
+	if (!r)
+		r = up_store_user_read(ctx, username, &rec);
+	if (!r && !rec->id_token)
+		r = UP_ENOENT;
+	if (!r)
+		r = up_token_verify(ctx, rec->id_token, UP_TOKEN_ID, username, UP_VERIFY_OFFLINE, &c);
+	if (!r && !c->uid_value)
+		r = UP_ENOENT;
+	if (!r && !(*ret_text = strdup(c->uid_value)))
+		r = UP_ENOMEM;
+	up_claims_free(c);
+	up_user_record_free(rec);
+	free(username);
+	return r;
+}
+
+/* The current rule's UID of the entry `name`; UP_ENOENT (with the reason
+ * in the detail) when the rule cannot say (sequential, no binding or no
+ * cached claim yet). With nss/lock held. */
+static up_err rule_uid(struct up_ctx *ctx, int dirfd, const char *name, int64_t *ret)
+{
+	const struct up_config *cfg = ctx->cfg;
+	char *a = NULL, *b = NULL;
+	up_err r;
+
+	if (cfg->uid_source == UP_UID_HASH) {
+		r = bound_account(ctx, dirfd, name, &a, &b);
+		if (r == UP_ENOENT)
+			return up_fail(ctx, UP_ENOENT,
+				       "%s is bound to no account yet (its first sign-in binds it): "
+				       "the hash needs its issuer and sub; give --uid N",
+				       name);
+		if (!r)
+			r = up_nss_hash_uid(a, b, cfg->uid_min, cfg->uid_max, ret);
+	} else if (cfg->uid_source == UP_UID_CLAIM) {
+		r = cached_claim(ctx, name, &a);
+		if (r == UP_ENOENT || (!r && !claim_id(a, ret)))
+			r = up_fail(ctx, UP_ENOENT,
+				    "no cached verified integer %s for %s (the next sign-in brings "
+				    "it): give --uid N",
+				    cfg->uid_claim, name);
+	} else {
+		return up_fail(ctx, UP_ENOENT,
+			       "uid_source = sequential gives %s no particular UID: give --uid N",
+			       name);
+	}
+	free(a);
+	free(b);
+	return r;
+}
+
+static const char *source_name(const struct up_config *cfg)
+{
+	return cfg->uid_source == UP_UID_HASH	 ? "hash"
+	       : cfg->uid_source == UP_UID_CLAIM ? cfg->uid_claim
+						 : "sequential";
+}
+
+/* Field `n` (0-based) of the line (p, llen), malloc'd, or NULL. */
+static char *line_field(const char *p, size_t llen, int n)
+{
+	const char *e = p + llen, *s = p;
+
+	for (; n > 0 && s < e; n--) {
+		const char *c = memchr(s, ':', (size_t)(e - s));
+		if (!c)
+			return NULL;
+		s = c + 1;
+	}
+	if (n > 0)
+		return NULL;
+	const char *c = memchr(s, ':', (size_t)(e - s));
+	return strndup(s, c ? (size_t)(c - s) : (size_t)(e - s));
+}
+
+/* The line (p, llen) with its third field set to `id` (and the fourth to
+ * `id2` when >= 0), with its '\n'. */
+static char *line_with_ids(const char *p, size_t llen, int64_t id, int64_t id2)
+{
+	const char *e = p + llen, *a = memchr(p, ':', llen), *b, *c;
+	char *out = NULL;
+
+	if (!a || !(b = memchr(a + 1, ':', (size_t)(e - a - 1))))
+		return NULL;
+	c = memchr(b + 1, ':', (size_t)(e - b - 1));
+	if (c && id2 >= 0)
+		c = memchr(c + 1, ':', (size_t)(e - c - 1));
+	if (!c)
+		return NULL;
+	if (id2 >= 0 && asprintf(&out, "%.*s%lld:%lld%.*s\n", (int)(b + 1 - p), p, (long long)id,
+				 (long long)id2, (int)(e - c), c) < 0)
+		return NULL;
+	if (id2 < 0 &&
+	    asprintf(&out, "%.*s%lld%.*s\n", (int)(b + 1 - p), p, (long long)id, (int)(e - c), c) < 0)
+		return NULL;
+	return out;
+}
+
+struct renum_ud {
+	const char *name;
+	int64_t uid;
+	struct up_nss_move *mv;
+};
+
+/* The new passwd and group texts of a renumbered entry; its private
+ * group (GID = old UID) moves with it, other groups stay. */
+static up_err renumber_texts(const struct up_config *cfg, const struct nss_files *f,
+			     struct up_nss_move *mv, const char *name, char **ret_passwd,
+			     char **ret_group)
+{
+	size_t pl = 0, gl = 0;
+	const char *pline = line_of(f->passwd, name, &pl), *gline = line_of(f->group, name, &gl);
+	bool private = gline && mv->old_gid == mv->old_uid && line_id(gline, gl) == mv->old_uid;
+	char *np = NULL, *ng = NULL, *rest = NULL;
+	up_err r = UP_ENOMEM;
+
+	mv->new_gid = private ? mv->new_uid : mv->old_gid;
+	np = pline ? line_with_ids(pline, pl, mv->new_uid, mv->new_gid) : NULL;
+	ng = private ? line_with_ids(gline, gl, mv->new_gid, -1) : NULL;
+	if (!np || (private && !ng))
+		goto out;
+	rest = drop_line(f->passwd, name);
+	*ret_passwd = rest ? put_line(cfg, rest, np, name, mv->new_uid) : NULL;
+	free(rest);
+	rest = private ? drop_line(f->group, name) : strdup(f->group);
+	*ret_group = rest && private ? put_line(cfg, rest, ng, name, mv->new_gid) : rest;
+	if (private)
+		free(rest);
+	if (*ret_passwd && *ret_group)
+		r = UP_OK;
+out:
+	free(np);
+	free(ng);
+	return r;
+}
+
+static up_err renumber_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
+{
+	const struct up_config *cfg = ctx->cfg;
+	struct renum_ud *rn = ud;
+	struct up_nss_move *mv = rn->mv;
+	char *passwd = NULL, *group = NULL;
+	size_t pl = 0;
+	const char *pline = line_of(f->passwd, rn->name, &pl);
+	up_err r;
+
+	if (!pline)
+		return up_fail(ctx, UP_ENOENT, "%s has no NSS entry of userpool", rn->name);
+	mv->old_uid = line_id(pline, pl);
+	mv->old_gid = passwd_gid(f->passwd, rn->name);
+	mv->new_uid = rn->uid;
+	mv->new_gid = mv->old_gid;
+	mv->home = line_field(pline, pl, 5);
+	if (mv->old_uid < 0 || !mv->home)
+		return up_fail(ctx, UP_ESTATE, "the passwd line of %s is malformed", rn->name);
+	if (mv->new_uid < 0 && (r = rule_uid(ctx, dirfd, rn->name, &mv->new_uid)))
+		return r;
+	if (mv->new_uid == mv->old_uid)
+		return UP_OK; /* nothing to move */
+	r = check_chosen(ctx, f, rn->name, mv->new_uid,
+			 rn->uid >= 0 ? "explicit UID" : source_name(cfg), NULL);
+	if (!r)
+		r = renumber_texts(cfg, f, mv, rn->name, &passwd, &group);
+	if (!r)
+		r = write_files(ctx, dirfd, f->passwd, passwd, group,
+				f->next > mv->new_uid + 1 ? f->next : mv->new_uid + 1);
+	free(passwd);
+	free(group);
+	if (r)
+		return r;
+	(void)report_set(ctx, dirfd, rn->name, NULL, -1);
+	up_log(ctx, LOG_NOTICE,
+	       "renumbered %s from uid %lld to %lld (gid %lld to %lld); its files keep their owner",
+	       rn->name, (long long)mv->old_uid, (long long)mv->new_uid, (long long)mv->old_gid,
+	       (long long)mv->new_gid);
+	return UP_OK;
+}
+
+up_err up_nss_user_renumber(struct up_ctx *ctx, const char *name, int64_t uid,
+			    struct up_nss_move *ret)
+{
+	struct renum_ud rn = {name, uid, ret};
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !ret || !up_nss_name_valid(name) || uid > UINT32_MAX - 1)
+		return UP_EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	r = nss_locked(ctx, renumber_locked, &rn);
+	if (r) {
+		free(ret->home);
+		ret->home = NULL;
+	}
+	return r;
+}
+
+struct fleet_ud {
+	struct up_nss_fleet_item *items;
+	size_t n, cap;
+};
+
+static bool fleet_push(struct fleet_ud *fl, const char *name, size_t nlen, const char *kind,
+		       int64_t uid, int64_t want, const char *detail)
+{
+	struct up_nss_fleet_item *it;
+
+	if (fl->n == fl->cap) {
+		size_t cap = fl->cap ? fl->cap * 2 : 16;
+		it = realloc(fl->items, cap * sizeof(*it));
+		if (!it)
+			return false;
+		fl->items = it;
+		fl->cap = cap;
+	}
+	it = &fl->items[fl->n];
+	it->name = strndup(name, nlen);
+	it->kind = strdup(kind);
+	it->detail = strdup(detail ? detail : "");
+	it->uid = uid;
+	it->want = want;
+	fl->n++;
+	return it->name && it->kind && it->detail;
+}
+
+/* Each entry the current rule would place elsewhere ("differs"), or
+ * cannot place yet ("unknown"). */
+static up_err fleet_entries(struct up_ctx *ctx, int dirfd, const struct nss_files *f,
+			    struct fleet_ud *fl)
+{
+	for (const char *p = f->passwd; *p;) {
+		const char *eol = strchr(p, '\n');
+		size_t llen = eol ? (size_t)(eol - p) : strlen(p), nlen = line_name_len(p, llen);
+		int64_t uid = line_id(p, llen), want = -1;
+		char *name = strndup(p, nlen);
+		up_err r;
+		bool ok = true;
+
+		if (!name)
+			return UP_ENOMEM;
+		r = rule_uid(ctx, dirfd, name, &want);
+		if (r == UP_OK && want != uid)
+			ok = fleet_push(fl, name, nlen, "differs", uid, want, source_name(ctx->cfg));
+		else if (r == UP_ENOENT)
+			ok = fleet_push(fl, name, nlen, "unknown", uid, -1, up_ctx_detail(ctx));
+		free(name);
+		if (!ok || r == UP_ENOMEM)
+			return UP_ENOMEM;
+		p += llen + (eol ? 1 : 0);
+	}
+	return UP_OK;
+}
+
+/* The "refused" lines of nss/report (names with no entry). */
+static up_err fleet_refused(struct up_ctx *ctx, int dirfd, const struct nss_files *f,
+			    struct fleet_ud *fl)
+{
+	char *text = NULL;
+	size_t len = 0;
+	up_err r = up_state_read(ctx, dirfd, "report", REPORT_CAP, &text, &len);
+
+	if (r == UP_ENOENT)
+		return UP_OK;
+	for (char *p = text, *eol; !r && p && *p; p = eol ? eol + 1 : NULL) {
+		char *t1, *t2, *t3;
+		int64_t want = -1;
+
+		eol = strchr(p, '\n');
+		if (eol)
+			*eol = '\0';
+		t1 = strchr(p, '\t');
+		t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+		t3 = t2 ? strchr(t2 + 1, '\t') : NULL;
+		if (!t3 || strncmp(t1 + 1, "refused\t", 8) != 0)
+			continue;
+		*t1 = *t3 = '\0';
+		if (find_user(f->passwd, p) >= 0)
+			continue; /* provisioned since */
+		(void)up_parse_int64(t2 + 1, -1, INT64_MAX, &want);
+		if (!fleet_push(fl, p, strlen(p), "refused", -1, want, t3 + 1))
+			r = UP_ENOMEM;
+	}
+	free(text);
+	return r;
+}
+
+static up_err fleet_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *f, void *ud)
+{
+	up_err r = fleet_refused(ctx, dirfd, f, ud);
+
+	if (!r && ctx->cfg->uid_source != UP_UID_SEQUENTIAL)
+		r = fleet_entries(ctx, dirfd, f, ud);
+	return r;
+}
+
+up_err up_nss_fleet_list(struct up_ctx *ctx, struct up_nss_fleet_item **ret, size_t *ret_n)
+{
+	struct fleet_ud fl = {0};
+	up_err r;
+
+	if (!ctx || !ctx->cfg || !ret || !ret_n)
+		return UP_EINVAL;
+	r = nss_locked(ctx, fleet_locked, &fl);
+	if (r) {
+		up_nss_fleet_list_free(fl.items, fl.n);
+		return r;
+	}
+	*ret = fl.items;
+	*ret_n = fl.n;
+	return UP_OK;
+}
+
+void up_nss_fleet_list_free(struct up_nss_fleet_item *items, size_t n)
+{
+	for (size_t i = 0; items && i < n; i++) {
+		free(items[i].name);
+		free(items[i].kind);
+		free(items[i].detail);
+	}
+	free(items);
+}

@@ -42,7 +42,9 @@ static void usage(FILE *out)
 		"  user del NAME          remove a local NSS entry, its binding to the pool account\n"
 		"                         and its cached record (its UID is never reused)\n"
 		"  user rebind NAME       give NAME to the account that now holds it in the pool:\n"
-		"                         a new UID; the next sign-in binds it\n\n"
+		"                         a new UID; the next sign-in binds it\n"
+		"  user renumber NAME [--uid N]   move NAME to the UID uid_source gives it now\n"
+		"                         (or N); its files keep their owner: chown them\n\n"
 		"Options:\n"
 		"  -c, --config PATH      configuration file (default %s)\n"
 		"  -j, --json             machine-readable output for status, login, verify, cache\n"
@@ -224,6 +226,61 @@ static bool probe_client(struct up_ctx *ctx, json_t *j)
 	return bad;
 }
 
+/* issue 24: how UIDs are chosen, and the names the rule refused or would
+ * place elsewhere (userpool user renumber moves one). */
+static void fleet_status(struct up_ctx *ctx, json_t *j)
+{
+	const struct up_config *cfg = up_ctx_config(ctx);
+	static const char *const uids[] = {"sequential", "hash", "claim"};
+	enum up_uid_source us = up_config_uid_source(cfg);
+	const char *us_name = (unsigned)us < 3 ? uids[us] : "?";
+	const char *gs_name = up_config_gid_source(cfg) == UP_GID_HASH ? "hash" : "sequential";
+	struct up_nss_fleet_item *it = NULL;
+	json_t *a = j ? json_array() : NULL;
+	size_t n = 0;
+	up_err r = up_nss_fleet_list(ctx, &it, &n);
+
+	if (j) {
+		json_object_set_new(j, "uid_source", json_string(us_name));
+		json_object_set_new(j, "gid_source", json_string(gs_name));
+		for (size_t i = 0; a && !r && i < n; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:s}", "name",
+							   it[i].name, "kind", it[i].kind, "uid",
+							   (json_int_t)it[i].uid, "want",
+							   (json_int_t)it[i].want, "detail",
+							   it[i].detail));
+		json_object_set_new(j, "uid_entries", a);
+		up_nss_fleet_list_free(it, n);
+		return;
+	}
+	if (us == UP_UID_CLAIM)
+		printf("UIDs: uid_source = claim (uid_claim %s), gid_source = %s\n",
+		       up_config_uid_claim(cfg), gs_name);
+	else
+		printf("UIDs: uid_source = %s, gid_source = %s\n", us_name, gs_name);
+	if (r) {
+		char *d = term_safe(up_ctx_detail(ctx));
+		printf("  cannot read the NSS files: %s\n", d ? d : "");
+		free(d);
+	}
+	for (size_t i = 0; !r && i < n; i++) {
+		char *name = term_safe(it[i].name), *d = term_safe(it[i].detail);
+		const char *nm = name ? name : "?", *dt = d ? d : "";
+
+		if (strcmp(it[i].kind, "differs") == 0)
+			printf("  differs: %s keeps uid %lld; %s gives %lld (move it: userpool user "
+			       "renumber %s)\n",
+			       nm, (long long)it[i].uid, dt, (long long)it[i].want, nm);
+		else if (strcmp(it[i].kind, "refused") == 0)
+			printf("  refused: %s: %s\n", nm, dt);
+		else
+			printf("  unknown: %s keeps uid %lld: %s\n", nm, (long long)it[i].uid, dt);
+		free(name);
+		free(d);
+	}
+	up_nss_fleet_list_free(it, n);
+}
+
 static int cmd_status(struct up_ctx *ctx, const char *config)
 {
 	struct up_jwks_info *info = NULL;
@@ -320,6 +377,8 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 				       "`userpool user add` or sign-in)\n");
 		}
 	}
+	if (!r)
+		fleet_status(ctx, j);
 	if (opt_json) {
 		json_object_set_new(j, "state_ok", json_boolean(r == UP_OK));
 		if (r)
@@ -555,6 +614,12 @@ static int add_one(struct up_ctx *ctx, const char *name, const char *sub, int64_
 	up_err r = up_nss_user_provision(ctx, name, &id, &uid);
 	char *safe = term_safe(name);
 
+	/* The name is the account's from now on (as its first sign-in would
+	 * bind it): status and user renumber know its hash, and another
+	 * account signing in with the name is refused. */
+	if (!r && sub)
+		r = up_nss_user_bind(ctx, name, id.issuer, sub);
+
 	if (r) {
 		char what[300];
 
@@ -675,6 +740,78 @@ static int cmd_user_add(struct up_ctx *ctx, int argc, char **argv)
 	return bad;
 }
 
+/* A path for a shell command line: as it is, or in single quotes. */
+static void print_shell_word(const char *s)
+{
+	if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._@-+") ==
+			    strlen(s)) {
+		fputs(s, stdout);
+		return;
+	}
+	putchar('\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*s);
+	}
+	putchar('\'');
+}
+
+/*
+ * user renumber NAME [--uid N] (issue 24): move one entry to the UID the
+ * current uid_source gives it, or to N. The files keep their owner: that
+ * is the administrator's job, and the commands for it are printed.
+ */
+static int cmd_user_renumber(struct up_ctx *ctx, int argc, char **argv)
+{
+	struct up_nss_move mv;
+	int64_t uid = -1;
+	char *name, *home;
+	up_err r;
+
+	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--uid") == 0)) {
+		fprintf(stderr, "userpool: user renumber NAME [--uid N]\n");
+		return 2;
+	}
+	if (argc == 3 && !parse_uid(argv[2], &uid)) {
+		fprintf(stderr, "userpool: user renumber --uid: not a UID: %s\n", argv[2]);
+		return 2;
+	}
+	r = up_nss_user_renumber(ctx, argv[0], uid, &mv);
+	if (r) {
+		fail(ctx, "user renumber: refused", r);
+		return 1;
+	}
+	name = term_safe(argv[0]);
+	home = term_safe(mv.home);
+	if (mv.new_uid == mv.old_uid) {
+		printf("%s already has uid %lld: nothing to move.\n", name ? name : "?",
+		       (long long)mv.old_uid);
+	} else {
+		printf("Renumbered %s: uid %lld -> %lld, gid %lld -> %lld (group memberships kept).\n"
+		       "Its files still belong to uid %lld: changing their owner is the "
+		       "administrator's job\n(userpool never touches them). With %s signed out, "
+		       "run as root:\n  chown -hR --from=%lld %lld ",
+		       name ? name : "?", (long long)mv.old_uid, (long long)mv.new_uid,
+		       (long long)mv.old_gid, (long long)mv.new_gid, (long long)mv.old_uid,
+		       name ? name : "?", (long long)mv.old_uid, (long long)mv.new_uid);
+		print_shell_word(home ? home : "?");
+		if (mv.new_gid != mv.old_gid) {
+			printf("\n  chown -hR --from=:%lld :%lld ", (long long)mv.old_gid,
+			       (long long)mv.new_gid);
+			print_shell_word(home ? home : "?");
+		}
+		printf("\n(on a shared home, once, on the file server); files elsewhere: "
+		       "find / -xdev -uid %lld\n",
+		       (long long)mv.old_uid);
+	}
+	free(name);
+	free(home);
+	free(mv.home);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -758,6 +895,8 @@ int main(int argc, char **argv)
 		else
 			printf("Removed %s (its UID is never reused).\n", argv[1]);
 		rc = r ? 1 : 0;
+	} else if (strcmp(cmd, "user") == 0 && argc >= 2 && strcmp(argv[0], "renumber") == 0) {
+		rc = cmd_user_renumber(ctx, argc - 1, argv + 1);
 	} else if (strcmp(cmd, "user") == 0 && argc == 2 && strcmp(argv[0], "rebind") == 0) {
 		/* A new person behind the name: new UID (never the old one), no
 		 * binding until their first sign-in, no cached record. */

@@ -56,6 +56,9 @@ UP_EXPORT int64_t up_config_max_auth_age(const struct up_config *cfg);
 UP_EXPORT int64_t up_config_leeway(const struct up_config *cfg);
 UP_EXPORT bool up_config_revoke_on_close(const struct up_config *cfg);
 UP_EXPORT enum up_uid_source up_config_uid_source(const struct up_config *cfg);
+UP_EXPORT enum up_gid_source up_config_gid_source(const struct up_config *cfg);
+/* the ID-token claim of uid_source = claim (uid_claim) */
+UP_EXPORT const char *up_config_uid_claim(const struct up_config *cfg);
 UP_EXPORT const char *up_config_state_dir(const struct up_config *cfg);
 
 UP_END_DECLS

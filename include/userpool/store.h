@@ -167,6 +167,38 @@ struct up_claims;
 UP_EXPORT up_err up_nss_provision_claims(struct up_ctx *ctx, const char *name,
 					 const struct up_claims *claims, uint32_t *ret_uid);
 UP_EXPORT up_err up_nss_user_del(struct up_ctx *ctx, const char *name);
+/*
+ * userpool user renumber (issue 24): move the entry `name` to `uid`, or
+ * with uid < 0 to the UID the current uid_source gives it (hash: of the
+ * account the name is bound to; claim: the uid_claim of the ID token
+ * cached at its last sign-in, verified again offline; sequential: none,
+ * UP_ENOENT). A UID another entry or a local account holds is refused
+ * (UP_EINVAL), one outside uid_min..uid_max too (UP_ERANGE). Its private
+ * group (GID = old UID) moves with it; other groups and memberships stay.
+ * Files are not touched: their ownership is the administrator's job.
+ * *ret gets the IDs and the home directory (free ret->home); new_uid ==
+ * old_uid when there was nothing to move. Nothing else ever renumbers.
+ */
+struct up_nss_move {
+	int64_t old_uid, old_gid, new_uid, new_gid;
+	char *home;
+};
+UP_EXPORT up_err up_nss_user_renumber(struct up_ctx *ctx, const char *name, int64_t uid,
+				      struct up_nss_move *ret);
+/*
+ * For userpool status: every name a rule refused ("refused": a claim
+ * missing or invalid, a hash collision; from nss/report, `detail` says
+ * which), and under claim or hash every entry whose UID differs from the
+ * rule's ("differs": `uid` now, `want` the rule's) or that the rule cannot
+ * place yet ("unknown": no binding, no cached claim; `detail` says why).
+ */
+struct up_nss_fleet_item {
+	char *name, *kind, *detail;
+	int64_t uid, want;
+};
+UP_EXPORT up_err up_nss_fleet_list(struct up_ctx *ctx, struct up_nss_fleet_item **ret_items,
+				   size_t *ret_n);
+UP_EXPORT void up_nss_fleet_list_free(struct up_nss_fleet_item *items, size_t n);
 /* Make `name` a member of exactly the local groups that group_map assigns
  * to `pool_groups` (NULL-terminated: the token's groups), in
  * state_dir/nss/group, with the GIDs of /etc/group; and of exactly those of

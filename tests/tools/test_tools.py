@@ -176,7 +176,7 @@ def pam_signin(tmp, conf, user, answers):
                           capture_output=True, text=True, env=env, timeout=60)
 
 
-PLAN = 30
+PLAN = 32
 
 
 def main():
@@ -530,6 +530,71 @@ def fleet_checks(tmp, pool):
         and pw == "explicit1:x:250000:250000:userpool user:/home/explicit1:/bin/bash\n",
         "user add NAME --uid N: that UID; another entry's, out of range, not a number refused",
         repr((r1, r2, r3, r4, pw)))
+    # 28: a machine provisioned sequentially switches to claim, then to hash:
+    # the entries keep their UIDs; status names the source, each entry that
+    # differs from the new rule and a refused collision; user renumber moves
+    # one (its private group with it, its pool-group membership kept), says
+    # the files are the administrator's job and prints the chown command.
+    rdir = os.path.join(tmp, "fleetr")
+    os.makedirs(rdir, mode=0o755, exist_ok=True)
+    common = "mfa = optional\nenroll_on_login = no\npool_groups = labstaff\n"
+    seq = write_conf(rdir, pool, common)
+    log = ""
+    for u, n in (("renu1", "251001"), ("renu2", "251002")):
+        pool.admin("create_user", username=u, password=PASSWORD)
+        pool.admin("set_attributes", username=u, attributes={"custom:uid_number": n})
+        pool.admin("set_groups", username=u, groups=["labstaff"])
+        r = pam_signin(tmp, seq, u, [PASSWORD])
+        log += r.stdout + r.stderr
+    nss = os.path.join(rdir, "state", "nss")
+    with open(os.path.join(nss, "passwd")) as f:
+        before = f.read()
+    # sequential: renu1 200000, the pool group 200001, renu2 200002
+    m = re.search(r"^renu2:x:(\d+):", before, re.M)
+    u2 = int(m.group(1)) if m else -1
+    claim = write_conf(rdir, pool, common + "uid_source = claim\n")
+    rc1, st1 = cli(claim, "status")
+    rn1 = cli(claim, "user", "renumber", "renu1")
+    rc2, st2 = cli(claim, "status")
+    with open(os.path.join(nss, "passwd")) as f:
+        pw = f.read()
+    with open(os.path.join(nss, "group")) as f:
+        gr = f.read()
+    tap(before.startswith("renu1:x:200000:200000:") and u2 == 200002
+        and "UIDs: uid_source = claim (uid_claim custom:uid_number), gid_source = sequential" in st1
+        and "differs: renu1 keeps uid 200000; custom:uid_number gives 251001 (move it: userpool user "
+            "renumber renu1)" in st1 and "differs: renu2 keeps uid 200002; custom:uid_number gives 251002" in st1
+        and rn1[0] == 0 and "uid 200000 -> 251001, gid 200000 -> 251001" in rn1[1]
+        and "administrator's job" in rn1[1] and "chown -hR --from=200000 251001 /home/renu1" in rn1[1]
+        and "renu1:x:251001:251001:userpool user:/home/renu1:" in pw and "renu2:x:200002:200002:" in pw
+        and "renu1:x:251001:\n" in gr and re.search(r"^labstaff:x:\d+:renu1,renu2$", gr, re.M)
+        and "differs: renu1" not in st2 and "differs: renu2" in st2,
+        "switching uid_source keeps the entries; status lists those that differ; user renumber moves one",
+        log + st1 + rn1[1] + st2 + pw + gr)
+    # 29: under hash: renumber to the hash of the bound account; another
+    # entry's UID is refused; a refused hash collision is in status
+    hashc = write_conf(rdir, pool, common + "uid_source = hash\n")
+    sub = json.loads(subprocess.run([CLI, "--config", seq, "--json", "cache", "show", "renu2"],
+                                    capture_output=True, text=True, timeout=60).stdout)["sub"]
+    iss = "%s/%s" % (pool.url.rstrip("/"), POOL_ID)
+    want = 200000 + int.from_bytes(hashlib.sha256(("%s\n%s" % (iss, sub)).encode()).digest()[:8], "big") % 100000
+    rn2 = cli(hashc, "user", "renumber", "renu2", "--uid", "251001")
+    rn3 = cli(hashc, "user", "renumber", "renu2")
+    rn4 = cli(hashc, "user", "renumber", "renu2")
+    r5 = cli(hashc, "user", "add", "clash", "--sub", sub)
+    rc3, st3 = cli(hashc, "status")
+    js = json.loads(subprocess.run([CLI, "--config", hashc, "--json", "status"], capture_output=True, text=True,
+                                   timeout=60).stdout or "{}")
+    ents = {e["name"]: e for e in js.get("uid_entries", [])}
+    tap(rn2[0] == 1 and "already renu1's" in rn2[1]
+        and rn3[0] == 0 and ("uid 200002 -> %d" % want) in rn3[1]
+        and rn4[0] == 0 and "nothing to move" in rn4[1] and r5[0] == 1
+        and "refused: clash: hash collision: uid %d of clash is already renu2's" % want in st3
+        and "differs: renu1 keeps uid 251001; hash gives" in st3 and "differs: renu2" not in st3
+        and js.get("uid_source") == "hash" and js.get("gid_source") == "sequential"
+        and ents.get("clash", {}).get("kind") == "refused" and ents.get("renu1", {}).get("uid") == 251001,
+        "uid_source = hash: renumber to the bound account's hash; collisions refused and in status",
+        rn2[1] + rn3[1] + rn4[1] + r5[1] + st3)
 
 
 if __name__ == "__main__":

@@ -1560,6 +1560,8 @@ static void test_accessors(void **state)
 	assert_int_equal(up_config_leeway(NULL), 0);
 	assert_false(up_config_revoke_on_close(NULL));
 	assert_int_equal(up_config_uid_source(NULL), UP_UID_SEQUENTIAL);
+	assert_int_equal(up_config_gid_source(NULL), UP_GID_SEQUENTIAL);
+	assert_null(up_config_uid_claim(NULL));
 	assert_null(up_config_state_dir(NULL));
 
 	load_ok(f, BASE);
@@ -1575,12 +1577,15 @@ static void test_accessors(void **state)
 	assert_int_equal(up_config_leeway(c), 60);
 	assert_false(up_config_revoke_on_close(c));
 	assert_int_equal(up_config_uid_source(c), UP_UID_SEQUENTIAL);
+	assert_int_equal(up_config_gid_source(c), UP_GID_SEQUENTIAL);
+	assert_string_equal(up_config_uid_claim(c), "custom:uid_number");
 	assert_string_equal(up_config_state_dir(c), "/var/lib/userpool");
 
 	load_ok(f,
 		BASE "auth_flow = password\noffline = no\necho_code = yes\nqr = text\n"
 		     "totp_issuer = Corp\nmax_auth_age = 15m\nleeway = 5\nrevoke_on_close = yes\n"
 		     "uid_source = hash\nstate_dir = /var/lib/userpool-test\n"
+		     "gid_source = hash\nuid_claim = uidn\n"
 		     "issuer = https://issuer-cognito-idp.eu-west-1.amazonaws.com/" POOL "\n");
 	c = cfg_of(f);
 	assert_int_equal(up_config_auth_flow(c), UP_FLOW_PASSWORD);
@@ -1594,6 +1599,8 @@ static void test_accessors(void **state)
 	assert_int_equal(up_config_leeway(c), 5);
 	assert_true(up_config_revoke_on_close(c));
 	assert_int_equal(up_config_uid_source(c), UP_UID_HASH);
+	assert_int_equal(up_config_gid_source(c), UP_GID_HASH);
+	assert_string_equal(up_config_uid_claim(c), "uidn");
 	assert_string_equal(up_config_state_dir(c), "/var/lib/userpool-test");
 }
 

@@ -571,6 +571,108 @@ static void test_pool_group_sequential(void **state)
 	free(s);
 }
 
+/* The item of `name` in a fleet list, or NULL. */
+static const struct up_nss_fleet_item *item_of(const struct up_nss_fleet_item *it, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(it[i].name, name) == 0)
+			return &it[i];
+	return NULL;
+}
+
+/* userpool status and user renumber: after a switch to hash, the entries
+ * that differ from the rule are listed (with the rule's UID), those it
+ * cannot place yet too; renumber moves one to its hash (its private group
+ * with it), refuses another entry's UID, one outside the range, and a rule
+ * that has no UID for it; an explicit UID keeps a non-private GID. */
+static void test_renumber(void **state)
+{
+	struct fx *f = *state;
+	struct up_nss_fleet_item *it = NULL;
+	const struct up_nss_fleet_item *a;
+	struct up_nss_move mv;
+	struct up_ctx *ctx;
+	char *s = NULL, *p, *want = NULL;
+	uint32_t uid = 0;
+	size_t n = 0;
+	int64_t h = 0;
+
+	assert_true(asprintf(&s, "%s/rn", f->dir) > 0);
+	ctx = make_ctx(f, s, "");
+	assert_int_equal(up_nss_user_add(ctx, "alice", &uid), UP_OK);
+	assert_int_equal(up_nss_user_add(ctx, "bob", &uid), UP_OK);
+	assert_int_equal(up_nss_user_bind(ctx, "alice", ISSUER, "sub-alice"), UP_OK);
+	{
+		struct up_nss_ident id = {.uid = 260000, .gid = 270000};
+		assert_int_equal(up_nss_user_provision(ctx, "carol", &id, &uid), UP_OK);
+	}
+	/* sequential has no rule: only an explicit UID */
+	assert_int_equal(up_nss_user_renumber(ctx, "alice", -1, &mv), UP_ENOENT);
+	assert_int_equal(up_nss_fleet_list(ctx, &it, &n), UP_OK);
+	assert_int_equal(n, 0);
+	up_nss_fleet_list_free(it, n);
+	up_ctx_free(ctx);
+
+	ctx = make_ctx(f, s, "uid_source = hash\n");
+	assert_int_equal(up_nss_hash_uid(ISSUER, "sub-alice", 200000, 299999, &h), UP_OK);
+	assert_int_equal(up_nss_fleet_list(ctx, &it, &n), UP_OK);
+	a = item_of(it, n, "alice");
+	assert_non_null(a);
+	assert_string_equal(a->kind, "differs");
+	assert_int_equal(a->uid, 200000);
+	assert_int_equal(a->want, h);
+	a = item_of(it, n, "bob");
+	assert_non_null(a);
+	assert_string_equal(a->kind, "unknown");
+	assert_non_null(strstr(a->detail, "bound to no account"));
+	up_nss_fleet_list_free(it, n);
+
+	assert_int_equal(up_nss_user_renumber(ctx, "alice", -1, &mv), UP_OK);
+	assert_int_equal(mv.old_uid, 200000);
+	assert_int_equal(mv.new_uid, h);
+	assert_int_equal(mv.new_gid, h);
+	assert_string_equal(mv.home, "/home/alice");
+	free(mv.home);
+	p = slurp(s, "passwd");
+	assert_true(asprintf(&want, "alice:x:%lld:%lld:userpool user:/home/alice:/bin/bash\n",
+			     (long long)h, (long long)h) > 0);
+	assert_non_null(strstr(p, want));
+	assert_null(strstr(p, ":200000:"));
+	free(p);
+	free(want);
+	p = slurp(s, "group");
+	assert_true(asprintf(&want, "alice:x:%lld:\n", (long long)h) > 0);
+	assert_non_null(strstr(p, want));
+	free(p);
+	free(want);
+	/* nothing left to move; bob: no binding, another's UID, out of range */
+	assert_int_equal(up_nss_user_renumber(ctx, "alice", -1, &mv), UP_OK);
+	assert_int_equal(mv.new_uid, mv.old_uid);
+	free(mv.home);
+	assert_int_equal(up_nss_user_renumber(ctx, "bob", -1, &mv), UP_ENOENT);
+	assert_int_equal(up_nss_user_renumber(ctx, "bob", h, &mv), UP_EINVAL);
+	assert_int_equal(up_nss_user_renumber(ctx, "bob", 100, &mv), UP_ERANGE);
+	assert_int_equal(up_nss_user_renumber(ctx, "nobody", 250000, &mv), UP_ENOENT);
+	/* carol's primary group 270000 is not private: it stays */
+	assert_int_equal(up_nss_user_renumber(ctx, "carol", 260500, &mv), UP_OK);
+	assert_int_equal(mv.new_gid, 270000);
+	free(mv.home);
+	p = slurp(s, "passwd");
+	assert_non_null(strstr(p, "carol:x:260500:270000:"));
+	free(p);
+	p = slurp(s, "group");
+	assert_non_null(strstr(p, "carol:x:270000:\n"));
+	free(p);
+	/* a later sequential entry gets a UID above every one handed out */
+	up_ctx_free(ctx);
+	ctx = make_ctx(f, s, "");
+	assert_int_equal(up_nss_user_add(ctx, "dave", &uid), UP_OK);
+	assert_true(uid > 260500);
+	up_ctx_free(ctx);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +685,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pool_groups_two_machines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pool_group_collision, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pool_group_sequential, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_renumber, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
