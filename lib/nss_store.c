@@ -165,6 +165,12 @@ static int64_t find_user(const char *text, const char *name)
 	return -1;
 }
 
+/* True when the line p (llen bytes with its newline) starts with name and sep. */
+static bool line_keyed(const char *p, size_t llen, const char *name, size_t nlen, char sep)
+{
+	return llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == sep;
+}
+
 /* True when a line of `text` starts with "name:". */
 static bool group_line_present(const char *text, const char *name)
 {
@@ -173,15 +179,18 @@ static bool group_line_present(const char *text, const char *name)
 	for (const char *p = text; *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
-		if (llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':')
+		if (line_keyed(p, llen, name, nlen, ':'))
 			return true;
 		p += llen;
 	}
 	return false;
 }
 
-/* Text without the line that starts with "name:". */
-static char *drop_line(const char *text, const char *name)
+/*
+ * Text without the line that starts with name and sep (':' for passwd and
+ * group lines, '\t' for nss/report's).
+ */
+static char *drop_line(const char *text, const char *name, char sep)
 {
 	size_t nlen = strlen(name), o = 0;
 	char *out = malloc(strlen(text) + 1);
@@ -191,28 +200,7 @@ static char *drop_line(const char *text, const char *name)
 	for (const char *p = text; *p;) {
 		const char *eol = strchr(p, '\n');
 		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
-		if (!(llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == ':')) {
-			memcpy(out + o, p, llen);
-			o += llen;
-		}
-		p += llen;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* Text without the line that starts with "name\t" (nss/report). */
-static char *drop_line_tab(const char *text, const char *name)
-{
-	size_t nlen = strlen(name), o = 0;
-	char *out = malloc(strlen(text) + 1);
-
-	if (!out)
-		return NULL;
-	for (const char *p = text; *p;) {
-		const char *eol = strchr(p, '\n');
-		size_t llen = eol ? (size_t)(eol - p) + 1 : strlen(p);
-		if (!(llen > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '\t')) {
+		if (!line_keyed(p, llen, name, nlen, sep)) {
 			memcpy(out + o, p, llen);
 			o += llen;
 		}
@@ -720,7 +708,7 @@ static up_err report_set(struct up_ctx *ctx, int dirfd, const char *name, const 
 		old = strdup("");
 	else if (r)
 		goto out;
-	rest = old ? drop_line_tab(old, name) : NULL;
+	rest = old ? drop_line(old, name, '\t') : NULL;
 	if (kind && asprintf(&line, "%s\t%s\t%lld\t%s\n", name, kind, (long long)want, saved) < 0)
 		line = NULL;
 	if (!rest || (kind && !line)) {
@@ -935,7 +923,7 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 	home = expand_home(cfg->home, a->name);
 	/* A private group line without its passwd line (left by an older
 	 * version killed between the writes) is replaced, never doubled. */
-	rest = drop_line(f->group, a->name);
+	rest = drop_line(f->group, a->name, ':');
 	if (!home || !rest || asprintf(&pl, "%s:x:%lld:%lld:userpool user:%s:%s\n", a->name,
 				       (long long)uid, (long long)gid, home, cfg->shell) < 0)
 		pl = NULL;
@@ -1288,8 +1276,8 @@ static up_err del_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 
 	if (find_user(f->passwd, name) < 0)
 		return up_fail(ctx, UP_ENOENT, "%s has no NSS entry", name);
-	passwd = drop_line(f->passwd, name);
-	g1 = drop_line(f->group, name);
+	passwd = drop_line(f->passwd, name, ':');
+	g1 = drop_line(f->group, name, ':');
 	/* ... and out of every mapped group's and pool group's member list. */
 	r = g1 ? regroup(ctx, dirfd, f, g1, name, NULL, 0, NULL, &next, &group) : UP_ENOMEM;
 	free(g1);
@@ -1836,10 +1824,10 @@ static up_err renumber_texts(const struct up_config *cfg, const struct nss_files
 	ng = private ? line_with_ids(gline, gl, mv->new_gid, -1) : NULL;
 	if (!np || (private && !ng))
 		goto out;
-	rest = drop_line(f->passwd, name);
+	rest = drop_line(f->passwd, name, ':');
 	*ret_passwd = rest ? put_line(cfg, rest, np, name, mv->new_uid) : NULL;
 	free(rest);
-	rest = private ? drop_line(f->group, name) : strdup(f->group);
+	rest = private ? drop_line(f->group, name, ':') : strdup(f->group);
 	*ret_group = rest && private ? put_line(cfg, rest, ng, name, mv->new_gid) : rest;
 	if (private)
 		free(rest);
