@@ -546,7 +546,8 @@ up_err up_tpm_info(struct up_ctx *ctx, struct up_tpm_info *ret)
 
 	if (!ctx || !ctx->cfg || !ret)
 		return UP_EINVAL;
-	*ret = (struct up_tpm_info){.built = up_tpm_built()};
+	*ret = (struct up_tpm_info){
+	    .mode = ctx->cfg->tpm, .tcti = ctx->cfg->tpm_tcti, .built = up_tpm_built()};
 	r = up_tpm_key_state(ctx, keyid, &reachable, &loads);
 	if (r && r != UP_ENOENT)
 		return r;

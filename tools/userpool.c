@@ -281,6 +281,85 @@ static void fleet_status(struct up_ctx *ctx, json_t *j)
 	up_nss_fleet_list_free(it, n);
 }
 
+/* Offline records by scheme (issue 22): bound to the current TPM key, to
+ * another (gone) key, or without the TPM. */
+struct tpm_counts {
+	int bound, other_key, scrypt;
+};
+
+static void tpm_count(struct up_ctx *ctx, const char *keyid, struct tpm_counts *c)
+{
+	struct up_user_record **recs = NULL;
+	char id[17];
+
+	*c = (struct tpm_counts){0};
+	if (up_store_user_list(ctx, &recs))
+		return;
+	for (struct up_user_record **p = recs; *p; p++) {
+		const char *s = up_verifier_scheme((*p)->verifier, id);
+
+		if (!s)
+			continue;
+		if (strcmp(s, "tpm1") != 0)
+			c->scrypt++;
+		else if (keyid[0] && strcmp(id, keyid) == 0)
+			c->bound++;
+		else
+			c->other_key++;
+	}
+	up_store_user_list_free(recs);
+}
+
+static const char *tpm_mode_word(enum up_tpm_mode m)
+{
+	return m == UP_TPM_YES ? "yes" : m == UP_TPM_NO ? "no" : "auto";
+}
+
+/* `userpool status`: the TPM line. 1 when tpm = yes cannot be honoured or
+ * records are bound to a key this TPM no longer has. */
+static int status_tpm(struct up_ctx *ctx, json_t *j)
+{
+	struct up_tpm_info ti;
+	struct tpm_counts c;
+	up_err r = up_tpm_info(ctx, &ti);
+
+	if (r) {
+		if (j)
+			json_object_set_new(j, "tpm_error", json_string(up_ctx_detail(ctx)));
+		else
+			printf("TPM: %s: %s\n", up_strerror(r), up_ctx_detail(ctx));
+		return 1;
+	}
+	tpm_count(ctx, ti.keyid, &c);
+	if (j) {
+		json_object_set_new(
+		    j, "tpm",
+		    json_pack("{s:s, s:s?, s:b, s:b, s:b, s:s, s:b, s:i, s:i, s:i}", "mode",
+			      tpm_mode_word(ti.mode), "tcti", ti.tcti, "built", ti.built,
+			      "reachable", ti.reachable, "used", ti.used, "key_id", ti.keyid,
+			      "key_loads", ti.loads, "records_bound", c.bound, "records_other_key",
+			      c.other_key, "records_without_tpm", c.scrypt));
+	} else {
+		printf("TPM: %s (tpm = %s, %s): %s", ti.used ? "used" : "not used",
+		       tpm_mode_word(ti.mode), ti.tcti ? ti.tcti : "",
+		       !ti.built ? "built without TPM support"
+		       : ti.reachable ? "reachable"
+				      : "not reachable");
+		if (ti.keyid[0])
+			printf(", machine key %s%s", ti.keyid,
+			       ti.loads ? "" : " (this TPM does not load it)");
+		printf("\n  offline records: %d bound to the TPM, %d without it%s", c.bound,
+		       c.scrypt, c.scrypt && ti.used ? " (bound at their next online sign-in)" : "");
+		if (c.other_key)
+			printf(", %d bound to a TPM key that is gone (need an online sign-in)",
+			       c.other_key);
+		printf("\n");
+		if (ti.mode == UP_TPM_YES && !ti.used)
+			printf("  tpm = yes: no offline record is made until the TPM answers\n");
+	}
+	return (ti.mode == UP_TPM_YES && !ti.used) || c.other_key ? 1 : 0;
+}
+
 static int cmd_status(struct up_ctx *ctx, const char *config)
 {
 	struct up_jwks_info *info = NULL;
@@ -379,6 +458,8 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 	}
 	if (!r)
 		fleet_status(ctx, j);
+	if (!r && status_tpm(ctx, j) && !rc)
+		rc = 1;
 	if (opt_json) {
 		json_object_set_new(j, "state_ok", json_boolean(r == UP_OK));
 		if (r)
@@ -483,12 +564,32 @@ static int cmd_verify(struct up_ctx *ctx, const char *arg)
 
 static json_t *record_json(const struct up_user_record *u)
 {
-	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:b, s:b}", "username", u->username,
-			 "sub", u->sub, "groups", strv_json(u->groups), "mfa", u->mfa,
+	char keyid[17];
+	const char *scheme = up_verifier_scheme(u->verifier, keyid);
+
+	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:s?, s:s?, s:b, s:b}", "username",
+			 u->username, "sub", u->sub, "groups", strv_json(u->groups), "mfa", u->mfa,
 			 "last_online", (json_int_t)u->last_online, "offline_failures",
 			 (json_int_t)u->failures, "offline_verifier", u->verifier != NULL,
+			 "verifier_scheme", scheme, "tpm_key_id", keyid[0] ? keyid : NULL,
 			 "refresh_token_kept", u->refresh_token != NULL, "offline_totp",
 			 u->mfa_secret != NULL);
+}
+
+/* The verifier's scheme for `cache show` (issue 22). */
+static void print_scheme(const struct up_user_record *u)
+{
+	char keyid[17];
+	const char *scheme = up_verifier_scheme(u->verifier, keyid);
+
+	if (!u->verifier)
+		return;
+	if (!scheme)
+		printf("  %-14s %s\n", "verifier", "malformed (replaced at the next online sign-in)");
+	else if (keyid[0])
+		printf("  %-14s %s (bound to the TPM, machine key %s)\n", "verifier", scheme, keyid);
+	else
+		printf("  %-14s %s (not bound to a TPM)\n", "verifier", scheme);
 }
 
 static void record_text(const struct up_user_record *u)
@@ -505,6 +606,7 @@ static void record_text(const struct up_user_record *u)
 	       u->verifier ? "possible" : "no verifier");
 	printf("  %-14s %s\n", "offline code",
 	       u->mfa_secret ? "TOTP secret held (wrapped)" : "no TOTP secret held");
+	print_scheme(u);
 }
 
 static int cmd_cache(struct up_ctx *ctx, int argc, char **argv)

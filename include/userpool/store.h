@@ -98,6 +98,8 @@ UP_EXPORT const char *up_verifier_scheme(const char *verifier, char keyid[17]);
 /* The machine's TPM as this configuration uses it (issue 22, `userpool
  * status`). Probes the TPM; never creates a key. */
 struct up_tpm_info {
+	enum up_tpm_mode mode; /* the `tpm` key */
+	const char *tcti;      /* the `tpm_tcti` key (borrowed from the configuration) */
 	bool built;	/* this build has TPM support (tpm2-tss) */
 	bool reachable; /* the TCTI opens and the TPM answers (owner auth empty) */
 	bool used;	/* new offline records are bound to it (`tpm` and reachable) */

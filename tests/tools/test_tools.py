@@ -176,7 +176,7 @@ def pam_signin(tmp, conf, user, answers):
                           capture_output=True, text=True, env=env, timeout=60)
 
 
-PLAN = 32
+PLAN = 34
 
 
 def main():
@@ -505,6 +505,7 @@ def status_checks(tmp, pool, conf):
         "uid_source = hash: user add --sub gives the documented UIDs, the same files on two machines",
         log + r.stderr + repr(files))
     fleet_checks(tmp, pool)
+    tpm_checks(tmp, pool)
 
 
 def cli(conf, *args):
@@ -595,6 +596,59 @@ def fleet_checks(tmp, pool):
         and ents.get("clash", {}).get("kind") == "refused" and ents.get("renu1", {}).get("uid") == 251001,
         "uid_source = hash: renumber to the bound account's hash; collisions refused and in status",
         rn2[1] + rn3[1] + rn4[1] + r5[1] + st3)
+
+
+def tpm_checks(tmp, pool):
+    """issue 22: status counts the offline records by how they are bound to
+    the TPM; cache show names each record's scheme (no TPM here: the TPM
+    side runs against swtpm in tests/pam/test_tpm.sh)."""
+    tdir = os.path.join(tmp, "tpmm")
+    os.makedirs(tdir, mode=0o755, exist_ok=True)
+    common = "mfa = optional\nenroll_on_login = no\ntpm_tcti = device:/dev/tpm-none\n"
+    conf = write_conf(tdir, pool, common)
+    for u in ("tpmrec1", "tpmrec2"):
+        pool.admin("create_user", username=u, password=PASSWORD)
+    signins = [pam_signin(tdir, conf, u, [PASSWORD]) for u in ("tpmrec1", "tpmrec2")]
+    # tpmrec2's record as if made with a TPM whose key this machine lacks
+    iss = "%s/%s" % (pool.url.rstrip("/"), POOL_ID)
+    path = os.path.join(tdir, "state", "users",
+                        hashlib.sha256(("%s\ntpmrec2" % iss).encode()).hexdigest() + ".json")
+    with open(path) as f:
+        rec = json.load(f)
+    parts = rec["verifier"].split("$")
+    rec["verifier"] = "$".join(["tpm1", "0011223344556677", "16384", "8", "1"] + parts[-2:])
+    with open(path + ".new", "w") as f:
+        json.dump(rec, f)
+    os.chmod(path + ".new", 0o600)
+    os.rename(path + ".new", path)
+    # 33: text: not used, not reachable; 0 bound, 1 without, 1 bound to a
+    # key that is gone (exit 1); cache show: scrypt2 / tpm1 with its key id
+    rc, st = cli(conf, "status")
+    sh1 = cli(conf, "cache", "show", "tpmrec1")
+    sh2 = cli(conf, "cache", "show", "tpmrec2")
+    tap(all(r.returncode == 0 for r in signins) and parts[0] == "scrypt2" and rc == 1
+        and "TPM: not used (tpm = auto, device:/dev/tpm-none): not reachable\n" in st
+        and "offline records: 0 bound to the TPM, 1 without it, 1 bound to a TPM key that is gone "
+            "(need an online sign-in)" in st
+        and re.search(r"verifier +scrypt2 \(not bound to a TPM\)", sh1[1])
+        and re.search(r"verifier +tpm1 \(bound to the TPM, machine key 0011223344556677\)", sh2[1]),
+        "status: TPM not reachable, records by scheme (one bound to a gone key: exit 1); "
+        "cache show names the scheme", "".join(r.stdout + r.stderr for r in signins) + st + sh1[1] + sh2[1])
+    # 34: --json; tpm = yes without a TPM: status says no record is made, exit 1
+    js = json.loads(subprocess.run([CLI, "--config", conf, "--json", "status"], capture_output=True,
+                                   text=True, timeout=60).stdout or "{}").get("tpm", {})
+    cj = json.loads(subprocess.run([CLI, "--config", conf, "--json", "cache", "show", "tpmrec2"],
+                                   capture_output=True, text=True, timeout=60).stdout or "{}")
+    yes = write_conf(tdir, pool, common + "tpm = yes\n")
+    rc2, st2 = cli(yes, "status")
+    tap(js.get("mode") == "auto" and js.get("reachable") is False and js.get("used") is False
+        and js.get("records_bound") == 0 and js.get("records_without_tpm") == 1
+        and js.get("records_other_key") == 1 and cj.get("verifier_scheme") == "tpm1"
+        and cj.get("tpm_key_id") == "0011223344556677"
+        and rc2 == 1 and "TPM: not used (tpm = yes, device:/dev/tpm-none)" in st2
+        and "tpm = yes: no offline record is made until the TPM answers" in st2,
+        "status --json: the tpm object; cache show --json: verifier_scheme; tpm = yes without a TPM",
+        repr(js) + repr(cj) + st2)
 
 
 if __name__ == "__main__":
