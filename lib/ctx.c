@@ -70,6 +70,14 @@ void up_ctx_set_remote_host(struct up_ctx *ctx, const char *host)
 		snprintf(ctx->remote_host, sizeof(ctx->remote_host), "%s", host);
 }
 
+void up_ctx_set_state_owner(struct up_ctx *ctx, uid_t uid, gid_t gid)
+{
+	if (!ctx)
+		return;
+	ctx->state_uid = uid;
+	ctx->state_gid = gid;
+}
+
 int64_t up_ctx_requester(const struct up_ctx *ctx)
 {
 	if (ctx && ctx->requester >= 0)

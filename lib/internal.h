@@ -53,6 +53,8 @@ struct up_ctx {
 	struct up_jwks_memo *jwks_memo; /* jwks.c: the parsed cache file, while unchanged */
 	int64_t kdf_ns;			/* kdf.c: wall time inside scrypt (slot wait
 					   excluded) in this context, for make bench */
+	uid_t state_uid;		/* owner of state_dir and its files (default 0) */
+	gid_t state_gid;		/* its group, recorded only (default 0) */
 };
 
 /* jwks.c: the context's memo of the last JWKS cache file read (issue 21
@@ -197,9 +199,9 @@ up_err up_cache_store(struct up_ctx *ctx, int dirfd, const char *name, size_t ca
 		      const json_t *root);
 /* Open `name` for flock() (created 0600 if missing). Returns the fd. */
 up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd);
-/* The uid that must own state files: 0, or the running euid in test builds
- * where state_dir is owned by the caller (see state.c). */
-uid_t up_state_owner(void);
+/* The uid that must own state_dir and its files: 0 unless
+ * up_ctx_set_state_owner said otherwise. */
+uid_t up_state_owner(const struct up_ctx *ctx);
 
 /* --- jwt.c, jwks.c: tokens, verified against the rules they are handed --- */
 /* What a provider hands the verifier; jwt.c and jwks.c know no provider. */

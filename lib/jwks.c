@@ -768,7 +768,7 @@ up_err up_jwks_for_kid(struct up_ctx *ctx, const char *uri, const char *kid, uns
 	if (memo_fast(ctx, uri, kid, flags, ret_set))
 		return UP_OK;
 	rc = where_open(ctx, uri, &w);
-	if (rc && w.uri && geteuid() != 0 && !(flags & UP_VERIFY_OFFLINE)) {
+	if (rc && w.uri && geteuid() != up_state_owner(ctx) && !(flags & UP_VERIFY_OFFLINE)) {
 		/* An unprivileged caller (userpool-enroll and `userpool login`
 		 * run as the user) may not read root's cache: fetch the set for
 		 * this call only, and never write it anywhere. */

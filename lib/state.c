@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -24,9 +25,18 @@
  * jwks/ are 0700.
  */
 
-uid_t up_state_owner(void)
+uid_t up_state_owner(const struct up_ctx *ctx)
 {
-	return 0;
+	return ctx ? ctx->state_uid : 0;
+}
+
+/* "root" or "uid N": whom state files must belong to, for messages. */
+static const char *owner_name(const struct up_ctx *ctx, char *buf, size_t len)
+{
+	if (up_state_owner(ctx) == 0)
+		return "root";
+	snprintf(buf, len, "uid %u", (unsigned)up_state_owner(ctx));
+	return buf;
 }
 
 static bool name_ok(const char *name)
@@ -37,14 +47,15 @@ static bool name_ok(const char *name)
 static up_err check_dir(struct up_ctx *ctx, int fd, const char *what, mode_t forbidden)
 {
 	struct stat st;
+	char who[32];
 
 	if (fstat(fd, &st) < 0)
 		return up_fail(ctx, UP_ESTATE, "%s: fstat: %s", what, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return up_fail(ctx, UP_ESTATE, "%s: not a directory", what);
-	if (st.st_uid != up_state_owner())
-		return up_fail(ctx, UP_ESTATE, "%s: owned by uid %u, not root", what,
-			       (unsigned)st.st_uid);
+	if (st.st_uid != up_state_owner(ctx))
+		return up_fail(ctx, UP_ESTATE, "%s: owned by uid %u, not %s", what,
+			       (unsigned)st.st_uid, owner_name(ctx, who, sizeof(who)));
 	if (st.st_mode & forbidden)
 		return up_fail(ctx, UP_ESTATE, "%s: mode %04o is too open", what,
 			       (unsigned)(st.st_mode & 07777));
@@ -143,9 +154,11 @@ up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap
 		r = up_fail(ctx, UP_ESTATE, "%s: not a regular file", name);
 		goto out;
 	}
-	if (st.st_uid != up_state_owner()) {
-		r = up_fail(ctx, UP_ESTATE, "%s: owned by uid %u, not root", name,
-			    (unsigned)st.st_uid);
+	if (st.st_uid != up_state_owner(ctx)) {
+		char who[32];
+
+		r = up_fail(ctx, UP_ESTATE, "%s: owned by uid %u, not %s", name,
+			    (unsigned)st.st_uid, owner_name(ctx, who, sizeof(who)));
 		goto out;
 	}
 	if (st.st_mode & 0022) {
@@ -315,7 +328,7 @@ up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_f
 	if (fd < 0)
 		return up_fail(ctx, UP_ESTATE, "%s: %s", name,
 			       errno == ELOOP ? "is a symbolic link" : strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != up_state_owner()) {
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != up_state_owner(ctx)) {
 		close(fd);
 		return up_fail(ctx, UP_ESTATE, "%s: lock file refused", name);
 	}

@@ -2,6 +2,8 @@
 #ifndef USERPOOL_CTX_H
 #define USERPOOL_CTX_H
 
+#include <sys/types.h>
+
 #include <userpool/common.h>
 #include <userpool/config.h>
 #include <userpool/err.h>
@@ -34,6 +36,12 @@ UP_EXPORT int64_t up_ctx_now(const struct up_ctx *ctx);
  * uid): getuid(). */
 UP_EXPORT void up_ctx_set_requester(struct up_ctx *ctx, int64_t uid);
 UP_EXPORT int64_t up_ctx_requester(const struct up_ctx *ctx);
+/* Who must own state_dir and every file in it (default root, uid 0): the
+ * owner checks accept `uid` instead, so the unit tests and a test build can
+ * run without root on a state directory of their own. The PAM and NSS
+ * modules and the tools never call it. `gid` is recorded; the group of state
+ * files is not checked (group-writable modes are refused instead). */
+UP_EXPORT void up_ctx_set_state_owner(struct up_ctx *ctx, uid_t uid, gid_t gid);
 /* Where the sign-in comes from (PAM_RHOST), for send_context = yes: kept
  * only when it is a numeric IPv4/IPv6 address; NULL or anything else
  * clears it. */

@@ -56,6 +56,7 @@ static int child_signin(const char *cfg_path, const char *username, const char *
 
 	if (up_ctx_new(&ctx) || up_ctx_load_config(ctx, cfg_path, 1, args, false))
 		return 2;
+	up_ctx_set_state_owner(ctx, geteuid(), getegid());
 	/* Wait until every process is ready, then all go at once. */
 	if (read(gate, &c, 1) < 0)
 		return 3;
@@ -123,6 +124,7 @@ static size_t check_files(const char *cfg_path, const char *state_dir)
 	DIR *d;
 
 	assert_int_equal(up_ctx_new(&ctx), UP_OK);
+	up_ctx_set_state_owner(ctx, geteuid(), getegid());
 	up_ctx_set_logger(ctx, t_log_fn, &log);
 	assert_int_equal(up_ctx_load_config(ctx, cfg_path, 0, NULL, false), UP_OK);
 	assert_int_equal(up_store_user_list(ctx, &list), UP_OK);
@@ -211,6 +213,7 @@ static int child_offline(const char *cfg_path, const char *username, const char 
 
 	if (up_ctx_new(&ctx) || up_ctx_load_config(ctx, cfg_path, 0, NULL, false))
 		return 2;
+	up_ctx_set_state_owner(ctx, geteuid(), getegid());
 	up_ctx_set_requester(ctx, requester);
 	if (read(gate, &c, 1) < 0)
 		return 3;
@@ -267,6 +270,7 @@ static char *offline_user(const char *cfg_path, const char *tag, const char *pas
 	assert_true(asprintf(&user, "%s%d", tag, (int)getpid()) > 0);
 	t_pool_user(pool, user, password, NULL);
 	assert_int_equal(up_ctx_new(&ctx), UP_OK);
+	up_ctx_set_state_owner(ctx, geteuid(), getegid());
 	assert_int_equal(up_ctx_load_config(ctx, cfg_path, 0, NULL, false), UP_OK);
 	assert_int_equal(up_signin(ctx, user, password, &conv, &auth), UP_OK);
 	assert_false(auth->offline);
@@ -283,6 +287,7 @@ static struct up_user_record *read_record(const char *cfg_path, const char *user
 	struct up_user_record *rec = NULL;
 
 	assert_int_equal(up_ctx_new(&ctx), UP_OK);
+	up_ctx_set_state_owner(ctx, geteuid(), getegid());
 	assert_int_equal(up_ctx_load_config(ctx, cfg_path, 0, NULL, false), UP_OK);
 	assert_int_equal(up_store_user_read(ctx, user, &rec), UP_OK);
 	up_ctx_free(ctx);

@@ -250,6 +250,46 @@ static void test_dir_owner(void **state)
 	free(p);
 }
 
+/* up_ctx_set_state_owner: a state directory of uid 65534 is accepted once
+ * the context says that uid owns the state, and root's is then refused. */
+static void test_state_owner(void **state)
+{
+	struct fx *f = *state;
+	char *p, *data = NULL;
+	size_t len = 0;
+	int fd = -1;
+
+	assert_int_equal(mkdir(f->state, 0700), 0);
+	assert_int_equal(chown(f->state, NOBODY, NOBODY), 0);
+	expect_dir_refused(f, NULL, UP_ESTATE);
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "not root"));
+	up_ctx_set_state_owner(f->ctx, NOBODY, NOBODY);
+	assert_int_equal(up_state_dir(f->ctx, NULL, &fd), UP_OK);
+	close(fd);
+	/* users/ is created by (and owned by) root here: refused for nobody */
+	p = path2(f->state, "users");
+	assert_int_equal(mkdir(p, 0700), 0);
+	expect_dir_refused(f, "users", UP_ESTATE);
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "owned by uid 0, not uid 65534"));
+	assert_int_equal(chown(p, NOBODY, NOBODY), 0);
+	assert_int_equal(up_state_dir(f->ctx, "users", &fd), UP_OK);
+	close(fd);
+	free(p);
+	/* a file of root's in it is refused too, one of nobody's read */
+	p = t_write_file(f->state, "users-file", "x", 0600);
+	assert_int_equal(up_state_dir(f->ctx, NULL, &fd), UP_OK);
+	assert_int_equal(up_state_read(f->ctx, fd, "users-file", 16, &data, &len), UP_ESTATE);
+	assert_int_equal(chown(p, NOBODY, NOBODY), 0);
+	assert_int_equal(up_state_read(f->ctx, fd, "users-file", 16, &data, &len), UP_OK);
+	assert_int_equal(len, 1);
+	free(data);
+	close(fd);
+	free(p);
+	/* back to the default: root again */
+	up_ctx_set_state_owner(f->ctx, 0, 0);
+	expect_dir_refused(f, NULL, UP_ESTATE);
+}
+
 /* Every group/other permission combination against the forbidden bits:
  * 0066 for state_dir, 0077 for users/ and jwks/, 0022 for nss/. */
 static void sweep(struct fx *f, const char *path, const char *sub, mode_t forbidden)
@@ -878,6 +918,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_killed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_owner, setup, teardown),
 	};
 
 	if (geteuid() != 0) {

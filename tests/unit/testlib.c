@@ -86,6 +86,8 @@ struct up_ctx *t_ctx_with_config(const char *dir, const char *config, struct t_l
 	up_err r;
 
 	assert_int_equal(up_ctx_new(&ctx), UP_OK);
+	/* The state directory is the test's own: no root needed. */
+	up_ctx_set_state_owner(ctx, geteuid(), getegid());
 	if (log)
 		up_ctx_set_logger(ctx, t_log_fn, log);
 	if (clock)

@@ -1,0 +1,38 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Unit tests run without root (issue 17): up_ctx_set_state_owner lets the
+# owner checks accept the test's own uid. Runs test_fleet (NSS files under
+# state_dir) and test_jwt (the JWKS cache under state_dir) as nobody
+# (65534) with TMPDIR, where their state directories go, owned by nobody.
+# As a non-root user, runs them as that user.
+set -u
+b=${top_builddir:-.}
+tests="test_fleet test_jwt"
+echo "1..2"
+t=$(mktemp -d) || exit 1
+trap 'rm -rf "$t"' EXIT
+chmod 0755 "$t"
+mkdir "$t/tmp" || exit 1
+if [ "$(id -u)" = 0 ]; then
+	chown 65534:65534 "$t/tmp" || exit 1
+	as="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	who="uid 65534"
+else
+	as=""
+	who="uid $(id -u)"
+fi
+n=0
+for x in $tests; do
+	n=$((n + 1))
+	# shellcheck disable=SC2086
+	$as env TMPDIR="$t/tmp" CMOCKA_MESSAGE_OUTPUT=TAP "$b/tests/unit/$x" >"$t/$x.out" 2>&1
+	rc=$?
+	oks=$(grep -c '^ok' "$t/$x.out")
+	bad=$(grep -c '^not ok' "$t/$x.out")
+	if [ "$rc" -eq 0 ] && [ "$oks" -gt 0 ] && [ "$bad" -eq 0 ]; then
+		echo "ok $n - $x as $who: $oks cases pass"
+	else
+		echo "not ok $n - $x as $who: exit $rc, $oks ok, $bad not ok"
+		sed 's/^/# /' "$t/$x.out" | tail -40
+	fi
+done
