@@ -1294,12 +1294,15 @@ static up_err read_file(struct parser *p, const char *path, bool check_owner, ch
 		close(fd);
 		return bad(p, NULL, "config file %s: not a regular file", path);
 	}
-	if (check_owner && st.st_uid != 0) {
+	if (check_owner && st.st_uid != up_state_owner(p->ctx)) {
+		char who[32];
+
+		up_state_owner_name(p->ctx, who, sizeof(who));
 		if (!p->list) {
 			close(fd);
-			return bad(p, NULL, "config file %s: not owned by root", path);
+			return bad(p, NULL, "config file %s: not owned by %s", path, who);
 		}
-		bad(p, NULL, "config file %s: not owned by root", path);
+		bad(p, NULL, "config file %s: not owned by %s", path, who);
 	}
 	if (check_owner && (st.st_mode & 022)) {
 		if (!p->list) {
@@ -1717,7 +1720,8 @@ static up_err parse_all(struct parser *p, const char *path, int argc, const char
 	const char *file = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	struct stat st;
+	struct stat st = { .st_uid = (uid_t)-1, .st_mode = 0777 }; /* set by read_file */
+	uid_t owner = up_state_owner(p->ctx);
 	up_err r, fr;
 
 	c = calloc(1, sizeof(*c));
@@ -1739,12 +1743,14 @@ static up_err parse_all(struct parser *p, const char *path, int argc, const char
 		return fr;
 	/* A file with the client secret must be readable by root alone,
 	 * whether or not the caller asked for the owner checks. */
-	if (p->file_has_secret && (st.st_uid != 0 || (st.st_mode & 044))) {
+	if (p->file_has_secret && (st.st_uid != owner || (st.st_mode & 044))) {
+		char who[32];
+
 		p->path = NULL;
 		r = bad(p, NULL,
-			"config file %s holds client_secret: it must be owned by root and not "
+			"config file %s holds client_secret: it must be owned by %s and not "
 			"readable by group or others (chmod 600)",
-			file);
+			file, up_state_owner_name(p->ctx, who, sizeof(who)));
 		if (!p->list)
 			return r;
 	}

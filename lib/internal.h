@@ -199,9 +199,13 @@ up_err up_cache_store(struct up_ctx *ctx, int dirfd, const char *name, size_t ca
 		      const json_t *root);
 /* Open `name` for flock() (created 0600 if missing). Returns the fd. */
 up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd);
-/* The uid that must own state_dir and its files: 0 unless
+/* The uid that must own state_dir, its files and a configuration file
+ * with client_secret (config.c): 0 unless
  * up_ctx_set_state_owner said otherwise. */
 uid_t up_state_owner(const struct up_ctx *ctx);
+/* "root" or "uid N" written into buf (and returned): whom they must
+ * belong to, for messages. */
+const char *up_state_owner_name(const struct up_ctx *ctx, char *buf, size_t len);
 
 /* --- jwt.c, jwks.c: tokens, verified against the rules they are handed --- */
 /* What a provider hands the verifier; jwt.c and jwks.c know no provider. */

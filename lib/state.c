@@ -30,12 +30,12 @@ uid_t up_state_owner(const struct up_ctx *ctx)
 	return ctx ? ctx->state_uid : 0;
 }
 
-/* "root" or "uid N": whom state files must belong to, for messages. */
-static const char *owner_name(const struct up_ctx *ctx, char *buf, size_t len)
+const char *up_state_owner_name(const struct up_ctx *ctx, char *buf, size_t len)
 {
 	if (up_state_owner(ctx) == 0)
-		return "root";
-	snprintf(buf, len, "uid %u", (unsigned)up_state_owner(ctx));
+		snprintf(buf, len, "root");
+	else
+		snprintf(buf, len, "uid %u", (unsigned)up_state_owner(ctx));
 	return buf;
 }
 
@@ -55,7 +55,7 @@ static up_err check_dir(struct up_ctx *ctx, int fd, const char *what, mode_t for
 		return up_fail(ctx, UP_ESTATE, "%s: not a directory", what);
 	if (st.st_uid != up_state_owner(ctx))
 		return up_fail(ctx, UP_ESTATE, "%s: owned by uid %u, not %s", what,
-			       (unsigned)st.st_uid, owner_name(ctx, who, sizeof(who)));
+			       (unsigned)st.st_uid, up_state_owner_name(ctx, who, sizeof(who)));
 	if (st.st_mode & forbidden)
 		return up_fail(ctx, UP_ESTATE, "%s: mode %04o is too open", what,
 			       (unsigned)(st.st_mode & 07777));
@@ -158,7 +158,7 @@ up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap
 		char who[32];
 
 		r = up_fail(ctx, UP_ESTATE, "%s: owned by uid %u, not %s", name,
-			    (unsigned)st.st_uid, owner_name(ctx, who, sizeof(who)));
+			    (unsigned)st.st_uid, up_state_owner_name(ctx, who, sizeof(who)));
 		goto out;
 	}
 	if (st.st_mode & 0022) {

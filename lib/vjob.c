@@ -69,6 +69,8 @@ struct up_vjob *up_vjob_start(struct up_ctx *ctx, const char *password)
 	}
 	job->tctx.cfg = ctx->cfg;
 	job->tctx.requester = ctx->requester;
+	job->tctx.state_uid = ctx->state_uid; /* the kdf/ slots are state files */
+	job->tctx.state_gid = ctx->state_gid;
 	atomic_init(&job->cancel, false);
 	if (pthread_attr_init(&attr) != 0) {
 		up_free_secret(job->password);

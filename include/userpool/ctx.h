@@ -36,11 +36,12 @@ UP_EXPORT int64_t up_ctx_now(const struct up_ctx *ctx);
  * uid): getuid(). */
 UP_EXPORT void up_ctx_set_requester(struct up_ctx *ctx, int64_t uid);
 UP_EXPORT int64_t up_ctx_requester(const struct up_ctx *ctx);
-/* Who must own state_dir and every file in it (default root, uid 0): the
- * owner checks accept `uid` instead, so the unit tests and a test build can
- * run without root on a state directory of their own. The PAM and NSS
- * modules and the tools never call it. `gid` is recorded; the group of state
- * files is not checked (group-writable modes are refused instead). */
+/* Who must own state_dir, every file in it and a configuration file that
+ * holds client_secret (default root, uid 0): the owner checks accept `uid`
+ * instead, so the unit tests and a test build can run without root on files
+ * of their own. Call it before up_ctx_load_config. The PAM and NSS modules
+ * and the tools never call it. `gid` is recorded; the group of these files
+ * is not checked (group-writable modes are refused instead). */
 UP_EXPORT void up_ctx_set_state_owner(struct up_ctx *ctx, uid_t uid, gid_t gid);
 /* Where the sign-in comes from (PAM_RHOST), for send_context = yes: kept
  * only when it is a numeric IPv4/IPv6 address; NULL or anything else
@@ -62,7 +63,8 @@ UP_EXPORT const char *up_ctx_user_message(const struct up_ctx *ctx);
  * use_first_pass, try_first_pass). `check_owner` demands a root-owned file
  * that is not writable by others (the PAM and NSS modules pass true; the
  * tools pass true unless a test build overrides it). A file that holds
- * client_secret must be root-owned and not readable by others.
+ * client_secret must be root-owned and not readable by others. ("Root":
+ * the owner up_ctx_set_state_owner names, root unless a test says so.)
  * On failure the context keeps its previous configuration.
  */
 UP_EXPORT up_err up_ctx_load_config(struct up_ctx *ctx, const char *path,

@@ -752,6 +752,7 @@ static void test_concurrent_cold_cache(void **state)
 				_exit(100);
 			if (up_ctx_new(&ctx) != UP_OK)
 				_exit(101);
+			up_ctx_set_state_owner(ctx, geteuid(), getegid());
 			up_ctx_set_clock(ctx, t_clock_fn, &clk);
 			rc = up_ctx_load_config(ctx, cfgpath, 0, NULL, false);
 			if (!rc)

@@ -1,14 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Unit tests run without root (issue 17): up_ctx_set_state_owner lets the
-# owner checks accept the test's own uid. Runs test_fleet (NSS files under
-# state_dir) and test_jwt (the JWKS cache under state_dir) as nobody
-# (65534) with TMPDIR, where their state directories go, owned by nobody.
-# As a non-root user, runs them as that user.
+# owner checks accept the test's own uid. Runs test_state (state_dir and
+# its files), test_config (a file with client_secret), test_jwks (the JWKS
+# cache) and test_store (user records) as nobody (65534) with TMPDIR, where
+# their files go, owned by nobody. As a non-root user, runs them as that user.
 set -u
 b=${top_builddir:-.}
-tests="test_fleet test_jwt"
-echo "1..2"
+tests="test_state test_config test_jwks test_store"
+echo "1..4"
 t=$(mktemp -d) || exit 1
 trap 'rm -rf "$t"' EXIT
 chmod 0755 "$t"
