@@ -18,6 +18,7 @@
 #include "mfa_local.h"
 #include "provider.h"
 #include "store_int.h"
+#include "tpm.h"
 #include "vjob.h"
 
 /*
@@ -143,6 +144,29 @@ struct online_ud {
 	int64_t mfa_step; /* the step of the code the pool accepted (0: none) */
 };
 
+/* Say when an online sign-in changes how the offline record is bound to
+ * the TPM (issue 22): bound now, re-bound to a new machine key, unbound. */
+static void log_binding(struct up_ctx *ctx, const char *username, const char *old_v,
+			const char *new_v)
+{
+	char old_id[UP_TPM_KEYID_LEN + 1], new_id[UP_TPM_KEYID_LEN + 1];
+	const char *os = old_v ? up_verifier_scheme(old_v, old_id) : NULL;
+	const char *ns = new_v ? up_verifier_scheme(new_v, new_id) : NULL;
+
+	if (!ns || (os && strcmp(old_id, new_id) == 0))
+		return;
+	if (new_id[0] && os && old_id[0])
+		up_log(ctx, LOG_NOTICE,
+		       "%s: offline record re-bound to the TPM's machine key %s (was %s)", username,
+		       new_id, old_id);
+	else if (new_id[0])
+		up_log(ctx, LOG_NOTICE, "%s: offline record bound to the TPM (machine key %s)",
+		       username, new_id);
+	else if (os && old_id[0])
+		up_log(ctx, LOG_NOTICE, "%s: offline record no longer bound to the TPM (%s)",
+		       username, ns);
+}
+
 static up_err online_update(void *ud, const struct up_user_record *cur,
 			    struct up_user_record **ret_new)
 {
@@ -172,6 +196,7 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 		rec->refresh_token = strdup(o->auth->refresh_token);
 	/* No password (device flow): no verifier, so no offline sign-in with
 	 * whatever password an older entry knew. */
+	log_binding(o->ctx, o->username, same_sub ? cur->verifier : NULL, o->verifier);
 	rec->verifier = o->verifier;
 	o->verifier = NULL;
 	/* Wrapped under this verifier's KEK (or none). */
