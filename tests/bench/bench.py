@@ -12,6 +12,9 @@ measures, each several times with the median reported:
   3. the same sign-in with AWS's JavaScript SDK run by pam_exec;
   4. cold JWKS (first sign-in) against warm;
   5. offline sign-in and the share of its KDF (scrypt);
+  5t. (issue 22) offline sign-in through the TPM (swtpm on 127.0.0.1) against
+     the scrypt-only record, and the cost of one guess with and without the
+     TPM (scrypt2 against tpm1);
   6. 64 concurrent sign-ins: throughput, p99, errors, JWKS fetches;
   7. peak RSS of a pamtester sign-in; bytes leaked per 1000 sign-ins
      (valgrind, one process running many sign-ins).
@@ -262,7 +265,7 @@ class Bench:
 
     # --- configuration and PAM services ---------------------------------------
 
-    def conf(self, name, state, flow="password", offline=False, endpoint=None):
+    def conf(self, name, state, flow="password", offline=False, endpoint=None, extra=()):
         os.makedirs(state, mode=0o700, exist_ok=True)
         path = os.path.join(self.T, name + ".conf")
         lines = ["# make bench: %s" % name,
@@ -278,7 +281,7 @@ class Bench:
                  # fig. 5 measures the password-only offline path (the
                  # users have TOTP; no secret is held locally)
                  "offline_mfa = skip",
-                 "timeout = 30s"]
+                 "timeout = 30s"] + list(extra)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -683,6 +686,120 @@ class Bench:
         self.row("KDF share of the offline sign-in (CPU)", "%.0f %%"
                  % (100.0 * median(kc) / tot_cpu), "(wall: %.0f %%)" % (100.0 * median(kw) / tot))
 
+    # --- issue 22: the TPM -----------------------------------------------------
+
+    def swtpm_start(self):
+        """A swtpm on 127.0.0.1 (state in the temp dir); its TCTI string."""
+        port = None
+        for _ in range(200):
+            p = free_port()
+            s = socket.socket()
+            try:
+                s.bind(("127.0.0.1", p + 1))
+                port = p
+                break
+            except OSError:
+                pass
+            finally:
+                s.close()
+        if port is None:
+            raise BenchError("no two free ports for swtpm")
+        state = os.path.join(self.T, "swtpm")
+        os.makedirs(state, exist_ok=True)
+        self.swtpm = subprocess.Popen(
+            ["swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state,
+             "--server", "type=tcp,port=%d,bindaddr=127.0.0.1" % port,
+             "--ctrl", "type=tcp,port=%d,bindaddr=127.0.0.1" % (port + 1),
+             "--flags", "not-need-init,startup-clear"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                return "swtpm:host=127.0.0.1,port=%d" % port
+            except OSError:
+                time.sleep(0.05)
+        raise BenchError("swtpm did not start")
+
+    def swtpm_stop(self):
+        if getattr(self, "swtpm", None) and self.swtpm.poll() is None:
+            self.swtpm.terminate()
+            try:
+                self.swtpm.wait(10)
+            except subprocess.TimeoutExpired:
+                self.swtpm.kill()
+                self.swtpm.wait()
+
+    def guesses(self, conf, rounds):
+        """[(wall, kdf, cpu)] of wrong guesses against conf's verifier, and its scheme."""
+        r = subprocess.run([os.path.join(self.bindir, "bench_lib"), "guess", conf, str(rounds)],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise BenchError("bench_lib guess failed: " + r.stderr[-2000:])
+        rows = [l.split() for l in r.stdout.splitlines() if l.startswith("guess_ms")]
+        return [tuple(float(x) for x in l[2:5]) for l in rows], rows[0][1] if rows else "?"
+
+    def fig5t_tpm(self):
+        n = self.n(6, 2)
+        self.section("5t. The TPM (issue 22): offline sign-in with the record bound to the TPM "
+                     "(tpm1: scrypt N=2^14, r=8, p=1, then an HMAC inside the TPM) against the "
+                     "scrypt-only record (scrypt2: N=2^13, r=8, p=10); swtpm on 127.0.0.1 "
+                     "(socket TCTI), %d interleaved sign-ins each" % n)
+        if not shutil.which("swtpm"):
+            self.row("skipped", "n/a", "(swtpm not installed: tests/install-deps installs it)")
+            self.notes.append("5t: swtpm not installed, no TPM figures")
+            return
+        tcti = self.swtpm_start()
+        if self.closed_port is None:
+            self.closed_port = free_port()
+        dead = "https://127.0.0.1:%d/" % self.closed_port
+        kinds = (("tpm1", ["tpm = yes", "tpm_tcti = " + tcti]), ("scrypt2", ["tpm = no"]))
+        svc, users, ms, cpu, guess_conf = {}, {}, {}, {}, {}
+        for k, extra in kinds:
+            state = os.path.join(self.T, "state-tpm-" + k)
+            on = self.ours_service("tpm-prime-" + k, state=state, offline=True, extra=extra)
+            conf = self.conf("tpm-off-" + k, state, offline=True, endpoint=dead, extra=extra)
+            guess_conf[k] = conf
+            svc[k] = self.service("tpm-off-" + k, "auth required %s config=%s" % (self.module, conf))
+            users[k] = self.users(n + 1, "t" + k[0])
+            for u in users[k]:
+                self.ours(on, u)
+            self.pam_ok(svc[k], users[k][0][0], [users[k][0][1]], "offline warm-up " + k)
+            ms[k], cpu[k] = [], []
+        for i in range(1, n + 1):
+            for k, _ in kinds:
+                t, _, c = self.pam_ok(svc[k], users[k][i][0], [users[k][i][1]], "offline " + k)
+                ms[k].append(t)
+                cpu[k].append(c)
+        for k, _ in kinds:
+            self.row("offline sign-in, %s record, median" % k, fmt_ms(median(ms[k])),
+                     "[%s CPU, whole pamtester process]" % fmt_ms(median(cpu[k])))
+        self.row("  tpm1 / scrypt2 (wall)", fmt_ratio(median(ms["tpm1"]), median(ms["scrypt2"])),
+                 "(CPU: %s)" % fmt_ratio(median(cpu["tpm1"]), median(cpu["scrypt2"])))
+        rounds = self.n(8, 3)
+        g = {}
+        for k, _ in kinds:
+            g[k], scheme = self.guesses(guess_conf[k], rounds)
+            if scheme != k:
+                raise BenchError("5t: %s configuration made a %s verifier" % (k, scheme))
+        for k, _ in kinds:
+            w = median([x[0] for x in g[k]])
+            self.row("one guess against a %s verifier, median" % k, fmt_ms(w),
+                     "[%s CPU; %.1f guesses/s on one core here]"
+                     % (fmt_ms(median([x[2] for x in g[k]])), 1000.0 / w if w else 0))
+        hm = median([x[0] - x[1] for x in g["tpm1"]])
+        self.row("  tpm1: scrypt stage / TPM HMAC (wall)",
+                 "%s / %s" % (fmt_ms(median([x[1] for x in g["tpm1"]])), fmt_ms(hm)),
+                 "(the TPM part: TCTI round trips + swtpm's HMAC; a hardware TPM is slower)")
+        self.row("  tpm1: guesses/s the TPM lets through, any core count", "%.0f/s"
+                 % (1000.0 / hm if hm > 0 else 0), "(one TPM serialises its HMACs)")
+        self.notes.append("5t: a copied state_dir's tpm1 records cannot be checked without this "
+                          "TPM at all; here a guess is bounded by the TPM's HMAC rate (swtpm; a "
+                          "hardware TPM is slower) and by the per-uid offline counter. A scrypt2 "
+                          "record costs a guesser the scrypt2 row per try, on any hardware and in "
+                          "parallel (%d rounds each)" % rounds)
+        self.swtpm_stop()
+
     def conc_rounds(self, n, rounds, offline, cg=None):
         """`rounds` rounds of n concurrent sign-ins (bench_pamloop processes);
         with cg (a cgroup v1 memory directory) every process runs in it."""
@@ -901,7 +1018,7 @@ class Bench:
         self.check_env()
         self.pool_start()
         steps = [self.fig1_verify, self.fig23_online, self.fig_defaults, self.fig4_cold,
-                 self.fig5_offline, self.fig6_concurrent, self.fig7_memory, self.fig_targets]
+                 self.fig5_offline, self.fig5t_tpm, self.fig6_concurrent, self.fig7_memory, self.fig_targets]
         if self.a.only:
             keep = set(self.a.only.split(","))
             steps = [x for x in steps if x.__name__ in keep or x.__name__ == "fig_targets"]
@@ -926,6 +1043,7 @@ class Bench:
 
     def cleanup(self):
         self.pool_stop()
+        self.swtpm_stop()
         if not self.a.keep:
             shutil.rmtree(self.T, ignore_errors=True)
 

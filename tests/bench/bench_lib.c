@@ -19,6 +19,13 @@
  *     parameters the library writes). Prints "kdf_ms <wall> <cpu>" per
  *     round.
  *
+ *   bench_lib guess CONFIG ROUNDS
+ *     Figure 5t (issue 22). The cost of one guess against a verifier made
+ *     under CONFIG (its `tpm` key picks scrypt2 or tpm1): up_verifier_check
+ *     with a wrong password. Prints "guess_ms <scheme> <wall> <kdf> <cpu>"
+ *     per round: the whole check and its part inside scrypt (ctx->kdf_ns);
+ *     for tpm1 the rest is mostly the TPM's HMAC (TCTI round trips).
+ *
  *   bench_lib offline CONFIG USERS_FILE
  *     Figure 5. For each "username password" line, one offline sign-in
  *     (up_signin with the pool unreachable) on a new context with the
@@ -326,6 +333,46 @@ out:
 	return rc;
 }
 
+/* Figure 5t: a wrong password against this configuration's verifier. */
+static int cmd_guess(int argc, char **argv)
+{
+	static const char pw[] = "Bench-guess-password-1";
+	struct up_ctx *ctx;
+	char *verifier = NULL;
+	const char *scheme;
+	int64_t rounds;
+	int rc = 1;
+
+	if (argc != 4 || parse_count(argv[3], 1000, &rounds))
+		return 2;
+	ctx = ctx_for(argv[2]);
+	if (!ctx)
+		return 1;
+	if (up_verifier_new(ctx, pw, &verifier) != UP_OK) {
+		fprintf(stderr, "bench_lib: verifier: %s\n", up_ctx_detail(ctx));
+		goto out;
+	}
+	scheme = up_verifier_scheme(verifier, NULL);
+	for (int64_t r = 0; r < rounds; r++) {
+		double t0 = now_ns(), c0 = cpu_ns();
+		int64_t k0 = ctx->kdf_ns;
+
+		if (up_verifier_check(ctx, verifier, "Bench-guess-wrong-2") != UP_EDENIED) {
+			fprintf(stderr, "bench_lib: a wrong guess was not refused: %s\n",
+				up_ctx_detail(ctx));
+			goto out;
+		}
+		printf("guess_ms %s %.3f %.3f %.3f\n", scheme ? scheme : "?", (now_ns() - t0) / 1e6,
+		       (double)(ctx->kdf_ns - k0) / 1e6, (cpu_ns() - c0) / 1e6);
+		fflush(stdout);
+	}
+	rc = 0;
+out:
+	up_free_secret(verifier);
+	up_ctx_free(ctx);
+	return rc;
+}
+
 static up_err no_prompt(void *ud, const char *text, bool echo, char **ret_answer)
 {
 	(void)ud;
@@ -471,6 +518,8 @@ int main(int argc, char **argv)
 		return cmd_verify(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "kdf") == 0)
 		return cmd_kdf(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "guess") == 0)
+		return cmd_guess(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "offline") == 0)
 		return cmd_offline(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "jwks") == 0)
@@ -479,6 +528,7 @@ int main(int argc, char **argv)
 		return cmd_rss(argc, argv);
 	fprintf(stderr, "usage: bench_lib verify CONFIG TOKEN_FILE JWKS_FILE USERNAME ROUNDS\n"
 			"       bench_lib kdf CONFIG ROUNDS\n"
+			"       bench_lib guess CONFIG ROUNDS\n"
 			"       bench_lib offline CONFIG USERS_FILE\n"
 			"       bench_lib jwks CONFIG ROUNDS\n"
 			"       bench_lib rss OUTFILE PROG [ARG...]\n");
