@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <userpool/userpool.h>
+
 #include "buf.h"
-#include "internal.h"
+#include "secret.h"
 
 #define FIRST_SIZE 256
 

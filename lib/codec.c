@@ -4,7 +4,11 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "codec.h"
+#include "log.h"
+#include "secret.h"
 
 static const char b64std[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -13,8 +13,15 @@
 
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "codec.h"
+#include "cognito.h"
+#include "ctx.h"
+#include "http.h"
+#include "jwt.h"
+#include "log.h"
 #include "provider.h"
+#include "secret.h"
+#include "signin.h"
 #include "srp.h"
 
 /* Challenges answered in one sign-in besides CUSTOM_CHALLENGE rounds

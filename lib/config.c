@@ -51,8 +51,14 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "internal.h"
 #include "config_int.h"
+#include "ctx.h"
+#include "http.h"
+#include "log.h"
+#include "num.h"
+#include "oidc.h"
+#include "secret.h"
+#include "state.h"
 
 #define CONFIG_MAX_SIZE (64u * 1024u)
 #define CONFIG_MAX_LINE 4096u

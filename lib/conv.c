@@ -11,7 +11,8 @@
 
 #include <userpool/signin.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "secret.h"
 
 /* The longest prefix of s[0..len) that does not end inside a UTF-8 sequence. */
 static size_t utf8_cut(const char *s, size_t len)

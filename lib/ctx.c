@@ -6,7 +6,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "config_int.h"
+#include "ctx.h"
+#include "http.h"
+#include "jwks.h"
+#include "oidc.h"
+#include "secret.h"
 
 up_err up_ctx_new(struct up_ctx **ret_ctx)
 {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "internal.h"
+#include <userpool/userpool.h>
 
 static const char *const messages[UP_ERR_MAX] = {
 	[UP_OK] = "success",

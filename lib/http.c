@@ -10,7 +10,10 @@
 #include <curl/curl.h>
 
 #include "buf.h"
-#include "internal.h"
+#include "ctx.h"
+#include "http.h"
+#include "log.h"
+#include "secret.h"
 
 /* The system trust store on Debian; set explicitly so that SSL_CERT_FILE,
  * SSL_CERT_DIR and CURL_CA_BUNDLE in the caller's environment (sudo, su)

@@ -9,7 +9,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "codec.h"
+#include "http.h"
+#include "log.h"
 
 /* The one loopback test (http:// is allowed only to these): "localhost",
  * "localhost.", a strict dotted quad in 127.0.0.0/8, or "[v6]" that is ::1.

@@ -39,7 +39,14 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 
+#include "codec.h"
+#include "ctx.h"
+#include "http.h"
+#include "jwks.h"
 #include "jwt_int.h"
+#include "log.h"
+#include "secret.h"
+#include "state.h"
 
 /* ---- parsing ---- */
 

@@ -31,7 +31,13 @@
 #include <openssl/obj_mac.h>
 #include <openssl/rsa.h>
 
+#include <userpool/userpool.h>
+
+#include "codec.h"
+#include "jwt.h"
 #include "jwt_int.h"
+#include "log.h"
+#include "secret.h"
 
 static const struct {
 	const char *name;

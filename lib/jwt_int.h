@@ -10,7 +10,11 @@
 
 #include <openssl/evp.h>
 
-#include "internal.h"
+#include <jansson.h>
+
+#include <userpool/userpool.h>
+
+struct up_ctx;
 
 /* Longest kid accepted, in a token or in a key set. */
 #define UP_MAX_KID 256u

@@ -13,7 +13,11 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 
+#include "ctx.h"
 #include "kdf.h"
+#include "log.h"
+#include "secret.h"
+#include "state.h"
 
 /*
  * The password KDF and its machine-wide bound (issue 23 item 4).

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+struct up_ctx;
 
 struct up_scrypt_params {
 	uint64_t n; /* cost, a power of two */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "log.h"
 
 static void emit(struct up_ctx *ctx, int priority, const char *fmt, va_list ap)
 {

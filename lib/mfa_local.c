@@ -12,7 +12,12 @@
 
 #include <userpool/otpauth.h>
 
+#include <userpool/userpool.h>
+
+#include "codec.h"
+#include "log.h"
 #include "mfa_local.h"
+#include "secret.h"
 
 #define NONCE_LEN 12
 #define TAG_LEN 16

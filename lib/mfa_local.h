@@ -17,7 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+struct up_ctx;
 
 #define UP_MFA_IKM_LEN 32
 #define UP_MFA_KEY_LEN 32

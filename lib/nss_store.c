@@ -18,8 +18,13 @@
 #include <openssl/evp.h>
 
 #include "buf.h"
-#include "internal.h"
+#include "codec.h"
+#include "ctx.h"
+#include "log.h"
 #include "nss_format.h"
+#include "num.h"
+#include "secret.h"
+#include "state.h"
 
 #define NSS_NAME_MAX UP_NSS_NAME_MAX
 #define NSS_CAP UP_NSS_FILE_CAP

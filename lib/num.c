@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "num.h"
 
 up_err up_parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret)
 {

@@ -44,8 +44,16 @@
 #include <userpool/otpauth.h>
 
 #include "buf.h"
-#include "internal.h"
+#include "codec.h"
+#include "ctx.h"
+#include "http.h"
+#include "jwt.h"
+#include "log.h"
+#include "oidc.h"
 #include "provider.h"
+#include "secret.h"
+#include "signin.h"
+#include "state.h"
 
 #define DISCOVERY_FRESH (24 * 3600)
 #define DISCOVERY_CACHE_CAP (UP_MAX_JWKS + 4096u)

@@ -17,7 +17,9 @@
 
 #include <userpool/otpauth.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "secret.h"
 
 static const char b32_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 

@@ -9,8 +9,12 @@
 #include <time.h>
 #include <string.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "http.h"
+#include "jwks.h"
+#include "jwt.h"
 #include "jwt_int.h"
+#include "log.h"
 #include "provider.h"
 
 /* The one selector by the configured provider. */

@@ -10,7 +10,13 @@
  * A NULL operation is one the provider does not have (the caller says so).
  */
 
-#include "internal.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <userpool/userpool.h>
+
+struct up_ctx;
+struct up_token_rules;
 
 struct up_provider_ops {
 	const char *name; /* "cognito", "oidc" */
@@ -48,5 +54,11 @@ extern const struct up_provider_ops up_oidc_ops;
 /* The operations of the configured provider; NULL (with a detail) when no
  * configuration is loaded. */
 const struct up_provider_ops *up_provider(struct up_ctx *ctx);
+
+/* The rules of the configured provider; `flags` UP_VERIFY_OFFLINE: no
+ * discovery (jwks_uri may stay NULL). The strings belong to ctx. */
+up_err up_provider_token_rules(struct up_ctx *ctx, unsigned flags, struct up_token_rules *rules);
+/* The JWKS URI in force (config, or OIDC discovery). */
+up_err up_jwks_uri(struct up_ctx *ctx, const char **ret_uri);
 
 #endif

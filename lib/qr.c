@@ -27,6 +27,7 @@
  * together.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +35,9 @@
 
 #include <userpool/otpauth.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "secret.h"
 
 #define QR_QUIET 4 /* modules of quiet zone on every side (ISO/IEC 18004) */
 

@@ -4,7 +4,9 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "secret.h"
 
 void up_wipe(void *p, size_t len)
 {

@@ -14,9 +14,13 @@
 
 #include <userpool/otpauth.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "jwt.h"
+#include "log.h"
 #include "mfa_local.h"
 #include "provider.h"
+#include "secret.h"
+#include "signin.h"
 #include "store_int.h"
 #include "tpm.h"
 #include "vjob.h"

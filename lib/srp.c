@@ -35,6 +35,11 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <userpool/userpool.h>
+
+#include "codec.h"
+#include "log.h"
+#include "secret.h"
 #include "srp.h"
 
 #define SRP_A_BYTES 128	    /* the SDK's generateRandomSmallA() */

@@ -8,7 +8,9 @@
  * Private to libuserpool.
  */
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+struct up_ctx;
 
 struct up_srp;
 

@@ -12,7 +12,11 @@
 
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "codec.h"
+#include "ctx.h"
+#include "log.h"
+#include "secret.h"
+#include "state.h"
 
 /*
  * Checked files under state_dir (DESIGN §4). Nothing here follows a

@@ -10,9 +10,14 @@
 
 #include <openssl/rand.h>
 
-#include "internal.h"
+#include "codec.h"
+#include "ctx.h"
 #include "kdf.h"
+#include "log.h"
 #include "mfa_local.h"
+#include "num.h"
+#include "secret.h"
+#include "state.h"
 #include "store_int.h"
 #include "tpm.h"
 

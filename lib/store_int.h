@@ -4,8 +4,11 @@
 
 /* Private to libuserpool, its unit tests and fuzz targets. */
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
 #include "mfa_local.h"
+
+struct up_ctx;
 
 /* The state-record reader: the bytes of a users/<hash>.json file (at most
  * the store's size cap) into a record, every field checked. The binding to

@@ -5,6 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec.h"
+#include "ctx.h"
+#include "log.h"
+#include "secret.h"
+#include "state.h"
 #include "tpm.h"
 
 /* The machine's TPM: see tpm.h for the design (keys, noDA, session). */

@@ -30,7 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+struct up_ctx;
 
 #define UP_TPM_HMAC_LEN 32
 #define UP_TPM_KEYID_LEN 16 /* hex characters of the key's id */

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctx.h"
+#include "log.h"
+#include "secret.h"
 #include "store_int.h"
 #include "vjob.h"
 

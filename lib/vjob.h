@@ -5,8 +5,11 @@
 /* Private to libuserpool: the offline verifier derived in a worker thread
  * while the sign-in talks to the pool (issue 21 item 1). */
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
 #include "mfa_local.h"
+
+struct up_ctx;
 
 struct up_vjob;
 

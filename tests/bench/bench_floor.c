@@ -24,7 +24,10 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "codec.h"
+#include "secret.h"
 #include "srp.h"
 
 #define MAX_BODY (256u * 1024u)

@@ -61,7 +61,10 @@
 
 #include <openssl/evp.h>
 
+#include "ctx.h"
 #include "jwt_int.h"
+#include "num.h"
+#include "secret.h"
 
 static double now_ns(void)
 {

@@ -20,7 +20,9 @@
 
 #include <security/pam_appl.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "secret.h"
 
 struct who {
 	const char *password;

@@ -13,7 +13,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_int.h"
+#include "ctx.h"
 #include "fake_http.h"
+#include "http.h"
+#include "log.h"
+#include "oidc.h"
+#include "secret.h"
 
 static const uint8_t *cur, *end;
 

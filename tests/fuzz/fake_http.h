@@ -5,8 +5,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <userpool/userpool.h>
+
 #include "config_int.h"
-#include "internal.h"
+
+struct up_ctx;
 
 void fake_http_feed(const uint8_t *data, size_t size);
 struct up_ctx *fake_ctx(const char *config_fmt);

@@ -5,10 +5,14 @@
  * AuthenticationResult, __type / x-amzn-ErrorType errors, and the JWKS
  * and ID token that follow. The first input byte picks the flow; the rest
  * is the sequence of responses (see fake_http.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <userpool/userpool.h>
+
 #include "fake_http.h"
+#include "secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <userpool/userpool.h>
+
 #include "config_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

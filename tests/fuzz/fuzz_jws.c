@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <userpool/userpool.h>
+
 #include "jwt_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

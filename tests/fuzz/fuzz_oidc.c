@@ -8,7 +8,10 @@
 
 #include <userpool/oidc.h>
 
+#include <userpool/userpool.h>
+
 #include "fake_http.h"
+#include "oidc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

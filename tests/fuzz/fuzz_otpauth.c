@@ -7,7 +7,9 @@
 
 #include <userpool/otpauth.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
+
+#include "secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <userpool/userpool.h>
+
 #include "srp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <userpool/jwt.h>
 #include <userpool/oidc.h>
 #include <userpool/userpool.h>
 
-#include "internal.h"
+#include "ctx.h"
+#include "oidc.h"
+#include "secret.h"
 
 static const char *approve_cmd;
 static char last_info[16384];

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include <userpool/userpool.h>
 
 static int failures;
 
