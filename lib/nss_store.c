@@ -788,10 +788,13 @@ static up_err choose_uid(struct up_ctx *ctx, const struct nss_files *f, const ch
 	}
 	if (cfg->uid_source == UP_UID_HASH) {
 		if (!id->issuer || !id->sub || !*id->sub)
-			return up_fail(ctx, UP_EINVAL,
-				       "uid_source = hash needs the sub of %s (userpool user add "
-				       "%s --sub SUB, or --uid N)",
-				       name, name);
+			return up_fail(
+			    ctx, UP_EINVAL,
+			    "uid_source = hash needs the sub of %s: its UID is a hash of "
+			    "its account's issuer and sub, which only its sign-in or "
+			    "--sub gives (userpool user add %s --sub SUB; userpool login "
+			    "shows the sub), or give --uid N",
+			    name, name);
 		r = up_nss_hash_uid(id->issuer, id->sub, cfg->uid_min, cfg->uid_max, ret);
 		return r ? r : check_chosen(ctx, f, name, *ret, "hash", id->sub);
 	}
@@ -1000,9 +1003,12 @@ up_err up_nss_provision_claims(struct up_ctx *ctx, const char *name, const struc
 	struct up_nss_ident id = {.uid = -1, .gid = -1};
 	up_err r;
 
-	if (!c)
+	if (!c || !ctx || !ctx->cfg)
 		return UP_EINVAL;
-	id.issuer = c->issuer;
+	/* The hash's issuer is the configured one, not the token's iss: a
+	 * Cognito pool's tokens name either of its two issuer forms (DESIGN
+	 * §2), and user add --sub, the binding and renumber use this one. */
+	id.issuer = ctx->cfg->issuer ? ctx->cfg->issuer : c->issuer;
 	id.sub = c->sub;
 	id.uid_text = c->uid_value;
 	id.gid_text = c->gid_value;

@@ -85,6 +85,19 @@ expect auth PAM_SUCCESS "fa signs in again under uid_source = sequential"
 [ "$(uid_of fa)" = 234567 ]
 ok $? "fa keeps UID 234567 after the switch (never renumbered silently)"
 
+# uid_source = hash through the sign-in: the UID is the documented hash
+# (userpool.conf(5)) of the configured issuer, a newline and the sub.
+create_user fe "$PW" "$(new_secret)" '["staff"]' || echo "Bail out! cannot create fe"
+fe_sub=$(admin get_user '{"username":"fe"}' | json_get sub)
+conf fleet "uid_source = hash"
+drive -s main -u fe -a "$PW" -a "$(code_for fe)" auth acct
+expect auth PAM_SUCCESS "fe signs in under uid_source = hash"
+fe_want=$("$PYTHON3" -c 'import hashlib, sys
+d = hashlib.sha256((sys.argv[1] + "\n" + sys.argv[2]).encode()).digest()
+print(200000 + int.from_bytes(d[:8], "big") % 100000)' "${POOL_URL}$POOL_ID" "$fe_sub")
+[ -n "$fe_sub" ] && [ "$(uid_of fe)" = "$fe_want" ] && [ "$(gid_of fe)" = "$fe_want" ]
+ok $? "fe's UID is the hash of the issuer and its sub ($fe_want)"
+
 if grep -rlF -f "$T/passwords" "$T/logs" "$T/state" >/dev/null 2>&1; then
 	ok 1 "no password in the logs or the state"
 else

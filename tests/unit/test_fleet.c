@@ -96,6 +96,19 @@ static void test_hash_documented(void **state)
 	(void)state;
 	assert_int_equal(up_nss_hash_uid(ISSUER, "sub-0", 200000, 299999, &uid), UP_OK);
 	assert_int_equal(uid, HASH_SUB0);
+	/* the worked example of userpool.conf(5): v = 0x17220a8feb73197e */
+	assert_int_equal(up_nss_hash_uid("https://cognito-idp.us-east-1.amazonaws.com/"
+					 "us-east-1_Example",
+					 "a1b2c3d4-0000-4000-8000-000000000001", 200000, 299999, &uid),
+			 UP_OK);
+	assert_int_equal(uid, 294846);
+	assert_int_equal(up_nss_hash_uid("https://cognito-idp.us-east-1.amazonaws.com/"
+					 "us-east-1_Example",
+					 "a1b2c3d4-0000-4000-8000-000000000001", 1073610752,
+					 2147352575, &uid),
+			 UP_OK);
+	assert_int_equal(uid, 1073610752 + (0x17220a8feb73197eULL & ((1u << 30) - 1)));
+	assert_int_equal(uid, 1802574206);
 	assert_int_equal(up_nss_hash_uid(ISSUER, "", 200000, 299999, &uid), UP_EINVAL);
 	assert_int_equal(up_nss_hash_uid(NULL, "s", 200000, 299999, &uid), UP_EINVAL);
 }
@@ -108,7 +121,7 @@ static void provision(struct up_ctx *ctx, int i)
 	snprintf(name, sizeof(name), "fleet%04d", i);
 	snprintf(sub, sizeof(sub), "sub-%d", i);
 	assert_int_equal(up_nss_user_add_sub(ctx, name, ISSUER, sub, &uid), UP_OK);
-	assert_true(uid >= 1073741824u && uid <= 2147352575u);
+	assert_true(uid >= 1073610752u && uid <= 2147352575u);
 }
 
 static void test_two_machines(void **state)
@@ -188,19 +201,67 @@ static void test_collision_refused(void **state)
 	r = up_nss_user_add_sub(ctx, name, ISSUER, sub, &seen[1]);
 	assert_int_equal(r, UP_EINVAL);
 	assert_int_equal(seen[1], 0);
-	assert_true(t_log_contains(&f->log, "which first"));
-	assert_true(t_log_contains(&f->log, "give one of them an explicit UID"));
+	/* The log line names both users and the fix. */
+	{
+		char *want = NULL;
+		assert_true(
+		    asprintf(&want,
+			     "uid_source = hash: second%d (sub %c) hashes to uid %lld, which "
+			     "first%d already has: second%d refused; give one of them an "
+			     "explicit UID (userpool user add second%d --uid N, or "
+			     "uid_source = claim with custom:uid_number set)",
+			     second, 'a' + second, (long long)h[second], first, second,
+			     second) > 0);
+		if (!t_log_contains(&f->log, want))
+			fail_msg("no log line \"%s\"", want);
+		free(want);
+	}
+	assert_non_null(strstr(up_ctx_detail(ctx), "already first"));
 	char *p = slurp(s, "passwd");
 	assert_null(strstr(p, "second"));
 	free(p);
 	/* Without a sub, hash cannot choose: refused with the reason. */
 	assert_int_equal(up_nss_user_add(ctx, "nosub", &uid), UP_EINVAL);
 	assert_non_null(strstr(up_ctx_detail(ctx), "--sub"));
+	assert_non_null(
+	    strstr(up_ctx_detail(ctx), "its UID is a hash of its account's issuer and sub"));
 	(void)seen;
 	up_ctx_free(ctx);
 	free(s);
 }
 
+/* Cognito tokens name either issuer form of the pool (DESIGN §2); the hash
+ * takes the configured issuer (here derived: the cognito-idp form), so a
+ * token of the issuer-cognito-idp form gives the same UID as user add
+ * --sub, the binding and renumber. */
+static void test_hash_issuer_form(void **state)
+{
+	struct fx *f = *state;
+	char *s = NULL, *cfg = NULL, sub[] = "sub-form", *groups[] = {NULL};
+	char alt[] = "https://issuer-cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1";
+	const char *main_iss = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_TestPool1";
+	struct up_claims c = {.sub = sub, .issuer = alt, .groups = groups};
+	struct up_ctx *ctx;
+	uint32_t uid = 0;
+	int64_t h = 0, h_alt = 0;
+
+	assert_true(asprintf(&s, "%s/form", f->dir) > 0);
+	assert_true(asprintf(&cfg,
+			     "user_pool_id = us-east-1_TestPool1\nclient_id = testclient0001\n"
+			     "state_dir = %s\nuid_source = hash\n",
+			     s) > 0);
+	ctx = t_ctx_with_config(f->dir, cfg, &f->log, &f->clock);
+	free(cfg);
+	assert_non_null(ctx);
+	assert_string_equal(up_config_issuer(up_ctx_config(ctx)), main_iss);
+	assert_int_equal(up_nss_hash_uid(main_iss, sub, 200000, 299999, &h), UP_OK);
+	assert_int_equal(up_nss_hash_uid(alt, sub, 200000, 299999, &h_alt), UP_OK);
+	assert_true(h != h_alt);
+	assert_int_equal(up_nss_provision_claims(ctx, "formuser", &c, &uid), UP_OK);
+	assert_int_equal(uid, h);
+	up_ctx_free(ctx);
+	free(s);
+}
 
 /* A fixed permutation of 0..n-1 that is not the identity. */
 static void permute(int *order, int n)
@@ -350,6 +411,9 @@ static void test_claim_refused(void **state)
 		struct up_nss_ident id = {.sub = "s4", .uid_text = "200124", .uid = -1, .gid = -1};
 		assert_int_equal(up_nss_user_provision(ctx, "nogid", &id, &uid), UP_EINVAL);
 		assert_non_null(strstr(up_ctx_detail(ctx), "custom:gid_number is missing"));
+		id.gid_text = "12x45";
+		assert_int_equal(up_nss_user_provision(ctx, "nogid", &id, &uid), UP_EINVAL);
+		assert_non_null(strstr(up_ctx_detail(ctx), "custom:gid_number is not an integer"));
 		id.gid_text = "12345";
 		assert_int_equal(up_nss_user_provision(ctx, "nogid", &id, &uid), UP_EINVAL);
 		assert_non_null(strstr(up_ctx_detail(ctx), "custom:gid_number is neither"));
@@ -426,13 +490,14 @@ static void test_switch_keeps(void **state)
 }
 
 /* gid_source = hash: the GID of a pool group is the first 8 bytes of
- * SHA-256(name) as a big-endian uint64, mod the range size, plus uid_min.
- * Computed outside C: python3 -c 'import hashlib;
+ * SHA-256(name) as a big-endian uint64, mod the range size, plus uid_min;
+ * the range is userpool.conf(5)'s recommended one, and lab-staff its
+ * example. Computed outside C: python3 -c 'import hashlib;
  * d=hashlib.sha256(b"lab-staff").digest();
- * print(1073741824+int.from_bytes(d[:8],"big")%(2147352575-1073741824+1))' */
-#define LAB_STAFF_GID 1320370315
+ * print(1073610752+int.from_bytes(d[:8],"big")%(2147352575-1073610752+1))' */
+#define LAB_STAFF_GID 1324433547
 #define POOL_CONF                                                                                  \
-	"uid_source = hash\ngid_source = hash\nuid_min = 1073741824\nuid_max = 2147352575\n"       \
+	"uid_source = hash\ngid_source = hash\nuid_min = 1073610752\nuid_max = 2147352575\n"       \
 	"pool_groups = g00 g01 g02 g03 g04 g05 g06 g07 g08 g09 g10 g11 g12 g13 g14 g15 g16 g17 "   \
 	"g18 g19 lab-staff\n"
 
@@ -485,7 +550,7 @@ static void test_pool_groups_two_machines(void **state)
 	assert_non_null(line);
 	assert_true(strncmp(line,
 			    "\nlab-staff:x:"
-			    "1320370315"
+			    "1324433547"
 			    ":fleet0000,fleet0050,fleet0100,",
 			    42) == 0);
 	(void)LAB_STAFF_GID;
@@ -679,6 +744,7 @@ int main(void)
 	    cmocka_unit_test(test_hash_documented),
 	    cmocka_unit_test_setup_teardown(test_two_machines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collision_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hash_issuer_form, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_two_machines, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_switch_keeps, setup, teardown),

@@ -1114,6 +1114,45 @@ static void test_groups_and_amr(void **state)
 	free(tok);
 }
 
+/* uid_claim (default custom:uid_number) as text for nss_store (issue 24):
+ * a Cognito custom attribute is a string and stays as it is, an OIDC
+ * integer claim arrives as its decimal text, any other JSON type as ""
+ * (refused there as not an integer), absent as NULL. */
+static void test_uid_claim_text(void **state)
+{
+	struct t *t = *state;
+	const struct {
+		json_t *v;
+		const char *want;
+	} cases[] = {
+	    {json_string("1073741999"), "1073741999"},
+	    {json_integer(1073742000), "1073742000"},
+	    {json_integer(-5), "-5"},
+	    {json_real(1073742000.0), ""},
+	    {json_true(), ""},
+	    {NULL, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct up_claims *cl = NULL;
+		json_t *c = id_claims();
+		char *tok;
+
+		if (cases[i].v)
+			json_object_set_new(c, "custom:uid_number", cases[i].v);
+		tok = sign(K.rsa1, "RS256", "rsa1", c);
+		assert_int_equal(up_token_verify(t->ctx, tok, UP_TOKEN_ID, NULL, 0, &cl), UP_OK);
+		if (cases[i].want)
+			assert_string_equal(cl->uid_value, cases[i].want);
+		else
+			assert_null(cl->uid_value);
+		/* gid_claim is unset by default: nothing copied */
+		assert_null(cl->gid_value);
+		up_claims_free(cl);
+		free(tok);
+	}
+}
+
 static void test_bad_arguments(void **state)
 {
 	struct t *t = *state;
@@ -1223,6 +1262,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offline_ignores_exp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_username, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_groups_and_amr, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_uid_claim_text, setup_oidc, teardown),
 		cmocka_unit_test_setup_teardown(test_rules_handed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parse_api, setup, teardown),
