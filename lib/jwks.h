@@ -6,7 +6,7 @@
  * and the context's memo of it. */
 
 #include <userpool/err.h>
-#include <userpool/jwt.h>
+#include <userpool/jwks.h>
 
 struct up_ctx;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#ifndef USERPOOL_TPM_H
-#define USERPOOL_TPM_H
+#ifndef UP_LIB_TPM_H
+#define UP_LIB_TPM_H
 
 /*
  * Private to libuserpool: the machine's TPM (issue 22), through tpm2-tss's

@@ -3,6 +3,7 @@
 #define USERPOOL_CONFIG_H
 
 #include <userpool/common.h>
+#include <userpool/err.h>
 
 UP_BEGIN_DECLS
 
@@ -39,6 +40,7 @@ enum up_mfa_method { UP_MFA_NONE = 0, UP_MFA_TOTP, UP_MFA_EMAIL, UP_MFA_SMS, UP_
  * value: 0, false, NULL, the first enumerator.
  */
 struct up_config;
+struct up_ctx;
 
 UP_EXPORT enum up_auth_flow up_config_auth_flow(const struct up_config *cfg);
 /* the issuer the ID token must name (derived for Cognito) */
@@ -60,6 +62,39 @@ UP_EXPORT enum up_gid_source up_config_gid_source(const struct up_config *cfg);
 /* the ID-token claim of uid_source = claim (uid_claim) */
 UP_EXPORT const char *up_config_uid_claim(const struct up_config *cfg);
 UP_EXPORT const char *up_config_state_dir(const struct up_config *cfg);
+
+/*
+ * Load the configuration: `path` (NULL: UP_DEFAULT_CONFIG, or `config=` in
+ * argv), then the PAM-style arguments `argv` (key=value, config=PATH, debug,
+ * use_first_pass, try_first_pass). `check_owner` demands a root-owned file
+ * that is not writable by others (the PAM and NSS modules pass true; the
+ * tools pass true unless a test build overrides it). A file that holds
+ * client_secret must be root-owned and not readable by others. ("Root":
+ * the owner up_ctx_set_state_owner names, root unless a test says so.)
+ * On failure the context keeps its previous configuration.
+ */
+UP_EXPORT up_err up_ctx_load_config(struct up_ctx *ctx, const char *path,
+				    int argc, const char *const *argv, bool check_owner);
+
+/* Every problem in the configuration, one per line, for `userpool status`
+ * (the loader stops at the first hard error; this lists them all).
+ * Returns a malloc'd string ("" when clean) or NULL on ENOMEM. */
+UP_EXPORT char *up_config_check(struct up_ctx *ctx, const char *path, bool check_owner);
+
+/* Map a local login name to the pool username with username_format. */
+UP_EXPORT up_err up_username_map(struct up_ctx *ctx, const char *login, char **ret_username);
+
+/*
+ * Why the module must not handle `login` (PAM_IGNORE, before any prompt), or
+ * NULL when the pool may sign it in: one of ignore_users, or a local account
+ * (a name in the files database /etc/passwd, or one that resolves to a uid
+ * outside uid_min..uid_max) not listed in pool_local_users. A reason is
+ * logged at LOG_INFO when `announce`, else at LOG_DEBUG.
+ */
+UP_EXPORT const char *up_user_skip_reason(struct up_ctx *ctx, const char *login, bool announce);
+
+/* True when up_user_skip_reason() gives a reason (logged at debug). */
+UP_EXPORT bool up_user_ignored(struct up_ctx *ctx, const char *login);
 
 UP_END_DECLS
 

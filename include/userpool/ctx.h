@@ -57,29 +57,8 @@ UP_EXPORT const char *up_ctx_detail(const struct up_ctx *ctx);
  * no secret. Valid until the next sign-in on this context. */
 UP_EXPORT const char *up_ctx_user_message(const struct up_ctx *ctx);
 
-/*
- * Load the configuration: `path` (NULL: UP_DEFAULT_CONFIG, or `config=` in
- * argv), then the PAM-style arguments `argv` (key=value, config=PATH, debug,
- * use_first_pass, try_first_pass). `check_owner` demands a root-owned file
- * that is not writable by others (the PAM and NSS modules pass true; the
- * tools pass true unless a test build overrides it). A file that holds
- * client_secret must be root-owned and not readable by others. ("Root":
- * the owner up_ctx_set_state_owner names, root unless a test says so.)
- * On failure the context keeps its previous configuration.
- */
-UP_EXPORT up_err up_ctx_load_config(struct up_ctx *ctx, const char *path,
-				    int argc, const char *const *argv, bool check_owner);
 /* NULL before a successful load. */
 UP_EXPORT const struct up_config *up_ctx_config(const struct up_ctx *ctx);
-
-/* Every problem in the configuration, one per line, for `userpool status`
- * (the loader stops at the first hard error; this lists them all).
- * Returns a malloc'd string ("" when clean) or NULL on ENOMEM. */
-UP_EXPORT char *up_config_check(struct up_ctx *ctx, const char *path, bool check_owner);
-
-/* Is the pool reachable? One GET of the JWKS URI (OIDC: the discovery
- * document), timed; *ret_ms is the round trip in milliseconds. */
-UP_EXPORT up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms);
 
 UP_END_DECLS
 

@@ -35,28 +35,6 @@ UP_EXPORT void up_claims_free(struct up_claims *claims);
 /* Flags for up_token_verify() */
 #define UP_VERIFY_OFFLINE 0x1u /* no network; cached JWKS whatever its age; exp not applied */
 
-/*
- * Verify a compact JWS token of `kind` (signature with the pool's JWKS,
- * iss, aud/client_id, token_use, exp/nbf/iat with leeway) and, when
- * `expected_username` is not NULL, that username_claim equals it. The JWKS
- * comes from the on-disk cache while fresh; an unknown kid causes at most
- * one re-fetch per 5 minutes.
- */
-UP_EXPORT up_err up_token_verify(struct up_ctx *ctx, const char *token, enum up_token_kind kind,
-				 const char *expected_username, unsigned flags,
-				 struct up_claims **ret_claims);
-
-/* Fetch the JWKS now and store it (userpool jwks refresh). */
-UP_EXPORT up_err up_jwks_refresh(struct up_ctx *ctx);
-
-/* What the cache holds (userpool status). */
-struct up_jwks_info {
-	int64_t fetched_at; /* 0 when there is no cached set */
-	char **kids;        /* NULL-terminated */
-};
-UP_EXPORT up_err up_jwks_info(struct up_ctx *ctx, struct up_jwks_info **ret_info);
-UP_EXPORT void up_jwks_info_free(struct up_jwks_info *info);
-
 UP_END_DECLS
 
 #endif

@@ -2,6 +2,8 @@
 #ifndef USERPOOL_PROVIDER_H
 #define USERPOOL_PROVIDER_H
 
+#include <userpool/jwks.h>
+#include <userpool/jwt.h>
 #include <userpool/signin.h>
 
 UP_BEGIN_DECLS
@@ -31,6 +33,27 @@ UP_EXPORT up_err up_provider_revoke(struct up_ctx *ctx, const char *refresh_toke
  */
 UP_EXPORT up_err up_provider_probe_client(struct up_ctx *ctx, int64_t *ret_skew,
 					  bool *ret_have_date);
+
+/*
+ * Verify a compact JWS token of `kind` (signature with the pool's JWKS,
+ * iss, aud/client_id, token_use, exp/nbf/iat with leeway) and, when
+ * `expected_username` is not NULL, that username_claim equals it. The JWKS
+ * comes from the on-disk cache while fresh; an unknown kid causes at most
+ * one re-fetch per 5 minutes.
+ */
+UP_EXPORT up_err up_token_verify(struct up_ctx *ctx, const char *token, enum up_token_kind kind,
+				 const char *expected_username, unsigned flags,
+				 struct up_claims **ret_claims);
+
+/* Fetch the JWKS now and store it (userpool jwks refresh). */
+UP_EXPORT up_err up_jwks_refresh(struct up_ctx *ctx);
+
+/* What the JWKS cache holds (userpool status); up_jwks_info_free(). */
+UP_EXPORT up_err up_jwks_info(struct up_ctx *ctx, struct up_jwks_info **ret_info);
+
+/* Is the pool reachable? One GET of the JWKS URI (OIDC: the discovery
+ * document), timed; *ret_ms is the round trip in milliseconds. */
+UP_EXPORT up_err up_pool_ping(struct up_ctx *ctx, int64_t *ret_ms);
 
 UP_END_DECLS
 

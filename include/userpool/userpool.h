@@ -13,5 +13,10 @@
 #include <userpool/provider.h>
 #include <userpool/otpauth.h>
 #include <userpool/store.h>
+#include <userpool/nss_store.h>
+#include <userpool/tpm.h>
+#include <userpool/conv.h>
+#include <userpool/jwks.h>
+#include <userpool/qr.h>
 
 #endif
