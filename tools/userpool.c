@@ -52,8 +52,8 @@ static void usage(FILE *out)
 		"  -h, --help, -V, --version\n\n"
 		"Exit status: 0 success, 1 failure or refusal, 2 usage or configuration error.\n"
 		"status exits 0 when every check passed (warnings may be shown), 1 when a check\n"
-		"of the pool, the app client, the clock, the JWKS or the state failed, 2 when\n"
-		"the configuration has errors; each problem is named with its fix.\n",
+		"of the pool, the app client, the clock, the JWKS, the TPM or the state failed,\n"
+		"2 when the configuration has errors; each problem is named with its fix.\n",
 		UP_DEFAULT_CONFIG);
 }
 
