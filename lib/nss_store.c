@@ -55,14 +55,16 @@ bool up_nss_name_valid(const char *name)
 }
 
 /* Does a colon file (/etc/passwd, /etc/group) hold `name` in field 0 or
- * `id` in field 2? */
-static up_err local_taken(struct up_ctx *ctx, const char *path, const char *name, int64_t id,
-			  bool *ret_taken)
+ * `id` in field 2? *ret_holder (when asked for): the line's name. */
+static up_err local_scan(struct up_ctx *ctx, const char *path, const char *name, int64_t id,
+			 bool *ret_taken, char **ret_holder)
 {
 	char line[4096];
 	FILE *f = fopen(path, "re");
 
 	*ret_taken = false;
+	if (ret_holder)
+		*ret_holder = NULL;
 	if (!f) {
 		if (errno == ENOENT)
 			return UP_OK;
@@ -90,7 +92,15 @@ static up_err local_taken(struct up_ctx *ctx, const char *path, const char *name
 		}
 	}
 	fclose(f);
+	if (*ret_taken && ret_holder && !(*ret_holder = strdup(line)))
+		return UP_ENOMEM;
 	return UP_OK;
+}
+
+static up_err local_taken(struct up_ctx *ctx, const char *path, const char *name, int64_t id,
+			  bool *ret_taken)
+{
+	return local_scan(ctx, path, name, id, ret_taken, NULL);
 }
 
 struct nss_files {
@@ -635,6 +645,34 @@ static up_err uid_from_claim(struct up_ctx *ctx, const char *name, const char *c
 		       claim, why, (long long)cfg->uid_min, (long long)cfg->uid_max, name);
 }
 
+/* A chosen UID that a local account or group has: refused, naming it. */
+static up_err check_local(struct up_ctx *ctx, const char *name, int64_t uid, const char *what)
+{
+	const char *file = "/etc/passwd";
+	char *holder = NULL;
+	bool taken = false;
+	up_err r = local_scan(ctx, file, NULL, uid, &taken, &holder);
+
+	if (!r && !taken) {
+		file = "/etc/group";
+		r = local_scan(ctx, file, NULL, uid, &taken, &holder);
+	}
+	if (r || !taken)
+		return r;
+	up_log(ctx, LOG_ERR,
+	       "%s: uid %lld of %s is %s's in %s: %s refused; give %s another UID "
+	       "(userpool user add %s --uid N)",
+	       what, (long long)uid, name, holder, file, name, name, name);
+	r = up_fail(ctx, UP_EINVAL, "%s collision: uid %lld of %s is %s's, taken in %s", what,
+		    (long long)uid, name, holder, file);
+	up_set_user_msg(ctx,
+			"No account on this machine: your UID (by %s) is a local "
+			"account's; ask your administrator",
+			what);
+	free(holder);
+	return r;
+}
+
 /* A UID chosen by a rule (claim, hash) or by the administrator (--uid):
  * refused when another NSS entry or a local account already has it,
  * never replaced by another number. */
@@ -643,7 +681,6 @@ static up_err check_chosen(struct up_ctx *ctx, const struct nss_files *f, const 
 {
 	const struct up_config *cfg = ctx->cfg;
 	char *other = nss_id_holder(f, uid);
-	bool taken;
 	up_err r;
 
 	if (other && strcmp(other, name) != 0) {
@@ -671,17 +708,7 @@ static up_err check_chosen(struct up_ctx *ctx, const struct nss_files *f, const 
 		return up_fail(ctx, UP_ERANGE, "uid %lld of %s is outside uid_min..uid_max (%lld-%lld)",
 			       (long long)uid, name, (long long)cfg->uid_min,
 			       (long long)cfg->uid_max);
-	r = local_id_taken(ctx, uid, &taken);
-	if (r)
-		return r;
-	if (taken) {
-		up_log(ctx, LOG_ERR, "%s: uid %lld of %s is a local account's or group's: refused",
-		       what, (long long)uid, name);
-		return up_fail(ctx, UP_EINVAL,
-			       "%s collision: uid %lld of %s is taken in /etc/passwd or /etc/group",
-			       what, (long long)uid, name);
-	}
-	return UP_OK;
+	return check_local(ctx, name, uid, what);
 }
 
 /*

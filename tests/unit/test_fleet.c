@@ -343,8 +343,9 @@ static void test_claim_two_machines(void **state)
 	free(b);
 }
 
-/* A UID of /etc/passwd at or above 1000 (nobody's 65534 on most systems). */
-static int64_t local_uid(void)
+/* A UID of /etc/passwd at or above 1000 (nobody's 65534 on most systems),
+ * and its account's name in `name`. */
+static int64_t local_uid(char *name, size_t size)
 {
 	struct passwd *pw;
 	int64_t best = -1;
@@ -353,6 +354,7 @@ static int64_t local_uid(void)
 	while ((pw = getpwent()))
 		if (pw->pw_uid >= 1000 && pw->pw_uid <= 2147483646u) {
 			best = pw->pw_uid;
+			snprintf(name, size, "%s", pw->pw_name);
 			break;
 		}
 	endpwent();
@@ -365,7 +367,8 @@ static void test_claim_refused(void **state)
 	char *s = NULL, *p, num[32];
 	struct up_ctx *ctx;
 	uint32_t uid = 0;
-	int64_t lu = local_uid();
+	char lname[256] = "";
+	int64_t lu = local_uid(lname, sizeof(lname));
 	const struct {
 		const char *text, *why;
 	} bad[] = {
@@ -424,9 +427,32 @@ static void test_claim_refused(void **state)
 		ctx = make_ctx(f, s, "uid_source = claim\nuid_min = 1000\nuid_max = 2147483646\n");
 		snprintf(num, sizeof(num), "%lld", (long long)lu);
 		struct up_nss_ident id = {.sub = "s5", .uid_text = num, .uid = -1, .gid = -1};
+		char *want = NULL;
+		t_log_reset(&f->log);
 		assert_int_equal(up_nss_user_provision(ctx, "localuid", &id, &uid), UP_EINVAL);
-		assert_non_null(strstr(up_ctx_detail(ctx), "taken in /etc/passwd or /etc/group"));
-		assert_non_null(strstr(up_ctx_detail(ctx), "custom:uid_number"));
+		/* the detail, the log and the user's message name the claim; the
+		 * detail and the log name the local account and the fix */
+		assert_true(asprintf(&want,
+				     "custom:uid_number collision: uid %lld of localuid is %s's, "
+				     "taken in /etc/passwd",
+				     (long long)lu, lname) > 0);
+		if (!strstr(up_ctx_detail(ctx), want))
+			fail_msg("detail '%s', want '%s'", up_ctx_detail(ctx), want);
+		free(want);
+		assert_true(
+		    asprintf(&want,
+			     "custom:uid_number: uid %lld of localuid is %s's in /etc/passwd: "
+			     "localuid refused; give localuid another UID (userpool user add "
+			     "localuid --uid N)",
+			     (long long)lu, lname) > 0);
+		assert_true(t_log_contains(&f->log, want));
+		free(want);
+		assert_non_null(strstr(up_ctx_user_message(ctx), "custom:uid_number"));
+		/* an explicit UID (--uid): refused the same way */
+		struct up_nss_ident ex = {.uid = lu, .gid = -1};
+		assert_int_equal(up_nss_user_provision(ctx, "localuid", &ex, &uid), UP_EINVAL);
+		assert_non_null(strstr(up_ctx_detail(ctx), "explicit UID collision"));
+		assert_non_null(strstr(up_ctx_detail(ctx), lname));
 	} else {
 		print_message("# no /etc/passwd UID >= 1000 here: local-UID case not run\n");
 	}
