@@ -6,8 +6,10 @@
 # HTTPS: offline sign-in through the TPM, state_dir copied to a second TPM
 # refused, TPM cleared refused (and re-bound online), no TPM with tpm = auto
 # (scrypt2, works) and tpm = yes (no offline record), a scrypt2 record
-# upgraded to tpm1 at the next online sign-in; `userpool status` and
-# `userpool cache show`. TAP.
+# upgraded to tpm1 at the next online sign-in; a TOTP secret held under the
+# TPM-derived key opens offline, and is dropped (not opened any other way)
+# when the TPM is cleared; tpm = no makes a bound record scrypt-only at the
+# next online sign-in; `userpool status` and `userpool cache show`. TAP.
 
 set -u
 export LC_ALL=C.UTF-8
@@ -28,7 +30,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 need_root "root-owned configuration and state"
-need_tools swtpm curl
+need_tools swtpm curl oathtool zbarimg
 need_build
 
 # swtpm_start NAME [PORT]: a TPM whose state is $T/NAME, on PORT (else two
@@ -79,6 +81,10 @@ conf auto "max_auth_age = 0" "mfa = optional" "tpm = auto" "tpm_tcti = $TCTI_A"
 service "$SVC" auto auto
 conf none "max_auth_age = 0" "mfa = optional" "tpm = auto" "tpm_tcti = device:/dev/tpm-none"
 service "$SVC" none none
+conf yesmfa "max_auth_age = 0" "tpm = yes" "tpm_tcti = $TCTI_A"
+service "$SVC" yesmfa yesmfa
+conf off "max_auth_age = 0" "mfa = optional" "tpm = no" "tpm_tcti = $TCTI_A"
+service "$SVC" off off
 conf noyes "max_auth_age = 0" "mfa = optional" "tpm = yes" "tpm_tcti = device:/dev/tpm-none"
 service "$SVC" noyes noyes
 # the same state_dir copied to another machine: its own TPM (B)
@@ -92,8 +98,17 @@ if [ "$(up none --json status 2>/dev/null | json_get tpm.built)" != True ]; then
 	exit 0
 fi
 
-# passwords only: the TOTP secret's binding (its KEK comes from the TPM's
-# output too) is checked in tests/unit/test_tpm.c
+# --- otto: an authenticator set up at sign-in (MFA_SETUP), the TOTP secret
+# wrapped under the key that comes out of the TPM too ------------------------
+create_user otto "$PW" "" '["staff"]' || echo "Bail out! cannot create otto"
+drive -s yesmfa -u otto -a "$PW" -a "!$PYTHON3 $top_srcdir/tests/pam/enroll_code.py %i $T/otto.uri" auth
+expect auth PAM_SUCCESS "otto enrols an authenticator at sign-in (MFA_SETUP), tpm = yes"
+sed -n 's/.*[?&]secret=\([A-Z2-7]*\).*/\1/p' "$T/otto.uri" >"$T/secrets/otto"
+cat "$T/secrets/otto" >>"$T/totp_secrets"
+[[ "$(rec_get otto verifier)" == tpm1\$* ]] && [[ "$(rec_get otto mfa_secret)" == gcm1\$* ]]
+ok $? "otto's record: a tpm1 verifier and the TOTP secret held wrapped (gcm1)"
+
+# the others: passwords only
 admin set_pool_mfa '{"mfa":"OFF"}' >/dev/null || echo "Bail out! cannot turn the pool's MFA off"
 for u in tess ava yan; do
 	create_user "$u" "$PW" "" '["staff"]' || echo "Bail out! cannot create $u"
@@ -117,15 +132,17 @@ ok $? "no TPM, tpm = yes: no offline verifier for yan, and the log says why"
 
 up auto status >"$T/status.out" 2>&1
 grep -q "^TPM: used (tpm = auto, $TCTI_A): reachable, machine key $K\$" "$T/status.out" &&
-	grep -q 'offline records: 1 bound to the TPM, 1 without it (bound at their next online sign-in)' "$T/status.out"
-ok $? "userpool status: the TPM used, reachable, its key id, 1 record bound and 1 not" ||
+	grep -q 'offline records: 2 bound to the TPM, 1 without it (bound at their next online sign-in)' "$T/status.out"
+ok $? "userpool status: the TPM used, reachable, its key id, 2 records bound and 1 not" ||
 	diag "$(cat "$T/status.out")"
 up none status >"$T/status2.out" 2>&1
 grep -q '^TPM: not used (tpm = auto, device:/dev/tpm-none): not reachable' "$T/status2.out"
 ok $? "userpool status without a TPM: not used, not reachable" || diag "$(cat "$T/status2.out")"
 up auto --json status >"$T/status.json" 2>/dev/null
-[ "$(json_get tpm.records_bound <"$T/status.json")" = 1 ] && [ "$(json_get tpm.key_id <"$T/status.json")" = "$K" ]
-ok $? "userpool --json status: tpm.records_bound 1, tpm.key_id"
+[ "$(json_get tpm.records_bound <"$T/status.json")" = 2 ] &&
+	[ "$(json_get tpm.records_without_tpm <"$T/status.json")" = 1 ] &&
+	[ "$(json_get tpm.key_id <"$T/status.json")" = "$K" ]
+ok $? "userpool --json status: tpm.records_bound 2, records_without_tpm 1, tpm.key_id"
 up auto cache show tess >"$T/show.out" 2>&1
 grep -q "verifier *tpm1 (bound to the TPM, machine key $K)" "$T/show.out"
 ok $? "userpool cache show tess: tpm1 and the key id" || diag "$(cat "$T/show.out")"
@@ -149,6 +166,10 @@ drive -s none -u ava -a "$PW" auth
 expect auth PAM_SUCCESS "no TPM, tpm = auto: ava's scrypt2 record signs in offline"
 drive -s noyes -u yan -a "$PW" auth
 expect auth PAM_AUTHINFO_UNAVAIL "no TPM, tpm = yes: yan has no offline record"
+drive -s yesmfa -u otto -a "$PW" -a "$(code_for otto 30)" auth
+expect auth PAM_SUCCESS "offline through the TPM: otto's password + code (the TPM's key opens the secret)"
+has "INFO: Signed in offline" && grep -q 'password and verification code checked locally' "$LOG"
+ok $? "otto offline: the code was checked locally against the secret the TPM's key unwrapped"
 
 # --- state_dir copied to another machine (TPM B) ---------------------------------
 for pw in "$PW" "wrong-$PW"; do
@@ -172,6 +193,10 @@ drive -s yes -u tess -a "$PW" auth
 expect auth PAM_AUTHINFO_UNAVAIL "TPM cleared: tess's offline sign-in is refused"
 grep -q 'the TPM that sealed this record is gone: sign in online once' "$LOG"
 ok $? "TPM cleared: the log line"
+drive -s yesmfa -u otto -a "$PW" -a "$(code_for otto 30)" auth
+expect auth PAM_AUTHINFO_UNAVAIL "TPM cleared: otto's offline sign-in is refused"
+grep -q 'the TPM that sealed this record is gone' "$LOG" && hasnt "PROMPT_ECHO_OFF: Verification code"
+ok $? "TPM cleared: otto is refused before any code is asked (the secret cannot be opened)"
 # a record edited to the weaker scheme word is refused, not checked weaker
 cp "$(rec_file tess)" "$T/tess.json"
 edit_rec tess 'r["verifier"] = "scrypt2$" + r["verifier"].split("$", 2)[2]'
@@ -186,6 +211,13 @@ K2=$(keyid tess)
 [ -n "$K2" ] && [ "$K2" != "$K" ] &&
 	grep -q "tess: offline record re-bound to the TPM's machine key $K2 (was $K)" "$LOG"
 ok $? "TPM cleared: the online sign-in re-binds tess to a new machine key ($K -> $K2)"
+admin set_pool_mfa '{"mfa":"ON"}' >/dev/null || echo "Bail out! cannot turn the pool's MFA on"
+drive -s yesmfa -u otto -a "$PW" -a "$(code_for otto 30)" auth
+expect auth PAM_SUCCESS "TPM cleared: otto signs in online (password + code)"
+[[ "$(rec_get otto verifier)" == tpm1\$"$K2"\$* ]] && [ -z "$(rec_get otto mfa_secret)" ] &&
+	grep -q 'otto: the password of this sign-in does not open the offline TOTP secret held for this user (.*): dropped' "$LOG"
+ok $? "TPM cleared: otto re-bound to $K2; the TOTP secret sealed by the old TPM is dropped (logged)"
+admin set_pool_mfa '{"mfa":"OFF"}' >/dev/null || echo "Bail out! cannot turn the pool's MFA off"
 
 # --- a scrypt2 record upgraded at the next online sign-in ------------------------
 drive -s auto -u ava -a "$PW" auth
@@ -198,6 +230,17 @@ drive -s auto -u ava -a "$PW" auth
 expect auth PAM_SUCCESS "ava signs in offline through the TPM after the upgrade"
 drive -s yes -u tess -a "$PW" auth
 expect auth PAM_SUCCESS "tess signs in offline again after the re-binding"
+
+# --- tpm = no: a bound record still checks through the TPM, and is made
+# scrypt-only at the next online sign-in ---------------------------------------
+drive -s off -u tess -a "$PW" auth
+expect auth PAM_SUCCESS "tpm = no: tess's tpm1 record still signs in offline (through the TPM)"
+pool_start "$pool_port" || echo "Bail out! the pool did not restart"
+drive -s off -u tess -a "$PW" auth
+expect auth PAM_SUCCESS "tpm = no: tess signs in online"
+[[ "$(rec_get tess verifier)" == scrypt2\$* ]] &&
+	grep -q 'tess: offline record no longer bound to the TPM (scrypt2)' "$LOG"
+ok $? "tpm = no: tess's record is scrypt2 after the online sign-in (logged)"
 
 scan_logs
 [ -z "$leak" ]
