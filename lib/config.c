@@ -949,6 +949,8 @@ static const struct key keys[] = {
     {STR("shell", shell), .def = "/bin/bash", .check = check_shell},
     {CUSTOM("mfa_methods", mfa_methods, set_mfa_methods), .def = "totp, email, sms"},
     {CHOICE("tpm", tpm, tpm_modes), .def = "auto", .check = check_tpm},
+    {STR("verifier_helper", verifier_helper), .flags = F_TRUST | F_EMPTY, .def = UP_VERIFIER_HELPER,
+     .check = check_path},
     {STR("tpm_tcti", tpm_tcti), .def = "device:/dev/tpmrm0", .check = check_tpm_tcti},
     {BOOL("debug", debug), .def = "no"},
 };
@@ -1150,6 +1152,7 @@ void up_config_free(struct up_config *cfg)
 	}
 	/* the derived fields */
 	free(cfg->path);
+	up_strv_free(cfg->args);
 	free(cfg->pool_name);
 	free(cfg->issuer_alt);
 	free(cfg->jwks_uri_alt);
@@ -1740,6 +1743,12 @@ static up_err parse_all(struct parser *p, const char *path, int argc, const char
 		return r;
 	if (!(c->path = strdup(file)))
 		return nomem(p);
+	/* Kept for the verifier helper, which loads the same configuration. */
+	if (!(c->args = calloc((size_t)argc + 1, sizeof(*c->args))))
+		return nomem(p);
+	for (int i = 0, k = 0; i < argc; i++)
+		if (argv[i] && !(c->args[k++] = strdup(argv[i])))
+			return nomem(p);
 	if ((r = read_file(p, file, check_owner, &buf, &len, &st)))
 		return r;
 	p->path = file;

@@ -7,6 +7,11 @@
 
 #include <userpool/config.h>
 
+/* The installed verifier helper (Makefile.am sets it from pkglibexecdir). */
+#ifndef UP_VERIFIER_HELPER
+#define UP_VERIFIER_HELPER "/usr/libexec/userpool/userpool-verifier"
+#endif
+
 /*
  * The parsed configuration (DESIGN §2). Owned by the context; read-only for
  * callers. Strings are NUL-terminated and never NULL unless documented
@@ -20,6 +25,7 @@
  */
 struct up_config {
 	char *path; /* file it was read from; NULL if none */
+	char **args; /* the arguments it was loaded with (PAM module arguments), NULL-terminated */
 
 	enum up_provider provider;
 	char *region;	     /* NULL when unset */
@@ -77,6 +83,8 @@ struct up_config {
 	char *home;		       /* default /home/%u */
 	char *shell;		       /* default /bin/bash */
 	enum up_tpm_mode tpm;	       /* bind offline records to the TPM (default auto) */
+	char *verifier_helper;	       /* program deriving the offline verifier after the
+					  call; NULL: in the call (issue 21) */
 	char *tpm_tcti;		       /* TCTI of the TPM, default "device:/dev/tpmrm0" */
 
 	/* Cognito with issuer unset: the second issuer form AWS's verifier

@@ -23,6 +23,7 @@
 #include "signin.h"
 #include "store_int.h"
 #include "tpm.h"
+#include "vhelper.h"
 #include "vjob.h"
 
 /*
@@ -146,6 +147,7 @@ struct online_ud {
 	char *verifier;	  /* moved into the record */
 	char *mfa_secret; /* the wrapped TOTP secret that goes with it (moved) */
 	int64_t mfa_step; /* the step of the code the pool accepted (0: none) */
+	const char *marker; /* the verifier helper's: the record is written marked */
 };
 
 /* Say when an online sign-in changes how the offline record is bound to
@@ -169,6 +171,27 @@ static void log_binding(struct up_ctx *ctx, const char *username, const char *ol
 	else if (os && old_id[0])
 		up_log(ctx, LOG_NOTICE, "%s: offline record no longer bound to the TPM (%s)",
 		       username, ns);
+}
+
+/* Marked for the verifier helper (vhelper.h): the marker and the previous
+ * verifier (its TOTP secret and step stay with it), so the helper can open
+ * the secret; no offline sign-in matches it meanwhile. */
+static up_err online_mark(struct online_ud *o, const struct up_user_record *cur, bool same_sub,
+			  struct up_user_record *rec)
+{
+	const char *inner = same_sub ? up_vhelper_inner(cur->verifier) : NULL;
+
+	if (asprintf(&rec->verifier, "%s%s", o->marker, inner ? inner : "") < 0) {
+		rec->verifier = NULL;
+		return UP_ENOMEM;
+	}
+	if (inner && cur->mfa_secret) {
+		rec->mfa_secret = strdup(cur->mfa_secret);
+		rec->mfa_step = cur->mfa_step;
+		if (!rec->mfa_secret)
+			return UP_ENOMEM;
+	}
+	return UP_OK;
 }
 
 static up_err online_update(void *ud, const struct up_user_record *cur,
@@ -200,15 +223,22 @@ static up_err online_update(void *ud, const struct up_user_record *cur,
 		rec->refresh_token = strdup(o->auth->refresh_token);
 	/* No password (device flow): no verifier, so no offline sign-in with
 	 * whatever password an older entry knew. */
-	log_binding(o->ctx, o->username, same_sub ? cur->verifier : NULL, o->verifier);
-	rec->verifier = o->verifier;
-	o->verifier = NULL;
-	/* Wrapped under this verifier's KEK (or none). */
-	rec->mfa_secret = o->mfa_secret;
-	o->mfa_secret = NULL;
-	rec->mfa_step = o->mfa_step;
-	if (rec->mfa_secret && same_sub && cur->mfa_step > rec->mfa_step)
-		rec->mfa_step = cur->mfa_step;
+	if (o->marker && online_mark(o, cur, same_sub, rec)) {
+		up_user_record_free(rec);
+		return UP_ENOMEM;
+	}
+	if (!o->marker) {
+		log_binding(o->ctx, o->username, same_sub ? up_vhelper_inner(cur->verifier) : NULL,
+			    o->verifier);
+		rec->verifier = o->verifier;
+		o->verifier = NULL;
+		/* Wrapped under this verifier's KEK (or none). */
+		rec->mfa_secret = o->mfa_secret;
+		o->mfa_secret = NULL;
+		rec->mfa_step = o->mfa_step;
+		if (rec->mfa_secret && same_sub && cur->mfa_step > rec->mfa_step)
+			rec->mfa_step = cur->mfa_step;
+	}
 	if (!rec->mfa_secret)
 		rec->mfa_step = 0;
 	rec->mfa = o->auth->mfa;
@@ -269,13 +299,14 @@ static up_err held_secret(struct up_ctx *ctx, const char *username,
 			  const struct up_user_record *cur, const char *password,
 			  uint8_t **ret_key, size_t *ret_len, bool *ret_kept)
 {
+	const char *verifier = up_vhelper_inner(cur->verifier);
 	uint8_t kek[UP_MFA_KEY_LEN];
 	struct up_mfa_aad aad;
 	bool has_kek = false;
 	up_err r;
 
 	*ret_kept = false;
-	r = up_verifier_check_kek(ctx, cur->verifier, password, kek, &has_kek);
+	r = verifier ? up_verifier_check_kek(ctx, verifier, password, kek, &has_kek) : UP_EDENIED;
 	if (r == UP_ENOMEM)
 		return r;
 	if (r || !has_kek) {
@@ -296,7 +327,7 @@ static up_err held_secret(struct up_ctx *ctx, const char *username,
 		       username, up_strerror(r));
 		return r;
 	}
-	*ret_kept = up_verifier_current(ctx, cur->verifier);
+	*ret_kept = up_verifier_current(ctx, verifier);
 	return UP_OK;
 }
 
@@ -311,9 +342,9 @@ static up_err held_secret(struct up_ctx *ctx, const char *username,
  * or a parameter upgrade while a secret is held.
  */
 static up_err online_keys(struct up_ctx *ctx, const char *username, const char *password,
-			  const struct up_auth *auth, struct up_vjob *job, struct online_ud *o)
+			  const struct up_auth *auth, struct up_vjob *job,
+			  const struct up_user_record *cur, struct online_ud *o)
 {
-	struct up_user_record *cur = NULL;
 	uint8_t *key = NULL, kek[UP_MFA_KEY_LEN];
 	size_t key_len = 0;
 	bool kept = false;
@@ -332,13 +363,11 @@ static up_err online_keys(struct up_ctx *ctx, const char *username, const char *
 			up_free_secret_len(key, key_len);
 			key = NULL;
 		}
-	} else if (up_store_user_read(ctx, username, &cur) == UP_OK && cur->mfa_secret &&
-		   cur->verifier && strcmp(cur->sub, auth->claims->sub) == 0) {
+	} else if (cur && cur->mfa_secret && cur->verifier &&
+		   strcmp(cur->sub, auth->claims->sub) == 0) {
 		r = held_secret(ctx, username, cur, password, &key, &key_len, &kept);
-		if (r == UP_ENOMEM) {
-			up_user_record_free(cur);
+		if (r == UP_ENOMEM)
 			return r;
-		}
 	}
 	/* The code the pool accepted must be a code of the secret kept. */
 	if (key && auth->totp_code && auth->mfa_method == UP_MFA_TOTP &&
@@ -353,15 +382,13 @@ static up_err online_keys(struct up_ctx *ctx, const char *username, const char *
 		o->mfa_step = 0;
 	}
 	if (key && kept) {
-		o->verifier = up_strdup(cur->verifier);
+		o->verifier = up_strdup(up_vhelper_inner(cur->verifier));
 		o->mfa_secret = up_strdup(cur->mfa_secret);
 		up_free_secret_len(key, key_len);
-		up_user_record_free(cur);
 		if (!o->verifier || !o->mfa_secret)
 			return UP_ENOMEM;
 		return UP_OK;
 	}
-	up_user_record_free(cur);
 	/* The worker thread up_signin started with this password has derived
 	 * it by now (overlapped with the pool's round trips); without one (or
 	 * for a password replaced at NEW_PASSWORD_REQUIRED) derive it here. */
@@ -381,10 +408,101 @@ static up_err online_keys(struct up_ctx *ctx, const char *username, const char *
 	return r;
 }
 
-static void store_online(struct up_ctx *ctx, const char *username, const char *password,
-			 const struct up_auth *auth, struct up_vjob *job)
+/* The sign-in itself succeeded; a cache that cannot be written only costs
+ * the offline fallback, but never leaves an old verifier. */
+static void store_failed(struct up_ctx *ctx, const char *username, up_err r)
 {
-	struct online_ud o = {ctx, username, auth, NULL, NULL, 0};
+	up_log(ctx, LOG_ERR, "cannot update the cached entry of %s: %s: %s", username,
+	       up_strerror(r), up_ctx_detail(ctx));
+	if (up_store_user_update(ctx, username, drop_verifier, NULL) &&
+	    up_store_user_purge(ctx, username))
+		up_log(ctx, LOG_WARNING, "cannot remove the old offline verifier of %s either: %s",
+		       username, up_ctx_detail(ctx));
+}
+
+static void cannot_derive(struct up_ctx *ctx, const char *username, up_err r, struct online_ud *o)
+{
+	up_log(ctx, LOG_WARNING,
+	       "cannot derive the offline verifier of %s: %s: %s: offline sign-in disabled for "
+	       "this user until the next online sign-in",
+	       username, up_strerror(r), up_ctx_detail(ctx));
+	up_free_secret(o->verifier);
+	up_free_secret(o->mfa_secret);
+	o->verifier = o->mfa_secret = NULL;
+	o->mfa_step = 0;
+}
+
+/* The verifier helper configured and executable (else the worker thread). */
+static bool helper_usable(struct up_ctx *ctx)
+{
+	const char *path = ctx->cfg->verifier_helper;
+
+	if (!path || !*path)
+		return false;
+	if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
+		return true;
+	up_log(ctx, LOG_WARNING,
+	       "verifier_helper %s is not usable (%s): the offline verifier is derived in the "
+	       "sign-in",
+	       path, strerror(errno));
+	return false;
+}
+
+/*
+ * offline = yes with the verifier helper (vhelper.h): the entry is written
+ * at once, marked (no offline sign-in matches it), and the helper derives
+ * the verifier after we returned. false: no helper was started (logged by
+ * up_vhelper_start): the caller derives in the call. When the helper does
+ * not take the work, it is done here all the same.
+ */
+static bool store_by_helper(struct up_ctx *ctx, const char *username, const char *password,
+			    const struct up_auth *auth)
+{
+	struct online_ud o = {ctx, username, auth, NULL, NULL, 0, NULL};
+	struct up_vhelper *h = NULL;
+	struct up_vwork w = {0};
+	char marker[80];
+	up_err r;
+
+	if (up_vhelper_start(ctx, &h))
+		return false;
+	snprintf(marker, sizeof(marker), "%s", up_vhelper_marker(h));
+	o.marker = marker;
+	r = up_store_user_update(ctx, username, online_update, &o);
+	if (r) {
+		up_vhelper_free(h);
+		store_failed(ctx, username, r);
+		return true;
+	}
+	w.cfg_path = ctx->cfg->path;
+	w.cfg_args = (const char *const *)ctx->cfg->args;
+	w.username = username;
+	w.marker = marker;
+	w.password = password;
+	w.sub = auth->claims->sub;
+	w.totp_secret = auth->totp_secret;
+	w.totp_code = auth->totp_code;
+	w.mfa_method = auth->mfa_method;
+	w.requester = ctx->requester;
+	w.signin_at = up_ctx_now(ctx);
+	r = up_vhelper_send(ctx, h, &w);
+	if (r) {
+		up_log(ctx, LOG_WARNING,
+		       "the verifier helper did not take the work for %s (%s): derived in the "
+		       "sign-in",
+		       username, up_ctx_detail(ctx));
+		(void)up_vwork_finish(ctx, &w);
+	}
+	return true;
+}
+
+/* `hand_over`: the verifier helper may derive after we returned (not for
+ * up_enroll_keep, which reads the record back at once). */
+static void store_online(struct up_ctx *ctx, const char *username, const char *password,
+			 const struct up_auth *auth, struct up_vjob *job, bool hand_over)
+{
+	struct online_ud o = {ctx, username, auth, NULL, NULL, 0, NULL};
+	struct up_user_record *cur = NULL;
 	up_err r = UP_OK;
 
 	if (!auth->claims || !auth->claims->sub || !auth->id_token) {
@@ -392,43 +510,114 @@ static void store_online(struct up_ctx *ctx, const char *username, const char *p
 		       username);
 		return;
 	}
+	if (auth->new_password)
+		password = auth->new_password; /* replaced at NEW_PASSWORD_REQUIRED */
+	if (password && ctx->cfg->offline && hand_over && !job &&
+	    store_by_helper(ctx, username, password, auth))
+		return;
 	/* The expensive part (scrypt) happens before the lock is taken: in the
 	 * worker thread up_signin started with the password (overlapped with
 	 * the pool's round trips), else here. */
-	if (auth->new_password)
-		password = auth->new_password; /* replaced at NEW_PASSWORD_REQUIRED */
 	if (password && ctx->cfg->offline) {
-		r = online_keys(ctx, username, password, auth, job, &o);
+		if (up_store_user_read(ctx, username, &cur))
+			cur = NULL;
+		r = online_keys(ctx, username, password, auth, job, cur, &o);
+		up_user_record_free(cur);
 		/* A derivation that cannot get its memory (or a slot) must not
 		 * leave the old verifier behind: after a password change it
 		 * would keep the old password working offline. The entry is
 		 * refreshed without one, so offline sign-in is refused until
 		 * the next online sign-in that can derive. */
-		if (r) {
-			up_log(ctx, LOG_WARNING,
-			       "cannot derive the offline verifier of %s: %s: %s: offline sign-in "
-			       "disabled for this user until the next online sign-in",
-			       username, up_strerror(r), up_ctx_detail(ctx));
-			up_free_secret(o.verifier);
-			up_free_secret(o.mfa_secret);
-			o.verifier = o.mfa_secret = NULL;
-			o.mfa_step = 0;
-		}
+		if (r)
+			cannot_derive(ctx, username, r, &o);
 	}
 	r = up_store_user_update(ctx, username, online_update, &o);
 	up_free_secret(o.verifier);
 	up_free_secret(o.mfa_secret);
-	/* The sign-in itself succeeded; a cache that cannot be written only
-	 * costs the offline fallback — but never leaves an old verifier. */
-	if (r) {
-		up_log(ctx, LOG_ERR, "cannot update the cached entry of %s: %s: %s", username,
-		       up_strerror(r), up_ctx_detail(ctx));
-		if (up_store_user_update(ctx, username, drop_verifier, NULL) &&
-		    up_store_user_purge(ctx, username))
-			up_log(ctx, LOG_WARNING,
-			       "cannot remove the old offline verifier of %s either: %s", username,
-			       up_ctx_detail(ctx));
+	if (r)
+		store_failed(ctx, username, r);
+}
+
+/* The helper's write: only into the record still marked with its marker. */
+struct finish_ud {
+	const struct up_vwork *w;
+	struct online_ud *o;
+	bool stale;
+};
+
+static bool marked_by(const struct up_user_record *cur, const struct up_vwork *w)
+{
+	return cur && cur->verifier && strncmp(cur->verifier, w->marker, strlen(w->marker)) == 0 &&
+	       strcmp(cur->sub, w->sub) == 0;
+}
+
+static up_err finish_update(void *ud, const struct up_user_record *cur,
+			    struct up_user_record **ret_new)
+{
+	struct finish_ud *f = ud;
+	struct up_user_record *rec;
+	up_err r;
+
+	*ret_new = NULL;
+	if (!marked_by(cur, f->w)) {
+		f->stale = true;
+		return UP_OK;
 	}
+	r = record_dup(cur, &rec);
+	if (r)
+		return r;
+	log_binding(f->o->ctx, f->w->username, up_vhelper_inner(cur->verifier), f->o->verifier);
+	up_free_secret(rec->verifier);
+	up_free_secret(rec->mfa_secret);
+	rec->verifier = f->o->verifier;
+	rec->mfa_secret = f->o->mfa_secret;
+	f->o->verifier = f->o->mfa_secret = NULL;
+	rec->mfa_step = f->o->mfa_step > cur->mfa_step ? f->o->mfa_step : cur->mfa_step;
+	if (!rec->mfa_secret)
+		rec->mfa_step = 0;
+	*ret_new = rec;
+	return UP_OK;
+}
+
+up_err up_vwork_finish(struct up_ctx *ctx, const struct up_vwork *w)
+{
+	struct up_claims claims = {.sub = (char *)(uintptr_t)w->sub};
+	struct up_auth auth = {.claims = &claims};
+	struct online_ud o = {ctx, w->username, &auth, NULL, NULL, 0, NULL};
+	struct finish_ud f = {w, &o, false};
+	struct up_user_record *cur = NULL;
+	up_err r, k;
+
+	auth.totp_secret = (char *)(uintptr_t)w->totp_secret;
+	auth.totp_code = (char *)(uintptr_t)w->totp_code;
+	auth.mfa_method = (enum up_mfa_method)w->mfa_method;
+	r = up_store_user_read(ctx, w->username, &cur);
+	if (r || !marked_by(cur, w)) {
+		up_user_record_free(cur);
+		up_log(ctx, LOG_NOTICE,
+		       "offline verifier of %s not derived: the entry changed since "
+		       "the sign-in",
+		       w->username);
+		return r == UP_ENOMEM ? r : UP_OK;
+	}
+	k = online_keys(ctx, w->username, w->password, &auth, NULL, cur, &o);
+	up_user_record_free(cur);
+	if (k)
+		cannot_derive(ctx, w->username, k, &o);
+	r = up_store_user_update(ctx, w->username, finish_update, &f);
+	up_free_secret(o.verifier);
+	up_free_secret(o.mfa_secret);
+	if (r)
+		up_log(ctx, LOG_ERR,
+		       "cannot write the offline verifier of %s: %s: %s: offline "
+		       "sign-in refused until the next online sign-in",
+		       w->username, up_strerror(r), up_ctx_detail(ctx));
+	else if (f.stale)
+		up_log(ctx, LOG_NOTICE,
+		       "offline verifier of %s not written: the entry changed "
+		       "meanwhile",
+		       w->username);
+	return k ? k : r;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -643,6 +832,12 @@ static up_err offline_refusal(struct offline_ud *o, const struct up_user_record 
 	if (strcmp(cur->username, o->username) != 0 || strcmp(cur->issuer, cfg->issuer) != 0 ||
 	    strcmp(cur->client_id, cfg->client_id) != 0)
 		return up_fail(ctx, UP_EOFFLINE, "cached entry bound to another pool or client");
+	/* An online sign-in's verifier the helper has not written yet: fail
+	 * closed (the password may have changed at the pool). */
+	if (up_vhelper_pending(cur->verifier))
+		return up_fail(ctx, UP_EOFFLINE,
+			       "the offline verifier of the last online sign-in "
+			       "is still being derived: try again in a moment");
 	if ((r = offline_mfa_refusal(ctx, cur)))
 		return r;
 	if (!cur->verifier)
@@ -1078,7 +1273,8 @@ static up_err signin_job(struct up_ctx *ctx, const char *username, const char *p
 			up_auth_free(auth);
 			return r;
 		}
-		store_online(ctx, username, password, auth, *job); /* started by now, if at all */
+		/* started by now, if at all */
+		store_online(ctx, username, password, auth, *job, true);
 		/* Kept wrapped in the record, if at all; not handed on. */
 		up_free_secret(auth->totp_secret);
 		up_free_secret(auth->totp_code);
@@ -1166,7 +1362,7 @@ up_err up_signin(struct up_ctx *ctx, const char *username, const char *password,
 	 * remaining round trips and the code prompt, is joined before we
 	 * return, and its result is written only after a success.
 	 */
-	if (password && ctx->cfg->offline) {
+	if (password && ctx->cfg->offline && !helper_usable(ctx)) {
 		ctx->answered_fn = start_job;
 		ctx->answered_ud = &js;
 	}
@@ -1211,7 +1407,7 @@ up_err up_enroll_keep(struct up_ctx *ctx, const char *username, const char *pass
 	auth->mfa = true;
 	auth->mfa_method = UP_MFA_TOTP;
 	if (!r)
-		store_online(ctx, username, password, auth, NULL);
+		store_online(ctx, username, password, auth, NULL, false);
 	up_free_secret(auth->totp_secret);
 	up_free_secret(auth->totp_code);
 	auth->totp_secret = auth->totp_code = NULL;

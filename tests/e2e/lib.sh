@@ -214,7 +214,20 @@ e2e_start_pool() {
 		mount --bind "$conf" /etc/userpool/userpool.conf
 	else
 		e2e_pamargs="config=$conf"
+		# The build's verifier helper (the installed module has its own).
+		echo "verifier_helper = $e2e_b/tools/userpool-verifier" >> "$conf"
 	fi
+}
+
+# e2e_settle: wait, bounded (60 s), until no cached record's verifier is
+# still pending (the verifier helper derives it after the module returned).
+e2e_settle() {
+	local i
+	for i in $(seq 1 1200); do
+		grep -qs '"verifier": *"pending\$' /var/lib/userpool/users/*.json || return 0
+		sleep 0.05
+	done
+	return 1
 }
 
 # A pool user (password, optional TOTP) provisioned in NSS.

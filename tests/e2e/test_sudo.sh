@@ -63,7 +63,7 @@ out_line() { # JSON-FILE N: line N of the command's output (blank lines dropped)
 		2>/dev/null | tr -d '\r' | grep -v '^[[:space:]]*$' | sed -n "$2p"
 }
 
-echo "1..12"
+echo "1..13"
 
 e2e_pool_user "$user" "$pw" totp
 sec=$secret
@@ -112,6 +112,9 @@ else
 	notok "offline = yes stack: sudo with password + code signs in online (rc $rc)" \
 		"$tmp/s4.json" "$tmp/s4"
 fi
+
+# (the offline verifier the helper writes after sudo's sign-in returned)
+check "the offline verifier is written after the sign-in" e2e_settle
 
 # 5. ... yet offline = no refuses while the pool is unreachable (503).
 sudo_stack no

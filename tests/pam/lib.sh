@@ -9,6 +9,9 @@ PYTHON3=${PYTHON3:-/usr/bin/python3}
 # The module under test: the one libtool built (override for a staged copy).
 UP_PAM_MODULE=${UP_PAM_MODULE:-$top_builddir/pam/.libs/pam_userpool.so}
 PAMDRIVE=${PAMDRIVE:-$top_builddir/tests/pam/pamdrive}
+# The offline verifier's helper process of this build (issue 21): the module
+# starts it after an online sign-in; its log (stderr) lands in $T/logs.
+UP_VERIFIER=${UP_VERIFIER:-$top_builddir/tools/userpool-verifier}
 PWRAP_DIR=/usr/lib/x86_64-linux-gnu/pam_wrapper
 [ -d "$PWRAP_DIR" ] || PWRAP_DIR=$(dirname "$(ldconfig -p | sed -n 's/.*=> \(.*libpam_wrapper.so\)$/\1/p' | head -n1)")/pam_wrapper
 POOL_ID=us-east-1_TestPool1
@@ -107,8 +110,34 @@ EOF
 	chmod 755 "$T/code.sh"
 }
 
+# The helper through a wrapper that keeps its log (the module gives it an
+# empty environment and /dev/null for stderr).
+write_verifier_sh() {
+	mkdir -p "$T/logs"
+	cat >"$T/verifier.sh" <<EOF
+#!/bin/sh
+exec "$UP_VERIFIER" 2>>"$T/logs/verifier"
+EOF
+	chmod 755 "$T/verifier.sh"
+}
+
+# settle [SECONDS]: wait, bounded, until no user record is marked pending
+# (an online sign-in whose helper has not written the verifier yet);
+# non-zero with a diagnostic when one still is.
+settle() {
+	local i
+	for i in $(seq 1 $((${1:-60} * 20))); do
+		grep -qs '"verifier": *"pending\$' "$T"/state/users/*.json || return 0
+		sleep 0.05
+	done
+	diag "settle: a verifier is still pending after ${1:-60} s" \
+		"$(tail -n 5 "$T/logs/verifier" 2>/dev/null)"
+	return 1
+}
+
 # --- configuration --------------------------------------------------------
-# conf NAME [key = value lines...]: a root-owned 0600 file in $T/conf.
+# conf NAME [key = value lines...]: a root-owned 0600 file in $T/conf
+# (VERIFIER_HELPER: another verifier_helper than the logging wrapper).
 conf() {
 	local name=$1
 	shift
@@ -123,6 +152,7 @@ conf() {
 		echo "ca_file = $T/ca/ca.pem"
 		echo "state_dir = $T/state"
 		echo "timeout = 10s"
+		echo "verifier_helper = ${VERIFIER_HELPER-$T/verifier.sh}"
 		for l in "$@"; do echo "$l"; done
 	} >"$T/conf/$name.conf"
 	chmod 0600 "$T/conf/$name.conf"
@@ -180,6 +210,7 @@ pam_env_start() {
 	: >"$T/totp_secrets"
 	: >"$T/codes"
 	write_code_sh
+	write_verifier_sh
 	if ! pool_start; then
 		echo "Bail out! the test pool did not start"
 		exit 1
@@ -197,6 +228,9 @@ drive() {
 	OUT=$T/out.$LOGN
 	"$PAMDRIVE" -d "$SVC" -D -l "$LOG" "$@" >"$OUT" 2>"$OUT.err"
 	RC=$?
+	# The verifier the helper derives after the module returned, before
+	# the next step looks at the record or signs in offline.
+	[ -n "${NO_SETTLE:-}" ] || settle || true
 	return 0
 }
 result() { # result OP -> the PAM code of OP in $OUT

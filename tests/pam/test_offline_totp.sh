@@ -180,16 +180,17 @@ ok $? "nick's verifier is upgraded to scrypt2\$ at the online sign-in"
 # rex's password was reset elsewhere: the new one does not open the held
 # secret, which is dropped (rex then has no local secret).
 admin set_password '{"username":"rex","password":"'"$PW2"'"}' >/dev/null
+# (the helper derives after the module returned: its log, tests/pam/lib.sh)
 drive -s main -u rex -a "$PW2" -a "$(code_for rex 30)" auth
 expect auth PAM_SUCCESS "rex (password reset elsewhere) signs in online with the new password"
-[ -z "$(rec_get rex mfa_secret)" ] && grep -q 'does not open the offline TOTP secret held for this user' "$LOG"
+[ -z "$(rec_get rex mfa_secret)" ] && grep -q 'does not open the offline TOTP secret held for this user' "$LOG" "$T/logs/verifier"
 ok $? "rex: the held secret no longer opens with this password: dropped, logged"
 # ola re-enrolled elsewhere (a new secret in the pool): the code the pool
 # accepted does not fit the held secret, which is dropped.
 admin set_totp_secret '{"username":"ola","secret":"'"$(new_secret | tee "$T/secrets/ola" | tee -a "$T/totp_secrets")"'"}' >/dev/null
 drive -s main -u ola -a "$PW" -a "$(code_for ola 30)" auth
 expect auth PAM_SUCCESS "ola (authenticator replaced elsewhere) signs in online"
-[ -z "$(rec_get ola mfa_secret)" ] && grep -q 'does not match the offline TOTP secret' "$LOG"
+[ -z "$(rec_get ola mfa_secret)" ] && grep -q 'does not match the offline TOTP secret' "$LOG" "$T/logs/verifier"
 ok $? "ola: the accepted code does not match the held secret: dropped, logged"
 # tina signs in online again: her secret stays held, and the record's
 # verifier and wrapped secret are the same (one derivation, nothing rewritten).

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * userpool-verifier: derives the offline verifier of an online sign-in
+ * after pam_userpool returned (issue 21 item 1; lib/vhelper.h). Started by
+ * the module only (no environment, stdin a socket carrying the work:
+ * configuration, user, the record's marker, the password); nothing on its
+ * command line. It loads the module's configuration, waits for a
+ * derivation slot like any derivation, writes the verifier into the record
+ * if the record still carries the marker, and exits. Logs to syslog
+ * (authpriv). Not meant to be run by hand.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "ctx.h"
+#include "log.h"
+#include "vhelper.h"
+
+/* A derivation slot may be a long wait behind many sign-ins at once; the
+ * helper's is not the sign-in's (configured timeout), it is its own. */
+#define SLOT_WAIT_S 600
+
+static void log_syslog(void *ud, int priority, const char *msg)
+{
+	(void)ud;
+	syslog(priority, "%s", msg);
+}
+
+static int64_t signin_clock(void *ud)
+{
+	return *(const int64_t *)ud;
+}
+
+static int run(struct up_vwork *w)
+{
+	struct up_ctx *ctx = NULL;
+	size_t nargs = 0;
+	up_err r;
+
+	if (up_ctx_new(&ctx)) {
+		syslog(LOG_ERR, "out of memory");
+		return 1;
+	}
+	up_ctx_set_logger(ctx, log_syslog, NULL);
+	while (w->cfg_args[nargs])
+		nargs++;
+	r = up_ctx_load_config(ctx, w->cfg_path, (int)nargs, w->cfg_args, true);
+	if (r) {
+		syslog(LOG_ERR,
+		       "offline verifier of %s not derived: configuration refused: %s: offline "
+		       "sign-in refused until the next online sign-in",
+		       w->username, up_ctx_detail(ctx));
+		up_ctx_free(ctx);
+		return 1;
+	}
+	if (ctx->cfg->timeout < SLOT_WAIT_S)
+		ctx->cfg->timeout = SLOT_WAIT_S;
+	ctx->requester = w->requester;
+	/* The code the pool accepted is checked at the sign-in's time. */
+	up_ctx_set_clock(ctx, signin_clock, &w->signin_at);
+	r = up_vwork_finish(ctx, w);
+	if (!r) {
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		up_log(ctx, LOG_DEBUG, "offline verifier of %s derived (peak RSS %ld KiB)",
+		       w->username, ru.ru_maxrss);
+	}
+	up_ctx_free(ctx);
+	return r ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct up_vwork w;
+	int rc;
+
+	(void)argv;
+	openlog("userpool-verifier", LOG_PID | LOG_PERROR, LOG_AUTHPRIV);
+	signal(SIGPIPE, SIG_IGN);
+	if (argc != 1 || isatty(0)) {
+		fprintf(stderr, "userpool-verifier: started by pam_userpool only (see "
+				"userpool.conf(5), verifier_helper)\n");
+		return 2;
+	}
+	if (up_vwork_read(0, &w)) {
+		syslog(LOG_ERR, "no usable work on stdin");
+		return 2;
+	}
+	close(0);
+	rc = run(&w);
+	up_vwork_clear(&w);
+	closelog();
+	return rc;
+}
