@@ -24,6 +24,9 @@
 /* A derivation slot may be a long wait behind many sign-ins at once; the
  * helper's is not the sign-in's (configured timeout), it is its own. */
 #define SLOT_WAIT_S 600
+/* Background work: the sign-ins (the one that started it, the next ones)
+ * get the CPU first; on an idle core it runs at full speed. */
+#define HELPER_NICE 19
 
 static void log_syslog(void *ud, int priority, const char *msg)
 {
@@ -81,6 +84,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	(void)argv;
+	/* Failing that, it keeps the priority it has. */
+	(void)setpriority(PRIO_PROCESS, 0, HELPER_NICE);
 	openlog("userpool-verifier", LOG_PID | LOG_PERROR, LOG_AUTHPRIV);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc != 1 || isatty(0)) {
