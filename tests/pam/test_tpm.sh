@@ -125,9 +125,10 @@ drive -s none -u ava -a "$PW" auth
 expect auth PAM_SUCCESS "no TPM, tpm = auto: ava signs in online"
 [[ "$(rec_get ava verifier)" == scrypt2\$* ]]
 ok $? "no TPM, tpm = auto: ava's record is scrypt2"
+# (the verifier helper logs the derivation: its log, tests/pam/lib.sh)
 drive -s noyes -u yan -a "$PW" auth
 expect auth PAM_SUCCESS "no TPM, tpm = yes: yan's online sign-in still succeeds"
-[ -z "$(rec_get yan verifier)" ] && grep -q 'tpm = yes and no usable TPM' "$LOG"
+[ -z "$(rec_get yan verifier)" ] && grep -q 'tpm = yes and no usable TPM' "$LOG" "$T/logs/verifier"
 ok $? "no TPM, tpm = yes: no offline verifier for yan, and the log says why"
 
 up auto status >"$T/status.out" 2>&1
@@ -209,13 +210,13 @@ drive -s yes -u tess -a "$PW" auth
 expect auth PAM_SUCCESS "TPM cleared: tess signs in online"
 K2=$(keyid tess)
 [ -n "$K2" ] && [ "$K2" != "$K" ] &&
-	grep -q "tess: offline record re-bound to the TPM's machine key $K2 (was $K)" "$LOG"
+	grep -q "tess: offline record re-bound to the TPM's machine key $K2 (was $K)" "$LOG" "$T/logs/verifier"
 ok $? "TPM cleared: the online sign-in re-binds tess to a new machine key ($K -> $K2)"
 admin set_pool_mfa '{"mfa":"ON"}' >/dev/null || echo "Bail out! cannot turn the pool's MFA on"
 drive -s yesmfa -u otto -a "$PW" -a "$(code_for otto 30)" auth
 expect auth PAM_SUCCESS "TPM cleared: otto signs in online (password + code)"
 [[ "$(rec_get otto verifier)" == tpm1\$"$K2"\$* ]] && [ -z "$(rec_get otto mfa_secret)" ] &&
-	grep -q 'otto: the password of this sign-in does not open the offline TOTP secret held for this user (.*): dropped' "$LOG"
+	grep -q 'otto: the password of this sign-in does not open the offline TOTP secret held for this user (.*): dropped' "$LOG" "$T/logs/verifier"
 ok $? "TPM cleared: otto re-bound to $K2; the TOTP secret sealed by the old TPM is dropped (logged)"
 admin set_pool_mfa '{"mfa":"OFF"}' >/dev/null || echo "Bail out! cannot turn the pool's MFA off"
 
@@ -223,7 +224,7 @@ admin set_pool_mfa '{"mfa":"OFF"}' >/dev/null || echo "Bail out! cannot turn the
 drive -s auto -u ava -a "$PW" auth
 expect auth PAM_SUCCESS "TPM now usable: ava signs in online"
 [[ "$(rec_get ava verifier)" == tpm1\$"$K2"\$* ]] &&
-	grep -q "ava: offline record bound to the TPM (machine key $K2)" "$LOG"
+	grep -q "ava: offline record bound to the TPM (machine key $K2)" "$LOG" "$T/logs/verifier"
 ok $? "ava's scrypt2 record is now tpm1 under the machine key (logged)"
 pool_stop
 drive -s auto -u ava -a "$PW" auth
@@ -239,7 +240,7 @@ pool_start "$pool_port" || echo "Bail out! the pool did not restart"
 drive -s off -u tess -a "$PW" auth
 expect auth PAM_SUCCESS "tpm = no: tess signs in online"
 [[ "$(rec_get tess verifier)" == scrypt2\$* ]] &&
-	grep -q 'tess: offline record no longer bound to the TPM (scrypt2)' "$LOG"
+	grep -q 'tess: offline record no longer bound to the TPM (scrypt2)' "$LOG" "$T/logs/verifier"
 ok $? "tpm = no: tess's record is scrypt2 after the online sign-in (logged)"
 
 scan_logs
