@@ -1531,6 +1531,31 @@ void up_cognito_user_free(struct up_cognito_user *user)
 	free(user);
 }
 
+const char *up_cognito_user_name(const struct up_cognito_user *user)
+{
+	return user ? user->username : NULL;
+}
+
+const char *up_cognito_user_preferred_mfa(const struct up_cognito_user *user)
+{
+	return user ? user->preferred_mfa : NULL;
+}
+
+char *const *up_cognito_user_mfa_settings(const struct up_cognito_user *user)
+{
+	return user ? user->mfa_settings : NULL;
+}
+
+const char *up_cognito_user_attr(const struct up_cognito_user *user, const char *name)
+{
+	if (!user || !name || !user->attr_names)
+		return NULL;
+	for (size_t i = 0; user->attr_names[i]; i++)
+		if (strcmp(user->attr_names[i], name) == 0)
+			return user->attr_values[i];
+	return NULL;
+}
+
 static char **strv_new(size_t n)
 {
 	return calloc(n + 1, sizeof(char *));

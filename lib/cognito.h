@@ -10,6 +10,15 @@
 struct up_ctx;
 struct up_token_rules;
 
+/* GetUser's answer (opaque in <userpool/cognito.h>: accessors). */
+struct up_cognito_user {
+	char *username;
+	char *preferred_mfa;  /* "SOFTWARE_TOKEN_MFA", ... or NULL */
+	char **mfa_settings;  /* NULL-terminated */
+	char **attr_names;    /* NULL-terminated, parallel to attr_values */
+	char **attr_values;
+};
+
 /* The one mapping of the pool's error names (__type / x-amzn-ErrorType,
  * prefix and suffix stripped) to causes; the message becomes the detail. */
 up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status, const char *type,

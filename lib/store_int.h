@@ -7,6 +7,7 @@
 #include <userpool/userpool.h>
 
 #include "mfa_local.h"
+#include "store_def.h"
 
 struct up_ctx;
 

@@ -29,16 +29,21 @@ UP_EXPORT up_err up_cognito_probe(struct up_ctx *ctx, int64_t *ret_skew, bool *r
 UP_EXPORT up_err up_cognito_refresh(struct up_ctx *ctx, const char *username,
 				    const char *refresh_token, struct up_auth **ret_auth);
 
-struct up_cognito_user {
-	char *username;
-	char *preferred_mfa;  /* "SOFTWARE_TOKEN_MFA", ... or NULL */
-	char **mfa_settings;  /* NULL-terminated */
-	char **attr_names;    /* NULL-terminated, parallel to attr_values */
-	char **attr_values;
-};
+/* GetUser's answer: opaque (its fields are private to the library), read
+ * with the accessors below; NULL gives NULL. */
+struct up_cognito_user;
 UP_EXPORT up_err up_cognito_get_user(struct up_ctx *ctx, const char *access_token,
 				     struct up_cognito_user **ret_user);
 UP_EXPORT void up_cognito_user_free(struct up_cognito_user *user);
+/* the pool username */
+UP_EXPORT const char *up_cognito_user_name(const struct up_cognito_user *user);
+/* "SOFTWARE_TOKEN_MFA", ... or NULL when none is preferred */
+UP_EXPORT const char *up_cognito_user_preferred_mfa(const struct up_cognito_user *user);
+/* the enabled second factors, NULL-terminated (empty when none) */
+UP_EXPORT char *const *up_cognito_user_mfa_settings(const struct up_cognito_user *user);
+/* the value of the attribute `name` ("sub", "email", "custom:..."), NULL when
+ * the user has none */
+UP_EXPORT const char *up_cognito_user_attr(const struct up_cognito_user *user, const char *name);
 
 /* AssociateSoftwareToken with an access token; *ret_secret is base32 (wipe it). */
 UP_EXPORT up_err up_cognito_associate_token(struct up_ctx *ctx, const char *access_token,

@@ -15,18 +15,10 @@ UP_BEGIN_DECLS
 
 #define UP_STORE_VERSION 1
 
-struct up_stepup {
-	char *service;
-	char *tty;         /* "" when PAM_TTY is unset */
-	int64_t at;        /* time of the MFA sign-in */
-};
-
-/* Failed offline attempts of one requesting uid (issue 16). */
-struct up_offline_fail {
-	int64_t uid;   /* the requester */
-	int64_t count; /* failures since its last success / the last online sign-in */
-	int64_t at;    /* time of its last failure */
-};
+/* A record's step-up windows and per-requester offline failure counts:
+ * opaque (lib/store_def.h); the adapters read only the record's sums. */
+struct up_stepup;
+struct up_offline_fail;
 
 /* Requesters remembered per user; the one with the oldest failure is evicted. */
 #define UP_MAX_REQUESTERS 16

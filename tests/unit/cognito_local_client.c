@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 
 	if (auth) {
 		r = up_cognito_get_user(ctx, auth->access_token, &user);
-		tap(r == UP_OK && user && strcmp(user->username, auth->claims->sub) == 0,
+		tap(r == UP_OK && user && strcmp(up_cognito_user_name(user), auth->claims->sub) == 0,
 		    "GetUser names the user by its sub", ctx, r);
 		up_cognito_user_free(user);
 	} else {

@@ -859,8 +859,20 @@ static void test_get_user_and_token_enrolment(void **state)
 		}
 	}
 	assert_true(has_sub);
+	/* the public accessors read the same fields */
+	assert_string_equal(up_cognito_user_name(u), user);
+	assert_null(up_cognito_user_preferred_mfa(u));
+	assert_null(up_cognito_user_mfa_settings(u)[0]);
+	assert_string_equal(up_cognito_user_attr(u, "sub"), auth->claims->sub);
+	assert_string_equal(up_cognito_user_attr(u, "email"), "a@example.org");
+	assert_null(up_cognito_user_attr(u, "custom:none"));
+	assert_null(up_cognito_user_attr(u, NULL));
 	up_cognito_user_free(u);
 	u = NULL;
+	assert_null(up_cognito_user_name(NULL));
+	assert_null(up_cognito_user_preferred_mfa(NULL));
+	assert_null(up_cognito_user_mfa_settings(NULL));
+	assert_null(up_cognito_user_attr(NULL, "sub"));
 
 	/* Set-preference before any token: refused by the pool. */
 	assert_int_equal(up_cognito_set_mfa_preference(f->ctx, auth->access_token, true, true),
@@ -877,6 +889,9 @@ static void test_get_user_and_token_enrolment(void **state)
 	assert_int_equal(up_cognito_get_user(f->ctx, auth->access_token, &u), UP_OK);
 	assert_string_equal(u->preferred_mfa, "SOFTWARE_TOKEN_MFA");
 	assert_string_equal(u->mfa_settings[0], "SOFTWARE_TOKEN_MFA");
+	assert_string_equal(up_cognito_user_preferred_mfa(u), "SOFTWARE_TOKEN_MFA");
+	assert_string_equal(up_cognito_user_mfa_settings(u)[0], "SOFTWARE_TOKEN_MFA");
+	assert_null(up_cognito_user_mfa_settings(u)[1]);
 	up_cognito_user_free(u);
 	up_free_secret(secret);
 	/* A token the pool does not accept. */

@@ -26,6 +26,7 @@
 #include "secret.h"
 #include "signin.h"
 #include "state.h"
+#include "store_def.h"
 
 /* Everything the library logged, one message per line ("<prio> msg\n"). */
 struct t_log {
