@@ -78,8 +78,12 @@ static void child_exec(const char *path, int sock, int status_fd, int maxfd)
 		(void)sigaction(s, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (dup2(sock, 0) < 0 || null_fd < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
+	if (dup2(sock, 0) < 0)
+		goto fail;
+	/* After stdin, and not close-on-exec: with the host's 1 or 2 closed it
+	 * lands there (and stays); else close_range marks it. */
+	null_fd = open("/dev/null", O_RDWR);
+	if (null_fd < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
 		goto fail;
 	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
 		for (int fd = 3; fd < maxfd; fd++)

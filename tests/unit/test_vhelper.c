@@ -34,7 +34,7 @@ static char self[4096];
 static int fake_helper(int argc, char **argv)
 {
 	struct up_vwork w;
-	char fds[256] = "", tmp[4200];
+	char fds[256] = "", tmp[4200], out1[64] = "", out2[64] = "";
 	size_t n_env = 0, off = 0;
 	sigset_t mask;
 	int blocked = 0;
@@ -57,6 +57,9 @@ static int fake_helper(int argc, char **argv)
 	}
 	if (d)
 		closedir(d);
+	if (readlink("/proc/self/fd/1", out1, sizeof(out1) - 1) < 0 ||
+	    readlink("/proc/self/fd/2", out2, sizeof(out2) - 1) < 0)
+		return 5;
 	if (up_vwork_read(0, &w))
 		return 3;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", w.cfg_path);
@@ -66,6 +69,7 @@ static int fake_helper(int argc, char **argv)
 	fprintf(out, "argc=%d argv0=%s env=%zu leader=%d sid=%ld ppid=%ld blocked=%d fds=%s\n",
 		argc, argv[0], n_env, getsid(0) == getpid(), (long)getsid(0), (long)getppid(),
 		blocked, fds);
+	fprintf(out, "stdout=%s stderr=%s\n", out1, out2);
 	fprintf(out, "user=%s password_ok=%d sub=%s marker_ok=%d args=%s\n", w.username,
 		strcmp(w.password, TEST_PASSWORD) == 0, w.sub, up_vhelper_pending(w.marker),
 		w.cfg_args[0] ? w.cfg_args[0] : "-");
@@ -201,6 +205,7 @@ static void test_spawn_hygiene(void **state)
 	snprintf(want, sizeof(want), "ppid=%ld ", (long)getpid());
 	assert_null(strstr(report, want));
 	assert_non_null(strstr(report, "blocked=0 fds=0 1 2 \n"));
+	assert_non_null(strstr(report, "stdout=/dev/null stderr=/dev/null\n"));
 	assert_non_null(strstr(report, "user=vhuser password_ok=1 sub=sub-1 marker_ok=1 args=debug"));
 	assert_null(strstr(report, TEST_PASSWORD));
 	assert_int_equal(sigchld_seen, 0);
@@ -209,6 +214,48 @@ static void test_spawn_hygiene(void **state)
 	free(report);
 	free(path);
 	up_ctx_free(ctx);
+}
+
+/* A host running with its standard descriptors closed (a daemon): the
+ * helper still gets the socket on 0 and /dev/null on 1 and 2, never one of
+ * the host's files or the socket there. Run in a child of the test. */
+static void test_spawn_closed_stdio(void **state)
+{
+	struct fx *f = *state;
+	const char *args[] = {NULL};
+	char *report, *path = NULL;
+	int status;
+	pid_t pid;
+
+	assert_true(asprintf(&path, "%s/report", f->dir) > 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct up_ctx *ctx = ctx_with_helper(f, self);
+		struct up_vwork w = {0};
+		struct up_vhelper *h = NULL;
+
+		close(0);
+		close(1);
+		close(2);
+		if (up_vhelper_start(ctx, &h))
+			_exit(1);
+		w.cfg_path = path;
+		w.cfg_args = args;
+		w.username = "vhuser";
+		w.marker = up_vhelper_marker(h);
+		w.password = TEST_PASSWORD;
+		w.sub = "sub-1";
+		_exit(up_vhelper_send(ctx, h, &w) ? 2 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	report = wait_report(path);
+	assert_non_null(strstr(report, "stdout=/dev/null stderr=/dev/null\n"));
+	assert_non_null(strstr(report, "fds=0 1 2 \n"));
+	assert_non_null(strstr(report, "password_ok=1"));
+	free(report);
+	free(path);
 }
 
 static void test_spawn_failures(void **state)
@@ -290,6 +337,7 @@ int main(int argc, char **argv)
 	self[n] = '\0';
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_spawn_hygiene, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spawn_closed_stdio, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spawn_failures, setup, teardown),
 	    cmocka_unit_test(test_marker),
 	    cmocka_unit_test(test_message_refused),
