@@ -618,6 +618,8 @@ class Bench:
           lambda v: v <= 24 * 1.048576)
         t("2. peak RSS, the verifier helper it starts", "rss_helper", "%.1f MB", "<= 24 MiB",
           lambda v: v <= 24 * 1.048576)
+        t("2. the same, tpm1 record (swtpm)", "rss_helper_tpm1", "%.1f MB", "<= 24 MiB",
+          lambda v: v <= 24 * 1.048576)
         t("3. 64 concurrent, offline = yes: errors", "conc_err_yes", "%d", "0",
           lambda v: v == 0)
         t("3. 64 concurrent, offline = yes: memory (cgroup peak)", "conc_mem", "%.0f MB",
@@ -993,7 +995,7 @@ class Bench:
             self.fig["conc_err_" + ("yes" if offline else "no")] = o["errors"]
             self.fig["conc_tput_" + ("yes" if offline else "no")] = median(o["tput"])
 
-    def helper_rss(self, k):
+    def helper_rss(self, k, extra=(), label="scrypt2"):
         """Peak RSS of the verifier helper a defaults sign-in starts: the
         helper run under `bench_lib rss` (its ru_maxrss from wait4)."""
         out = os.path.join(self.T, "helper-rss.out")
@@ -1002,7 +1004,8 @@ class Bench:
             f.write("#!/bin/sh\nexec %s rss %s %s\n"
                     % (os.path.join(self.bindir, "bench_lib"), out, self.verifier))
         os.chmod(wrap, 0o755)
-        svc = self.ours_service("rss-helper", flow="srp", offline=True, helper=wrap)
+        svc = self.ours_service("rss-helper-" + label, flow="srp", offline=True, helper=wrap,
+                                extra=extra)
         kb = []
         for u in self.users(k, "h"):
             if os.path.exists(out):
@@ -1014,8 +1017,8 @@ class Bench:
                 time.sleep(0.01)
             with open(out) as f:
                 kb.append(int(f.read().split()[0]))
-        self.fig["rss_helper"] = median(kb) / 1024.0
-        self.row("peak RSS, the verifier helper (srp defaults)",
+        self.fig["rss_helper" + ("" if label == "scrypt2" else "_" + label)] = median(kb) / 1024.0
+        self.row("peak RSS, the verifier helper (srp defaults, %s record)" % label,
                  "%.1f MB" % (median(kb) / 1024.0),
                  "(min %.1f, max %.1f; after the sign-in returned)"
                  % (min(kb) / 1024.0, max(kb) / 1024.0))
@@ -1032,6 +1035,14 @@ class Bench:
             self.row("peak RSS, sign-in, " + label, "%.1f MB" % (median(kb) / 1024.0),
                      "(min %.1f, max %.1f)" % (min(kb) / 1024.0, max(kb) / 1024.0))
         self.helper_rss(k)
+        # With a TPM (tpm = auto on a machine that has one) the helper makes
+        # a tpm1 record: scrypt N=2^14 (16 MiB), then the TPM's HMAC.
+        if shutil.which("swtpm"):
+            try:
+                tcti = self.swtpm_start()
+                self.helper_rss(k, extra=["tpm = yes", "tpm_tcti = " + tcti], label="tpm1")
+            finally:
+                self.swtpm_stop()
         kb = [self.pam_ok(self.svcs["permit"], "nobody", [], "pam_permit", rss=True)[1]
               for _ in range(k)]
         self.row("peak RSS, pamtester + pam_wrapper + pam_permit alone",
