@@ -10,10 +10,8 @@
 #include "log.h"
 #include "secret.h"
 
-static const char b64std[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-static const char b64url[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static up_err b64_encode(const char *alpha, bool pad, const uint8_t *d, size_t len, char **ret)
 {
@@ -187,8 +185,8 @@ up_err up_json_parse(struct up_ctx *ctx, const char *text, size_t len, size_t ca
 	if (!text || !ret)
 		return UP_EINVAL;
 	if (cap && len > cap)
-		return up_fail(ctx, UP_EPROTO, "JSON document of %zu bytes is over the %zu-byte cap",
-			       len, cap);
+		return up_fail(ctx, UP_EPROTO,
+			       "JSON document of %zu bytes is over the %zu-byte cap", len, cap);
 	/* Duplicate keys are ambiguous (two parsers may pick different values);
 	 * \u0000 is refused by jansson unless JSON_ALLOW_NUL, which we never set. */
 	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -240,12 +238,10 @@ void up_json_wipe(json_t *j)
 		up_wipe((void *)(uintptr_t)json_string_value(j), json_string_length(j));
 		break;
 	case JSON_OBJECT:
-		json_object_foreach(j, key, v)
-			up_json_wipe(v);
+		json_object_foreach(j, key, v) up_json_wipe(v);
 		break;
 	case JSON_ARRAY:
-		json_array_foreach(j, i, v)
-			up_json_wipe(v);
+		json_array_foreach(j, i, v) up_json_wipe(v);
 		break;
 	default:
 		break;

@@ -37,7 +37,6 @@
 
 #define TARGET_PREFIX "X-Amz-Target: AWSCognitoIdentityProviderService."
 
-
 /* ---------------------------------------------------------------------- */
 /* helpers */
 
@@ -117,7 +116,8 @@ static const char *trigger_text(const char *msg)
 	return msg;
 }
 
-#define MSG_MISCONFIGURED "Sign-in failed: the user pool is misconfigured; contact your administrator"
+#define MSG_MISCONFIGURED                                                                          \
+	"Sign-in failed: the user pool is misconfigured; contact your administrator"
 
 up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status, const char *type,
 			    const char *message)
@@ -129,37 +129,37 @@ up_err up_cognito_map_error(struct up_ctx *ctx, const char *action, long status,
 		up_err err;
 		const char *user;
 	} table[] = {
-		{ "NotAuthorizedException", UP_EDENIED, NULL },
-		{ "UserNotFoundException", UP_ENOUSER, NULL },
-		{ "CodeMismatchException", UP_ECODE, NULL },
-		{ "ExpiredCodeException", UP_ECODEEXPIRED, NULL },
-		{ "PasswordResetRequiredException", UP_ERESET, NULL },
-		{ "UserNotConfirmedException", UP_ENOTCONFIRMED, NULL },
-		{ "TooManyRequestsException", UP_ERATE, NULL },
-		{ "LimitExceededException", UP_ERATE, NULL },
-		{ "TooManyFailedAttemptsException", UP_ERATE, NULL },
-		{ "InvalidPasswordException", UP_EPOLICY, NULL },
-		{ "PasswordHistoryPolicyViolationException", UP_EPOLICY, NULL },
-		{ "InvalidParameterException", UP_EPARAM, NULL },
-		{ "SoftwareTokenMFANotFoundException", UP_ENOMFA, NULL },
-		{ "MFAMethodNotFoundException", UP_ENOMFA,
-		  "No usable second factor for this account: contact your administrator" },
-		{ "EnableSoftwareTokenMFAException", UP_ECODE, NULL },
-		{ "InternalErrorException", UP_ESERVER, NULL },
-		{ "ResourceNotFoundException", UP_ENOTFOUND, MSG_MISCONFIGURED },
-		{ "UserLambdaValidationException", UP_ELAMBDA, NULL },
-		{ "InvalidLambdaResponseException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "UnexpectedLambdaException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "InvalidUserPoolConfigurationException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "InvalidSmsRoleAccessPolicyException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "InvalidSmsRoleTrustRelationshipException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "InvalidEmailRoleAccessPolicyException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "UnsupportedOperationException", UP_EPOOLCONFIG, MSG_MISCONFIGURED },
-		{ "CodeDeliveryFailureException", UP_EDELIVERY,
-		  "The user pool could not send the code: try again later or contact your "
-		  "administrator" },
-		{ "ForbiddenException", UP_EFORBIDDEN,
-		  "Sign-in blocked by the user pool's firewall rules: contact your administrator" },
+	    {"NotAuthorizedException", UP_EDENIED, NULL},
+	    {"UserNotFoundException", UP_ENOUSER, NULL},
+	    {"CodeMismatchException", UP_ECODE, NULL},
+	    {"ExpiredCodeException", UP_ECODEEXPIRED, NULL},
+	    {"PasswordResetRequiredException", UP_ERESET, NULL},
+	    {"UserNotConfirmedException", UP_ENOTCONFIRMED, NULL},
+	    {"TooManyRequestsException", UP_ERATE, NULL},
+	    {"LimitExceededException", UP_ERATE, NULL},
+	    {"TooManyFailedAttemptsException", UP_ERATE, NULL},
+	    {"InvalidPasswordException", UP_EPOLICY, NULL},
+	    {"PasswordHistoryPolicyViolationException", UP_EPOLICY, NULL},
+	    {"InvalidParameterException", UP_EPARAM, NULL},
+	    {"SoftwareTokenMFANotFoundException", UP_ENOMFA, NULL},
+	    {"MFAMethodNotFoundException", UP_ENOMFA,
+	     "No usable second factor for this account: contact your administrator"},
+	    {"EnableSoftwareTokenMFAException", UP_ECODE, NULL},
+	    {"InternalErrorException", UP_ESERVER, NULL},
+	    {"ResourceNotFoundException", UP_ENOTFOUND, MSG_MISCONFIGURED},
+	    {"UserLambdaValidationException", UP_ELAMBDA, NULL},
+	    {"InvalidLambdaResponseException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"UnexpectedLambdaException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"InvalidUserPoolConfigurationException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"InvalidSmsRoleAccessPolicyException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"InvalidSmsRoleTrustRelationshipException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"InvalidEmailRoleAccessPolicyException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"UnsupportedOperationException", UP_EPOOLCONFIG, MSG_MISCONFIGURED},
+	    {"CodeDeliveryFailureException", UP_EDELIVERY,
+	     "The user pool could not send the code: try again later or contact your "
+	     "administrator"},
+	    {"ForbiddenException", UP_EFORBIDDEN,
+	     "Sign-in blocked by the user pool's firewall rules: contact your administrator"},
 	};
 	char name[128];
 	const char *msg = message ? message : "";
@@ -212,8 +212,8 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 {
 	char target[128];
 	const char *headers[3];
-	struct up_http_req req = { 0 };
-	struct up_http_resp resp = { 0 };
+	struct up_http_req req = {0};
+	struct up_http_resp resp = {0};
 	char *text = NULL;
 	size_t text_len = 0;
 	json_t *j = NULL;
@@ -252,8 +252,9 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 		else if (up_json_parse(ctx, resp.body, resp.len, UP_MAX_RESPONSE, &j) != UP_OK)
 			j = NULL;
 		if (!j)
-			r = up_fail(ctx, UP_EPROTO, "%s: HTTP %ld with a body that is not a JSON object",
-				    action, resp.status);
+			r = up_fail(ctx, UP_EPROTO,
+				    "%s: HTTP %ld with a body that is not a JSON object", action,
+				    resp.status);
 		else {
 			/* The pool has answered this sign-in (a challenge, a
 			 * session): a later drop is no longer "unreachable". */
@@ -268,7 +269,8 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 	{
 		const char *type = NULL, *msg = NULL;
 
-		if (resp.len && up_json_parse(NULL, resp.body, resp.len, UP_MAX_RESPONSE, &j) == UP_OK) {
+		if (resp.len &&
+		    up_json_parse(NULL, resp.body, resp.len, UP_MAX_RESPONSE, &j) == UP_OK) {
 			type = jstr(j, "__type");
 			msg = jstr(j, "message");
 			if (!msg)
@@ -277,8 +279,8 @@ static up_err call(struct up_ctx *ctx, const char *action, json_t *body, json_t 
 		if (!type || !*type)
 			type = resp.error_type;
 		if (!type || !*type) {
-			r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP, "%s: HTTP %ld",
-				    action, resp.status);
+			r = up_fail(ctx, resp.status == 404 ? UP_ENOTFOUND : UP_EHTTP,
+				    "%s: HTTP %ld", action, resp.status);
 		} else {
 			r = up_cognito_map_error(ctx, action, resp.status, type, msg);
 		}
@@ -435,12 +437,12 @@ out:
 struct signin {
 	struct up_ctx *ctx;
 	const struct up_conv *conv;
-	const char *username;  /* as given */
-	char *user_id;         /* the pool's name for the user (USER_ID_FOR_SRP) */
-	char *session;         /* the Session of the last response */
-	char *new_password;    /* chosen at NEW_PASSWORD_REQUIRED (secret) */
-	char *totp_secret;     /* set up at MFA_SETUP (secret, base32) */
-	char *totp_code;       /* the TOTP code the pool accepted (secret) */
+	const char *username; /* as given */
+	char *user_id;	      /* the pool's name for the user (USER_ID_FOR_SRP) */
+	char *session;	      /* the Session of the last response */
+	char *new_password;   /* chosen at NEW_PASSWORD_REQUIRED (secret) */
+	char *totp_secret;    /* set up at MFA_SETUP (secret, base32) */
+	char *totp_code;      /* the TOTP code the pool accepted (secret) */
 	bool mfa;
 	enum up_mfa_method method; /* the second factor used */
 	int custom_rounds;	   /* CUSTOM_CHALLENGE answers given */
@@ -452,7 +454,8 @@ static up_err conv_prompt(struct signin *s, const char *text, bool echo, char **
 	up_err r;
 
 	if (!s->conv || !s->conv->prompt)
-		return up_fail(s->ctx, UP_ECONV, "the pool asks a question and there is no conversation");
+		return up_fail(s->ctx, UP_ECONV,
+			       "the pool asks a question and there is no conversation");
 	r = s->conv->prompt(s->conv->ud, text, echo, &ans);
 	if (r || !ans) {
 		up_free_secret(ans);
@@ -491,8 +494,7 @@ static up_err set_session(struct signin *s, const char *action, const json_t *re
 		s->session = NULL;
 		return UP_OK;
 	}
-	if (!json_is_string(v) || json_string_length(v) == 0 ||
-	    json_string_length(v) > MAX_SESSION)
+	if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > MAX_SESSION)
 		return up_fail(s->ctx, UP_EPROTO, "%s: malformed Session", action);
 	dup = strdup(json_string_value(v));
 	if (!dup)
@@ -536,8 +538,7 @@ static up_err add_context(struct up_ctx *ctx, json_t *body)
 
 /* RespondToAuthChallenge with `responses` (consumed; USERNAME and
  * SECRET_HASH are added here). */
-static up_err respond(struct signin *s, const char *challenge, json_t *responses,
-		      json_t **ret_resp)
+static up_err respond(struct signin *s, const char *challenge, json_t *responses, json_t **ret_resp)
 {
 	json_t *body = new_body(s->ctx);
 	up_err r = UP_ENOMEM;
@@ -682,7 +683,8 @@ static up_err srp_first_challenge(struct signin *s, const char *flow, const char
 	    (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "EMAIL_OTP") == 0 ||
 	     strcmp(name, "SMS_OTP") == 0))
 		return refuse_first_factor(s, name);
-	if (name && strcmp(name, "CUSTOM_CHALLENGE") == 0) /* the password is proven first, by SRP */
+	if (name &&
+	    strcmp(name, "CUSTOM_CHALLENGE") == 0) /* the password is proven first, by SRP */
 		return up_fail(ctx, UP_ECHALLENGE,
 			       "%s: the pool asks CUSTOM_CHALLENGE before PASSWORD_VERIFIER", flow);
 	if (!name || strcmp(name, "PASSWORD_VERIFIER") != 0)
@@ -693,8 +695,7 @@ static up_err srp_first_challenge(struct signin *s, const char *flow, const char
 
 /* Answer PASSWORD_VERIFIER (in *resp, consumed) with the SRP proof; the
  * pool's next answer in *resp. */
-static up_err srp_verify(struct signin *s, struct up_srp *srp, const char *password,
-			 json_t **resp)
+static up_err srp_verify(struct signin *s, struct up_srp *srp, const char *password, json_t **resp)
 {
 	struct up_ctx *ctx = s->ctx;
 	const char *salt, *b, *block, *uid;
@@ -785,7 +786,8 @@ static up_err password_start(struct signin *s, const char *password, json_t **re
 	json_t *params = json_object();
 	up_err r = UP_ENOMEM;
 
-	if (!params || jset(params, "USERNAME", s->username) || jset(params, "PASSWORD", password) ||
+	if (!params || jset(params, "USERNAME", s->username) ||
+	    jset(params, "PASSWORD", password) ||
 	    (r = add_secret_hash(s->ctx, params, s->username))) {
 		json_put_secret(params);
 		return r ? r : UP_ENOMEM;
@@ -809,10 +811,9 @@ static const struct code_challenge {
 	const char *medium; /* for the messages */
 	enum up_mfa_method method;
 } code_challenges[] = {
-	{ "SOFTWARE_TOKEN_MFA", "SOFTWARE_TOKEN_MFA_CODE", UP_PROMPT_CODE, "authenticator",
-	  UP_MFA_TOTP },
-	{ "EMAIL_OTP", "EMAIL_OTP_CODE", UP_PROMPT_EMAIL_CODE, "email", UP_MFA_EMAIL },
-	{ "SMS_MFA", "SMS_MFA_CODE", UP_PROMPT_SMS_CODE, "SMS", UP_MFA_SMS },
+    {"SOFTWARE_TOKEN_MFA", "SOFTWARE_TOKEN_MFA_CODE", UP_PROMPT_CODE, "authenticator", UP_MFA_TOTP},
+    {"EMAIL_OTP", "EMAIL_OTP_CODE", UP_PROMPT_EMAIL_CODE, "email", UP_MFA_EMAIL},
+    {"SMS_MFA", "SMS_MFA_CODE", UP_PROMPT_SMS_CODE, "SMS", UP_MFA_SMS},
 };
 
 static const struct code_challenge *code_challenge_by_name(const char *name)
@@ -834,8 +835,7 @@ static const struct code_challenge *code_challenge_by_method(enum up_mfa_method 
 /* "Code sent by SMS to +*******0100" from CODE_DELIVERY_DELIVERY_MEDIUM and
  * CODE_DELIVERY_DESTINATION (the pool's masked address): control characters
  * dropped, length capped. */
-static up_err announce_delivery(struct signin *s, const struct code_challenge *cc,
-				const json_t *cp)
+static up_err announce_delivery(struct signin *s, const struct code_challenge *cc, const json_t *cp)
 {
 	const char *medium = jstr(cp, "CODE_DELIVERY_DELIVERY_MEDIUM");
 	const char *dest = jstr(cp, "CODE_DELIVERY_DESTINATION");
@@ -878,7 +878,7 @@ static up_err answer_code(struct signin *s, const struct code_challenge *cc, con
 	if (cc->method != UP_MFA_TOTP && (r = announce_delivery(s, cc, cp)))
 		return r;
 	snprintf(again, sizeof(again), "%s rejected: try again",
-		 cc->method == UP_MFA_TOTP ? "Verification code"
+		 cc->method == UP_MFA_TOTP  ? "Verification code"
 		 : cc->method == UP_MFA_SMS ? "SMS code"
 					    : "Email code");
 	for (int attempt = 1;; attempt++) {
@@ -946,9 +946,8 @@ static bool list_has(const json_t *list, const char *want)
 	const json_t *v;
 	size_t i;
 
-	json_array_foreach(list, i, v)
-		if (json_is_string(v) && strcmp(json_string_value(v), want) == 0)
-			return true;
+	json_array_foreach(list, i, v) if (json_is_string(v) &&
+					   strcmp(json_string_value(v), want) == 0) return true;
 	return false;
 }
 
@@ -1067,8 +1066,9 @@ static up_err answer_new_password(struct signin *s, const json_t *cp, json_t **i
 			up_free_secret(pw1);
 			if (attempt >= MAX_ATTEMPTS)
 				return up_fail(s->ctx, UP_ECONV, "new passwords did not match");
-			if ((r = conv_text(s, true, same ? "Password must not be empty"
-							  : "Passwords do not match")))
+			if ((r = conv_text(s, true,
+					   same ? "Password must not be empty"
+						: "Passwords do not match")))
 				return r;
 			continue;
 		}
@@ -1090,8 +1090,9 @@ static up_err answer_new_password(struct signin *s, const json_t *cp, json_t **i
 		if (r == UP_EPOLICY && attempt < MAX_ATTEMPTS) {
 			/* The pool's policy message is what the user needs. */
 			const char *msg = strstr(up_ctx_detail(s->ctx), "Exception: ");
-			if ((r = conv_text(s, true, msg && msg[11] ? msg + 11
-						 : "Password does not meet the policy")))
+			if ((r = conv_text(s, true,
+					   msg && msg[11] ? msg + 11
+							  : "Password does not meet the policy")))
 				return r;
 			continue;
 		}
@@ -1158,10 +1159,10 @@ static up_err mfa_setup_allowed(struct signin *s, const json_t *cp)
 	if (!offered || !method_allowed(ctx->cfg, UP_MFA_TOTP)) {
 		up_set_user_msg(ctx, "Your account needs a second factor that cannot be set up "
 				     "at this sign-in: contact your administrator");
-		return up_fail(ctx, UP_ENOMFA,
-			       "MFA_SETUP offers %s; only SOFTWARE_TOKEN_MFA%s is set up here",
-			       offer ? offer : "nothing",
-			       method_allowed(ctx->cfg, UP_MFA_TOTP) ? "" : " (not in mfa_methods)");
+		return up_fail(
+		    ctx, UP_ENOMFA, "MFA_SETUP offers %s; only SOFTWARE_TOKEN_MFA%s is set up here",
+		    offer ? offer : "nothing",
+		    method_allowed(ctx->cfg, UP_MFA_TOTP) ? "" : " (not in mfa_methods)");
 	}
 	if (!ctx->cfg->enroll_on_login)
 		return up_fail(ctx, UP_ENOMFA, "No authenticator enrolled: run userpool-enroll");
@@ -1286,8 +1287,7 @@ out:
 }
 
 /* One challenge answered: the pool's next answer in *resp. */
-static up_err answer_challenge(struct signin *s, const char *name, const json_t *cp,
-			       json_t **resp)
+static up_err answer_challenge(struct signin *s, const char *name, const json_t *cp, json_t **resp)
 {
 	struct up_ctx *ctx = s->ctx;
 	bool conv = s->conv != NULL;
@@ -1304,7 +1304,8 @@ static up_err answer_challenge(struct signin *s, const char *name, const json_t 
 		return conv ? answer_mfa_setup(s, cp, resp)
 			    : up_fail(ctx, UP_ECONV, "no conversation");
 	if (strcmp(name, "CUSTOM_CHALLENGE") == 0)
-		return conv ? answer_custom(s, cp, resp) : up_fail(ctx, UP_ECONV, "no conversation");
+		return conv ? answer_custom(s, cp, resp)
+			    : up_fail(ctx, UP_ECONV, "no conversation");
 	if (strcmp(name, "WEB_AUTHN") == 0 || strcmp(name, "SMS_OTP") == 0)
 		return refuse_first_factor(s, name);
 	if (strncmp(name, "DEVICE_", 7) == 0)
@@ -1335,7 +1336,8 @@ static up_err challenges(struct signin *s, json_t **resp)
 			return UP_OK;
 		}
 		if (!name || !*name)
-			return up_fail(ctx, UP_EPROTO, "response holds neither tokens nor a challenge");
+			return up_fail(ctx, UP_EPROTO,
+				       "response holds neither tokens nor a challenge");
 		if (step - s->custom_rounds >= MAX_STEPS)
 			return up_fail(ctx, UP_ECHALLENGE, "too many challenges (last %s)", name);
 		cp = json_object_get(*resp, "ChallengeParameters");
@@ -1438,7 +1440,7 @@ up_err up_cognito_probe(struct up_ctx *ctx, int64_t *ret_skew, bool *ret_have_da
 {
 	unsigned char rnd[24];
 	char *hex = NULL, name[64], password[64];
-	struct up_conv conv = { 0 };
+	struct up_conv conv = {0};
 	struct up_auth *auth = NULL;
 	up_err r;
 
@@ -1588,7 +1590,8 @@ up_err up_cognito_get_user(struct up_ctx *ctx, const char *access_token,
 		goto out;
 	}
 	u = calloc(1, sizeof(*u));
-	if (!u || !(u->username = strdup(name)) || !(u->attr_names = strv_new(json_array_size(attrs))) ||
+	if (!u || !(u->username = strdup(name)) ||
+	    !(u->attr_names = strv_new(json_array_size(attrs))) ||
 	    !(u->attr_values = strv_new(json_array_size(attrs))) ||
 	    !(u->mfa_settings = strv_new(json_array_size(mfa)))) {
 		r = UP_ENOMEM;
@@ -1599,7 +1602,8 @@ up_err up_cognito_get_user(struct up_ctx *ctx, const char *access_token,
 		r = UP_ENOMEM;
 		goto out;
 	}
-	json_array_foreach(attrs, i, v) {
+	json_array_foreach(attrs, i, v)
+	{
 		const char *an = jstr(v, "Name"), *av = jstr(v, "Value");
 		if (!an) {
 			r = up_fail(ctx, UP_EPROTO, "GetUser: attribute without a name");
@@ -1614,7 +1618,8 @@ up_err up_cognito_get_user(struct up_ctx *ctx, const char *access_token,
 		}
 	}
 	n = 0;
-	json_array_foreach(mfa, i, v) {
+	json_array_foreach(mfa, i, v)
+	{
 		if (!json_is_string(v))
 			continue;
 		if (!(u->mfa_settings[n++] = strdup(json_string_value(v)))) {
@@ -1671,8 +1676,9 @@ up_err up_cognito_verify_token(struct up_ctx *ctx, const char *access_token, con
 	    (device_name && strlen(device_name) > 256))
 		return up_fail(ctx, UP_EINVAL, "bad VerifySoftwareToken arguments");
 	body = access_body(access_token);
-	if (body && (jset(body, "UserCode", code) ||
-		     (device_name && *device_name && jset(body, "FriendlyDeviceName", device_name)))) {
+	if (body &&
+	    (jset(body, "UserCode", code) ||
+	     (device_name && *device_name && jset(body, "FriendlyDeviceName", device_name)))) {
 		json_put_secret(body);
 		return UP_ENOMEM;
 	}

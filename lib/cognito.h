@@ -13,9 +13,9 @@ struct up_token_rules;
 /* GetUser's answer (opaque in <userpool/cognito.h>: accessors). */
 struct up_cognito_user {
 	char *username;
-	char *preferred_mfa;  /* "SOFTWARE_TOKEN_MFA", ... or NULL */
-	char **mfa_settings;  /* NULL-terminated */
-	char **attr_names;    /* NULL-terminated, parallel to attr_values */
+	char *preferred_mfa; /* "SOFTWARE_TOKEN_MFA", ... or NULL */
+	char **mfa_settings; /* NULL-terminated */
+	char **attr_names;   /* NULL-terminated, parallel to attr_values */
 	char **attr_values;
 };
 

@@ -83,9 +83,9 @@
 struct parser {
 	struct up_ctx *ctx;
 	struct up_config *cfg;
-	bool list;	 /* up_config_check: collect every problem */
+	bool list;	   /* up_config_check: collect every problem */
 	struct up_buf out; /* list mode: the report */
-	bool failed;	 /* load mode: the first problem is in ctx->detail */
+	bool failed;	   /* load mode: the first problem is in ctx->detail */
 	bool oom;
 
 	/* where the value being applied comes from (for messages) */
@@ -540,11 +540,13 @@ static up_err check_tpm_tcti(struct parser *p, const char *name, const char *v)
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		known = known || strncmp(v, ok[i], strlen(ok[i])) == 0;
 	if (!known || strlen(v) > 128)
-		return bad(p, name, "must be device:/dev/..., swtpm:... or mssim:..., at most 128 "
-				    "characters");
+		return bad(p, name,
+			   "must be device:/dev/..., swtpm:... or mssim:..., at most 128 "
+			   "characters");
 	for (const char *q = v; *q; q++)
 		if (!(is_alnum(*q) || strchr("/:=,._-", *q)))
-			return bad(p, name, "'%.128s' has a character outside [A-Za-z0-9/:=,._-]", v);
+			return bad(p, name, "'%.128s' has a character outside [A-Za-z0-9/:=,._-]",
+				   v);
 	if (strstr(v, ".."))
 		return bad(p, name, "must not contain '..'");
 	return UP_OK;
@@ -720,8 +722,8 @@ static up_err set_mfa_methods(struct parser *p, const char *name, const char *v,
 	static const struct {
 		const char *word;
 		enum up_mfa_method m;
-	} words[] = { { "totp", UP_MFA_TOTP }, { "email", UP_MFA_EMAIL }, { "sms", UP_MFA_SMS } };
-	enum up_mfa_method out[UP_MFA_MAX + 1] = { UP_MFA_NONE };
+	} words[] = {{"totp", UP_MFA_TOTP}, {"email", UP_MFA_EMAIL}, {"sms", UP_MFA_SMS}};
+	enum up_mfa_method out[UP_MFA_MAX + 1] = {UP_MFA_NONE};
 	size_t n = 0;
 
 	while (*v) {
@@ -731,10 +733,12 @@ static up_err set_mfa_methods(struct parser *p, const char *name, const char *v,
 			enum up_mfa_method m = UP_MFA_NONE;
 
 			for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-				if (strlen(words[i].word) == len && strncasecmp(v, words[i].word, len) == 0)
+				if (strlen(words[i].word) == len &&
+				    strncasecmp(v, words[i].word, len) == 0)
 					m = words[i].m;
 			if (m == UP_MFA_NONE)
-				return bad(p, name, "'%.*s' is not totp, email or sms", (int)(len > 64 ? 64 : len), v);
+				return bad(p, name, "'%.*s' is not totp, email or sms",
+					   (int)(len > 64 ? 64 : len), v);
 			for (size_t i = 0; i < n; i++)
 				if (out[i] == m)
 					return bad(p, name, "'%.*s' is listed twice", (int)len, v);
@@ -1729,7 +1733,7 @@ static up_err parse_all(struct parser *p, const char *path, int argc, const char
 	const char *file = NULL;
 	char *buf = NULL;
 	size_t len = 0;
-	struct stat st = { .st_uid = (uid_t)-1, .st_mode = 0777 }; /* set by read_file */
+	struct stat st = {.st_uid = (uid_t)-1, .st_mode = 0777}; /* set by read_file */
 	uid_t owner = up_state_owner(p->ctx);
 	up_err r, fr;
 

@@ -24,7 +24,7 @@
  * pool_name (the part of user_pool_id after '_').
  */
 struct up_config {
-	char *path; /* file it was read from; NULL if none */
+	char *path;  /* file it was read from; NULL if none */
 	char **args; /* the arguments it was loaded with (PAM module arguments), NULL-terminated */
 
 	enum up_provider provider;

@@ -18,23 +18,23 @@ struct up_http;
 struct up_jwks_memo;
 
 struct up_ctx {
-	struct up_config *cfg;     /* NULL until loaded */
+	struct up_config *cfg; /* NULL until loaded */
 	up_log_fn log_fn;
 	void *log_ud;
 	up_clock_fn clock_fn;
 	void *clock_ud;
 	char detail[512];
-	char user_msg[256];        /* what to tell the person about the last
-				      failure ("" when the adapter's own text fits) */
-	struct up_http *http;      /* created on first use, reused within the context */
+	char user_msg[256];   /* what to tell the person about the last
+				 failure ("" when the adapter's own text fits) */
+	struct up_http *http; /* created on first use, reused within the context */
 	struct up_oidc_endpoints oidc;
 	int64_t jwks_last_refetch; /* in-process memory of the last unknown-kid fetch */
-	bool pool_answered;        /* this sign-in got a well-formed answer from the
+	bool pool_answered;	   /* this sign-in got a well-formed answer from the
 				      pool (set by cognito.c / oidc.c, cleared by
 				      up_signin): no offline fallback after that */
-	bool http_answered;        /* an HTTP response arrived since up_signin began
+	bool http_answered;	   /* an HTTP response arrived since up_signin began
 				      (set by http.c, cleared by up_signin) */
-	int64_t http_date;         /* Date header of the last HTTP response; 0: none */
+	int64_t http_date;	   /* Date header of the last HTTP response; 0: none */
 	int64_t http_date_local;   /* the local clock when it arrived */
 	int64_t requester;	   /* uid asking for the sign-in; -1: getuid() */
 	char remote_host[48];	   /* numeric address the sign-in comes from (PAM_RHOST);

@@ -178,8 +178,8 @@ static up_err map_curl(struct up_ctx *ctx, CURLcode rc, const char *errbuf, cons
 	case CURLE_USE_SSL_FAILED:
 		/* Certificate, host name or TLS setup: never "unreachable" (an
 		 * interception looks exactly like this), so no offline fallback. */
-		up_log(ctx, LOG_WARNING, "TLS verification of %s failed (possible interception): %s",
-		       url, why);
+		up_log(ctx, LOG_WARNING,
+		       "TLS verification of %s failed (possible interception): %s", url, why);
 		return up_fail(ctx, UP_ETLS, "%s: TLS verification failed: %s", url, why);
 	case CURLE_UNSUPPORTED_PROTOCOL:
 	case CURLE_URL_MALFORMAT:
@@ -217,12 +217,12 @@ static up_err get_handle(struct up_ctx *ctx, CURL **ret)
 	return UP_OK;
 }
 
-#define SETOPT(opt, val)                                                         \
-	do {                                                                     \
-		if (curl_easy_setopt(curl, opt, val) != CURLE_OK) {              \
-			r = up_fail(ctx, UP_EINTERNAL, "curl option %s", #opt); \
-			goto out;                                                \
-		}                                                                \
+#define SETOPT(opt, val)                                                                           \
+	do {                                                                                       \
+		if (curl_easy_setopt(curl, opt, val) != CURLE_OK) {                                \
+			r = up_fail(ctx, UP_EINTERNAL, "curl option %s", #opt);                    \
+			goto out;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 /* The transport's fixed rules: TLS verified against ca_file only, no
@@ -313,7 +313,7 @@ static up_err check_status(struct up_ctx *ctx, const char *url, long status)
 up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_http_resp *resp)
 {
 	struct curl_slist *hdrs = NULL;
-	struct sink sink = { 0 };
+	struct sink sink = {0};
 	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0, connects = 0;
 	CURL *curl = NULL;

@@ -17,21 +17,21 @@ struct up_http;
 
 struct up_http_resp {
 	long status;
-	char *body;          /* NUL-terminated, `len` bytes; wiped on clear */
+	char *body; /* NUL-terminated, `len` bytes; wiped on clear */
 	size_t len;
-	char *error_type;    /* x-amzn-ErrorType header value, NULL when absent */
+	char *error_type; /* x-amzn-ErrorType header value, NULL when absent */
 };
 void up_http_resp_clear(struct up_http_resp *resp);
 
 struct up_http_req {
 	const char *url;
-	const char *method;          /* "GET" or "POST" */
-	const char *const *headers;  /* NULL-terminated "Name: value" lines; may be NULL */
-	const char *body;            /* may be NULL; secrets: the caller wipes it */
+	const char *method;	    /* "GET" or "POST" */
+	const char *const *headers; /* NULL-terminated "Name: value" lines; may be NULL */
+	const char *body;	    /* may be NULL; secrets: the caller wipes it */
 	size_t body_len;
-	const char *basic_user;      /* HTTP basic auth; NULL for none */
+	const char *basic_user; /* HTTP basic auth; NULL for none */
 	const char *basic_pass;
-	size_t cap;                  /* response size cap; 0: UP_MAX_RESPONSE */
+	size_t cap; /* response size cap; 0: UP_MAX_RESPONSE */
 };
 /*
  * Perform one request on the context's reused connection. Transport

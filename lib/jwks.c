@@ -196,7 +196,8 @@ static const char *ec_key(json_t *k, struct up_jwk *out, char *why, size_t whysz
 	bld = OSSL_PARAM_BLD_new();
 	if (!bld ||
 	    OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, group, 0) != 1 ||
-	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * clen) != 1 ||
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + 2 * clen) !=
+		1 ||
 	    !(out->pkey = pkey_fromdata("EC", bld))) {
 		snprintf(why, whysz, "EC point refused (not on the curve?)");
 		goto out;
@@ -259,9 +260,9 @@ static const char *jwk_parse(json_t *k, struct up_jwk *out, char *why, size_t wh
 
 		if (!json_is_array(ops))
 			return "key_ops is not a list";
-		json_array_foreach(ops, i, op)
-			if (json_is_string(op) && strcmp(json_string_value(op), "verify") == 0)
-				verify = true;
+		json_array_foreach(ops, i, op) if (json_is_string(op) &&
+						   strcmp(json_string_value(op), "verify") == 0)
+		    verify = true;
 		if (!verify)
 			return "key_ops does not include verify";
 	}
@@ -276,10 +277,11 @@ static const char *jwk_parse(json_t *k, struct up_jwk *out, char *why, size_t wh
 		return err;
 	if (out->alg >= 0) {
 		/* The key's alg must fit its type and curve. */
-		bool fits = out->kty == UP_KTY_RSA
-				    ? out->alg <= UP_ALG_PS256
-				    : (out->alg == UP_ALG_ES256 && out->ec_nid == NID_X9_62_prime256v1) ||
-					      (out->alg == UP_ALG_ES384 && out->ec_nid == NID_secp384r1);
+		bool fits =
+		    out->kty == UP_KTY_RSA
+			? out->alg <= UP_ALG_PS256
+			: (out->alg == UP_ALG_ES256 && out->ec_nid == NID_X9_62_prime256v1) ||
+			      (out->alg == UP_ALG_ES384 && out->ec_nid == NID_secp384r1);
 		if (!fits) {
 			EVP_PKEY_free(out->pkey);
 			out->pkey = NULL;
@@ -300,7 +302,8 @@ static size_t kid_count(json_t *keys, const char *kid)
 	size_t i, n = 0;
 	json_t *k;
 
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		const char *other = json_string_value(json_object_get(k, "kid"));
 
 		if (i >= UP_JWKS_MAX_KEYS)
@@ -335,7 +338,8 @@ static up_err jwks_from_json(struct up_ctx *ctx, const json_t *jwks, int prio,
 		free(set);
 		return up_fail(ctx, UP_ENOMEM, "out of memory");
 	}
-	json_array_foreach(keys, i, k) {
+	json_array_foreach(keys, i, k)
+	{
 		struct up_jwk *out = &set->keys[set->n];
 		const char *err;
 
@@ -351,8 +355,8 @@ static up_err jwks_from_json(struct up_ctx *ctx, const json_t *jwks, int prio,
 		if (err) {
 			up_log(ctx, prio, "jwks: key %zu (kid %.64s) skipped: %s", i,
 			       json_is_string(json_object_get(k, "kid"))
-				       ? json_string_value(json_object_get(k, "kid"))
-				       : "-",
+				   ? json_string_value(json_object_get(k, "kid"))
+				   : "-",
 			       err);
 			continue;
 		}
@@ -483,8 +487,8 @@ static bool memo_get(struct up_ctx *ctx, const struct stat *st, const char *uri,
  * mode). */
 #define MEMO_SETTLE 2
 
-static void memo_put(struct up_ctx *ctx, const struct stat *st, const char *uri,
-		     const char *name, const struct cache *c)
+static void memo_put(struct up_ctx *ctx, const struct stat *st, const char *uri, const char *name,
+		     const struct cache *c)
 {
 	struct up_jwks_memo *m;
 	struct timespec now;
@@ -682,7 +686,7 @@ static up_err locked_fetch(struct up_ctx *ctx, const struct where *w, enum fetch
 			   const char *kid, struct cache *c, bool *ret_fetched)
 {
 	int64_t now = up_ctx_now(ctx);
-	struct cache disk, next = { 0 };
+	struct cache disk, next = {0};
 	char detail[sizeof(ctx->detail)];
 	int lockfd = -1;
 	up_err rc;

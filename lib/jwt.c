@@ -47,12 +47,12 @@ static const struct {
 	size_t ec_len; /* bytes of r and of s */
 	bool pss;
 } algs[UP_ALG_COUNT] = {
-	[UP_ALG_RS256] = { "RS256", "SHA256", UP_KTY_RSA, 0, 0, false },
-	[UP_ALG_RS384] = { "RS384", "SHA384", UP_KTY_RSA, 0, 0, false },
-	[UP_ALG_RS512] = { "RS512", "SHA512", UP_KTY_RSA, 0, 0, false },
-	[UP_ALG_PS256] = { "PS256", "SHA256", UP_KTY_RSA, 0, 0, true },
-	[UP_ALG_ES256] = { "ES256", "SHA256", UP_KTY_EC, NID_X9_62_prime256v1, 32, false },
-	[UP_ALG_ES384] = { "ES384", "SHA384", UP_KTY_EC, NID_secp384r1, 48, false },
+    [UP_ALG_RS256] = {"RS256", "SHA256", UP_KTY_RSA, 0, 0, false},
+    [UP_ALG_RS384] = {"RS384", "SHA384", UP_KTY_RSA, 0, 0, false},
+    [UP_ALG_RS512] = {"RS512", "SHA512", UP_KTY_RSA, 0, 0, false},
+    [UP_ALG_PS256] = {"PS256", "SHA256", UP_KTY_RSA, 0, 0, true},
+    [UP_ALG_ES256] = {"ES256", "SHA256", UP_KTY_EC, NID_X9_62_prime256v1, 32, false},
+    [UP_ALG_ES384] = {"ES384", "SHA384", UP_KTY_EC, NID_secp384r1, 48, false},
 };
 
 int up_jws_alg_from_name(const char *name)
@@ -103,13 +103,9 @@ static bool depth_ok(json_t *j, int depth)
 	if (depth > UP_JWT_MAX_DEPTH)
 		return false;
 	if (json_is_object(j)) {
-		json_object_foreach(j, key, v)
-			if (!depth_ok(v, depth + 1))
-				return false;
+		json_object_foreach(j, key, v) if (!depth_ok(v, depth + 1)) return false;
 	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			if (!depth_ok(v, depth + 1))
-				return false;
+		json_array_foreach(j, i, v) if (!depth_ok(v, depth + 1)) return false;
 	}
 	return true;
 }
@@ -155,8 +151,7 @@ static up_err segment_json(struct up_ctx *ctx, const char *seg, size_t len, cons
 
 static bool typ_ok(const char *typ)
 {
-	static const char *const ok[] = { "JWT", "at+jwt", "application/jwt",
-					  "application/at+jwt" };
+	static const char *const ok[] = {"JWT", "at+jwt", "application/jwt", "application/at+jwt"};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 		if (strcasecmp(typ, ok[i]) == 0)
@@ -166,7 +161,7 @@ static bool typ_ok(const char *typ)
 
 static up_err header_check(struct up_ctx *ctx, struct up_jws *jws)
 {
-	static const char *const refused[] = { "crit", "jku", "x5u", "jwk", "x5c" };
+	static const char *const refused[] = {"crit", "jku", "x5u", "jwk", "x5c"};
 	json_t *h = jws->header;
 	const char *alg, *kid;
 	json_t *typ;
@@ -184,7 +179,8 @@ static up_err header_check(struct up_ctx *ctx, struct up_jws *jws)
 	jws->alg = (enum up_jws_alg)a;
 	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
 		if (json_object_get(h, refused[i]))
-			return up_fail(ctx, UP_EJWT, "token header carries %s: refused", refused[i]);
+			return up_fail(ctx, UP_EJWT, "token header carries %s: refused",
+				       refused[i]);
 	typ = json_object_get(h, "typ");
 	if (typ && !(json_is_string(typ) && typ_ok(json_string_value(typ)))) {
 		printable(json_string_value(typ), buf, sizeof(buf));
@@ -307,8 +303,8 @@ static up_err ecdsa_to_der(struct up_ctx *ctx, const struct up_jws *jws, uint8_t
 	}
 	order = EC_GROUP_get0_order(group);
 	if (BN_is_zero(r) || BN_is_zero(s) || BN_cmp(r, order) >= 0 || BN_cmp(s, order) >= 0) {
-		rc = up_fail(ctx, UP_ESIG, "%s signature: r or s out of range",
-			     algs[jws->alg].name);
+		rc =
+		    up_fail(ctx, UP_ESIG, "%s signature: r or s out of range", algs[jws->alg].name);
 		goto out;
 	}
 	es = ECDSA_SIG_new();
@@ -486,7 +482,8 @@ static up_err claim_strv(struct up_ctx *ctx, json_t *p, const char *name, char *
 		if (!out[0])
 			goto nomem;
 	} else if (v) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (!json_is_string(e)) {
 				up_strv_free(out);
 				return up_fail(ctx, UP_EJWT, "%s has a non-string entry", name);
@@ -517,7 +514,8 @@ static up_err check_aud(struct up_ctx *ctx, json_t *p, const char *client_id)
 		n = json_array_size(aud);
 		if (n == 0)
 			return up_fail(ctx, UP_EJWT, "aud is an empty array");
-		json_array_foreach(aud, i, e) {
+		json_array_foreach(aud, i, e)
+		{
 			if (!json_is_string(e))
 				return up_fail(ctx, UP_EJWT, "aud has a non-string entry");
 			if (strcmp(json_string_value(e), client_id) == 0)

@@ -27,7 +27,7 @@ struct up_token_rules {
 					      absent; NULL: none */
 	const char *groups_claim;
 	const char *uid_claim, *gid_claim; /* copied as text into the claims; NULL: none */
-	int64_t leeway; /* seconds of clock skew allowed */
+	int64_t leeway;			   /* seconds of clock skew allowed */
 };
 up_err up_token_verify_rules(struct up_ctx *ctx, const struct up_token_rules *rules,
 			     const char *token, enum up_token_kind kind,

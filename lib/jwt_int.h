@@ -47,11 +47,11 @@ enum up_jwk_kty { UP_KTY_RSA = 1, UP_KTY_EC };
 
 /* A compact JWS, split, decoded and parsed; nothing in it is trusted yet. */
 struct up_jws {
-	json_t *header;            /* JSON object */
-	json_t *payload;           /* JSON object */
+	json_t *header;	 /* JSON object */
+	json_t *payload; /* JSON object */
 	enum up_jws_alg alg;
-	const char *kid;           /* borrowed from header; never NULL after parse */
-	char *signing_input;       /* "<header b64>.<payload b64>" as received */
+	const char *kid;     /* borrowed from header; never NULL after parse */
+	char *signing_input; /* "<header b64>.<payload b64>" as received */
 	size_t signing_input_len;
 	uint8_t *sig;
 	size_t sig_len;
@@ -60,10 +60,10 @@ struct up_jws {
 struct up_jwk {
 	char *kid;
 	enum up_jwk_kty kty;
-	int alg;                   /* enum up_jws_alg, or -1 when the key has no "alg" */
-	int ec_nid;                /* NID_X9_62_prime256v1 / NID_secp384r1; 0 for RSA */
+	int alg;    /* enum up_jws_alg, or -1 when the key has no "alg" */
+	int ec_nid; /* NID_X9_62_prime256v1 / NID_secp384r1; 0 for RSA */
 	EVP_PKEY *pkey;
-	struct up_jwk_memo *memo;  /* jwt.c's verifier set up for this key; may be NULL */
+	struct up_jwk_memo *memo; /* jwt.c's verifier set up for this key; may be NULL */
 };
 
 /* A verifier context set up once (EVP_DigestVerifyInit_ex, PSS options) for

@@ -79,8 +79,8 @@ static int try_slot(struct up_ctx *ctx, int dirfd, long i, int *ret_fd, up_err *
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 0022)) {
 		close(fd);
-		*ret_err = up_fail(ctx, UP_ESTATE, "state_dir/kdf/%s refused (type, owner or mode)",
-				   name);
+		*ret_err =
+		    up_fail(ctx, UP_ESTATE, "state_dir/kdf/%s refused (type, owner or mode)", name);
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
@@ -91,8 +91,8 @@ static int try_slot(struct up_ctx *ctx, int dirfd, long i, int *ret_fd, up_err *
 		close(fd);
 		return 0;
 	}
-	*ret_err = up_fail(ctx, UP_ESTATE, "cannot lock state_dir/kdf/%s: %s", name,
-			   strerror(errno));
+	*ret_err =
+	    up_fail(ctx, UP_ESTATE, "cannot lock state_dir/kdf/%s: %s", name, strerror(errno));
 	close(fd);
 	return -1;
 }
@@ -139,9 +139,8 @@ static up_err slot_take(struct up_ctx *ctx, int *ret_fd)
 		       (long long)cfg->timeout);
 }
 
-up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *salt,
-		     size_t salt_len, const struct up_scrypt_params *params, uint8_t *out,
-		     size_t out_len)
+up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *salt, size_t salt_len,
+		     const struct up_scrypt_params *params, uint8_t *out, size_t out_len)
 {
 	/* OpenSSL checks its own estimate against maxmem; leave it 1 MiB. */
 	uint64_t maxmem, n, mem;
@@ -172,7 +171,8 @@ up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *sa
 	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
 	EVP_KDF_free(kdf);
 	if (!kctx) {
-		ret = up_fail(ctx, UP_EINTERNAL, "scrypt is not available in OpenSSL (out of memory?)");
+		ret = up_fail(ctx, UP_EINTERNAL,
+			      "scrypt is not available in OpenSSL (out of memory?)");
 		goto out;
 	}
 	op[0] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_PASSWORD,

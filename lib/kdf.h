@@ -35,8 +35,7 @@ uint64_t up_kdf_scrypt_mem(const struct up_scrypt_params *params);
  * refused), or UP_EINTERNAL (no slot within `timeout`, or OpenSSL could not
  * derive: typically out of memory). out is wiped on every failure.
  */
-up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *salt,
-		     size_t salt_len, const struct up_scrypt_params *params, uint8_t *out,
-		     size_t out_len);
+up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *salt, size_t salt_len,
+		     const struct up_scrypt_params *params, uint8_t *out, size_t out_len);
 
 #endif

@@ -514,8 +514,8 @@ up_err up_nss_journal_pending(struct up_ctx *ctx, bool *ret_pending)
 	return r;
 }
 
-static up_err write_files(struct up_ctx *ctx, int dirfd, const char *old_passwd,
-			  const char *passwd, const char *group, int64_t next)
+static up_err write_files(struct up_ctx *ctx, int dirfd, const char *old_passwd, const char *passwd,
+			  const char *group, int64_t next)
 {
 	char num[32];
 	bool grows = strlen(passwd) >= strlen(old_passwd);
@@ -524,7 +524,8 @@ static up_err write_files(struct up_ctx *ctx, int dirfd, const char *old_passwd,
 	/* The NSS module refuses a file over its cap, so writing one would
 	 * make every pool user vanish at once: refuse the change instead. */
 	if (strlen(passwd) > NSS_CAP || strlen(group) > NSS_CAP) {
-		up_log(ctx, LOG_ERR, "NSS files at their %u-byte cap: provisioning refused", NSS_CAP);
+		up_log(ctx, LOG_ERR, "NSS files at their %u-byte cap: provisioning refused",
+		       NSS_CAP);
 		return up_fail(ctx, UP_ERANGE,
 			       "nss/passwd or nss/group would exceed %u bytes: change refused "
 			       "(remove unused entries with userpool user del)",
@@ -559,7 +560,7 @@ typedef up_err (*nss_fn)(struct up_ctx *ctx, int dirfd, const struct nss_files *
 
 static up_err nss_locked(struct up_ctx *ctx, nss_fn fn, void *ud)
 {
-	struct nss_files f = { 0 };
+	struct nss_files f = {0};
 	int dirfd = -1, lockfd = -1;
 	up_err r;
 
@@ -640,9 +641,10 @@ static up_err uid_from_claim(struct up_ctx *ctx, const char *name, const char *c
 			"No account on this machine: the %s of your account %s; ask your "
 			"administrator",
 			claim, why);
-	return up_fail(ctx, UP_EINVAL,
-		       "%s %s (uid_source = claim needs an integer in %lld-%lld): no account for %s",
-		       claim, why, (long long)cfg->uid_min, (long long)cfg->uid_max, name);
+	return up_fail(
+	    ctx, UP_EINVAL,
+	    "%s %s (uid_source = claim needs an integer in %lld-%lld): no account for %s", claim,
+	    why, (long long)cfg->uid_min, (long long)cfg->uid_max, name);
 }
 
 /* A chosen UID that a local account or group has: refused, naming it. */
@@ -697,17 +699,18 @@ static up_err check_chosen(struct up_ctx *ctx, const struct nss_files *f, const 
 			    "%s collision: uid %lld of %s is already %s's (set an explicit UID for "
 			    "one of them)",
 			    what, (long long)uid, name, other);
-		up_set_user_msg(ctx, "No account on this machine: your UID (by %s) is another "
-				     "account's; ask your administrator",
+		up_set_user_msg(ctx,
+				"No account on this machine: your UID (by %s) is another "
+				"account's; ask your administrator",
 				what);
 		free(other);
 		return r;
 	}
 	free(other);
 	if (uid < cfg->uid_min || uid > cfg->uid_max)
-		return up_fail(ctx, UP_ERANGE, "uid %lld of %s is outside uid_min..uid_max (%lld-%lld)",
-			       (long long)uid, name, (long long)cfg->uid_min,
-			       (long long)cfg->uid_max);
+		return up_fail(
+		    ctx, UP_ERANGE, "uid %lld of %s is outside uid_min..uid_max (%lld-%lld)",
+		    (long long)uid, name, (long long)cfg->uid_min, (long long)cfg->uid_max);
 	return check_local(ctx, name, uid, what);
 }
 
@@ -959,8 +962,9 @@ static up_err add_locked(struct up_ctx *ctx, int dirfd, const struct nss_files *
 	/* A private group line without its passwd line (left by an older
 	 * version killed between the writes) is replaced, never doubled. */
 	rest = drop_line(f->group, a->name, ':');
-	if (!home || !rest || asprintf(&pl, "%s:x:%lld:%lld:userpool user:%s:%s\n", a->name,
-				       (long long)uid, (long long)gid, home, cfg->shell) < 0)
+	if (!home || !rest ||
+	    asprintf(&pl, "%s:x:%lld:%lld:userpool user:%s:%s\n", a->name, (long long)uid,
+		     (long long)gid, home, cfg->shell) < 0)
 		pl = NULL;
 	if (pl && own_line && asprintf(&gl, "%s:x:%lld:\n", a->name, (long long)gid) < 0)
 		gl = NULL;
@@ -1346,7 +1350,8 @@ static up_err local_gid(struct up_ctx *ctx, const char *name, int64_t *ret_gid)
 
 	*ret_gid = -1;
 	if (!f)
-		return errno == ENOENT ? UP_OK : up_fail(ctx, UP_ESTATE, "/etc/group: %s", strerror(errno));
+		return errno == ENOENT ? UP_OK
+				       : up_fail(ctx, UP_ESTATE, "/etc/group: %s", strerror(errno));
 	while (fgets(line, sizeof(line), f)) {
 		char *c2, *c3;
 		if (strncmp(line, name, nlen) != 0 || line[nlen] != ':')
@@ -1542,7 +1547,8 @@ static up_err members_locked(struct up_ctx *ctx, int dirfd, const struct nss_fil
 	if (strlen(group) > NSS_CAP) {
 		free(group);
 		return up_fail(ctx, UP_ERANGE,
-			       "nss/group would exceed %u bytes: group_map change refused", NSS_CAP);
+			       "nss/group would exceed %u bytes: group_map change refused",
+			       NSS_CAP);
 	}
 	/* A new sequential pool group's GID raised uid_next. */
 	if (next != f->next)
@@ -1594,7 +1600,8 @@ up_err up_nss_user_groups(struct up_ctx *ctx, const char *name, char *const *poo
 		if (r)
 			goto out;
 		if (gid < 0) {
-			up_log(ctx, LOG_WARNING, "group_map: no group %s in /etc/group; skipped", local);
+			up_log(ctx, LOG_WARNING, "group_map: no group %s in /etc/group; skipped",
+			       local);
 			continue;
 		}
 		want[nwant].name = local;
@@ -1665,10 +1672,9 @@ static up_err bind_locked(struct up_ctx *ctx, int dirfd, const struct nss_files 
 	return r;
 }
 
-up_err up_nss_user_bind(struct up_ctx *ctx, const char *name, const char *issuer,
-			const char *sub)
+up_err up_nss_user_bind(struct up_ctx *ctx, const char *name, const char *issuer, const char *sub)
 {
-	struct bind_ud b = { name, issuer, sub };
+	struct bind_ud b = {name, issuer, sub};
 
 	if (!ctx || !ctx->cfg || !name || !issuer || !sub || !*sub || strchr(issuer, '\n') ||
 	    strchr(sub, '\n'))
@@ -1746,7 +1752,8 @@ static up_err cached_claim(struct up_ctx *ctx, const char *name, char **ret_text
 	if (!r && !rec->id_token)
 		r = UP_ENOENT;
 	if (!r)
-		r = up_token_verify(ctx, rec->id_token, UP_TOKEN_ID, username, UP_VERIFY_OFFLINE, &c);
+		r = up_token_verify(ctx, rec->id_token, UP_TOKEN_ID, username, UP_VERIFY_OFFLINE,
+				    &c);
 	if (!r && !c->uid_value)
 		r = UP_ENOENT;
 	if (!r && !(*ret_text = strdup(c->uid_value)))
@@ -1769,10 +1776,11 @@ static up_err rule_uid(struct up_ctx *ctx, int dirfd, const char *name, int64_t 
 	if (cfg->uid_source == UP_UID_HASH) {
 		r = bound_account(ctx, dirfd, name, &a, &b);
 		if (r == UP_ENOENT)
-			return up_fail(ctx, UP_ENOENT,
-				       "%s is bound to no account yet (its first sign-in binds it): "
-				       "the hash needs its issuer and sub; give --uid N",
-				       name);
+			return up_fail(
+			    ctx, UP_ENOENT,
+			    "%s is bound to no account yet (its first sign-in binds it): "
+			    "the hash needs its issuer and sub; give --uid N",
+			    name);
 		if (!r)
 			r = up_nss_hash_uid(a, b, cfg->uid_min, cfg->uid_max, ret);
 	} else if (cfg->uid_source == UP_UID_CLAIM) {
@@ -1833,8 +1841,8 @@ static char *line_with_ids(const char *p, size_t llen, int64_t id, int64_t id2)
 	if (id2 >= 0 && asprintf(&out, "%.*s%lld:%lld%.*s\n", (int)(b + 1 - p), p, (long long)id,
 				 (long long)id2, (int)(e - c), c) < 0)
 		return NULL;
-	if (id2 < 0 &&
-	    asprintf(&out, "%.*s%lld%.*s\n", (int)(b + 1 - p), p, (long long)id, (int)(e - c), c) < 0)
+	if (id2 < 0 && asprintf(&out, "%.*s%lld%.*s\n", (int)(b + 1 - p), p, (long long)id,
+				(int)(e - c), c) < 0)
 		return NULL;
 	return out;
 }
@@ -1981,7 +1989,8 @@ static up_err fleet_entries(struct up_ctx *ctx, int dirfd, const struct nss_file
 			return UP_ENOMEM;
 		r = rule_uid(ctx, dirfd, name, &want);
 		if (r == UP_OK && want != uid)
-			ok = fleet_push(fl, name, nlen, "differs", uid, want, source_name(ctx->cfg));
+			ok =
+			    fleet_push(fl, name, nlen, "differs", uid, want, source_name(ctx->cfg));
 		else if (r == UP_ENOENT)
 			ok = fleet_push(fl, name, nlen, "unknown", uid, -1, up_ctx_detail(ctx));
 		free(name);

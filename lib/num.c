@@ -44,11 +44,21 @@ up_err up_parse_duration(const char *s, int64_t *ret)
 		return UP_EINVAL;
 	memcpy(num, s, len + 1);
 	switch (num[len - 1]) {
-	case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	default: mult = 0; break;
+	case 's':
+		mult = 1;
+		break;
+	case 'm':
+		mult = 60;
+		break;
+	case 'h':
+		mult = 3600;
+		break;
+	case 'd':
+		mult = 86400;
+		break;
+	default:
+		mult = 0;
+		break;
 	}
 	if (mult)
 		num[--len] = '\0';

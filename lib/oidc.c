@@ -717,8 +717,8 @@ static up_err token_result(struct up_ctx *ctx, const struct up_http_resp *resp,
 	 * where the provider cannot accept the password without consuming
 	 * it; a form field a provider may silently ignore proves nothing. */
 	auth->mfa = claims->amr && claims->amr[0]
-			    ? amr_mfa(claims->amr)
-			    : code_sent && ctx->cfg->otp_mode == UP_OTP_APPEND;
+			? amr_mfa(claims->amr)
+			: code_sent && ctx->cfg->otp_mode == UP_OTP_APPEND;
 	auth->claims = claims;
 	claims = NULL;
 	up_clear_detail(ctx);

@@ -33,8 +33,8 @@
 
 #define MSG_OFFLINE "Signed in offline \xe2\x80\x94 the user pool is unreachable"
 #define MSG_NO_MFA "No authenticator enrolled: run userpool-enroll"
-#define MSG_NO_MFA_OIDC                                                                    \
-	"The identity provider did not ask for a second factor; ask its administrator to "  \
+#define MSG_NO_MFA_OIDC                                                                            \
+	"The identity provider did not ask for a second factor; ask its administrator to "         \
 	"require one"
 /* Step-up entries kept per user (store.c accepts up to 64). */
 #define MAX_STEPUPS 32u
@@ -144,9 +144,9 @@ struct online_ud {
 	struct up_ctx *ctx;
 	const char *username;
 	const struct up_auth *auth;
-	char *verifier;	  /* moved into the record */
-	char *mfa_secret; /* the wrapped TOTP secret that goes with it (moved) */
-	int64_t mfa_step; /* the step of the code the pool accepted (0: none) */
+	char *verifier;	    /* moved into the record */
+	char *mfa_secret;   /* the wrapped TOTP secret that goes with it (moved) */
+	int64_t mfa_step;   /* the step of the code the pool accepted (0: none) */
 	const char *marker; /* the verifier helper's: the record is written marked */
 };
 
@@ -296,8 +296,8 @@ static void mfa_aad(struct up_ctx *ctx, const char *username, const char *sub,
  * caller drops the secret). *ret_kept: cur's verifier already is the
  * current form, so it and the wrapped secret can stay as they are. */
 static up_err held_secret(struct up_ctx *ctx, const char *username,
-			  const struct up_user_record *cur, const char *password,
-			  uint8_t **ret_key, size_t *ret_len, bool *ret_kept)
+			  const struct up_user_record *cur, const char *password, uint8_t **ret_key,
+			  size_t *ret_len, bool *ret_kept)
 {
 	const char *verifier = up_vhelper_inner(cur->verifier);
 	uint8_t kek[UP_MFA_KEY_LEN];
@@ -953,7 +953,8 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 		return r;
 	if (strcmp(cur->verifier, o->checked) != 0 || cur->last_online != o->checked_online ||
 	    (o->match && !o->code_asked && needs_code(cur)) ||
-	    (o->code_asked && (!needs_code(cur) || strcmp(cur->mfa_secret, o->checked_secret) != 0))) {
+	    (o->code_asked &&
+	     (!needs_code(cur) || strcmp(cur->mfa_secret, o->checked_secret) != 0))) {
 		/* A sign-in changed the entry while the password was derived. */
 		up_claims_free(claims);
 		o->changed = true;
@@ -981,12 +982,12 @@ static up_err offline_decide(void *ud, const struct up_user_record *cur,
 	}
 	if (!o->match) {
 		up_claims_free(claims);
-		o->result = up_fail(ctx, UP_EDENIED,
-				    "offline %s (%lld of %lld for requester uid %lld)",
-				    o->code_wrong ? "verification code rejected (wrong or used)"
-						  : "password mismatch",
-				    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
-				    (long long)o->requester);
+		o->result =
+		    up_fail(ctx, UP_EDENIED, "offline %s (%lld of %lld for requester uid %lld)",
+			    o->code_wrong ? "verification code rejected (wrong or used)"
+					  : "password mismatch",
+			    (long long)o->count, (long long)ctx->cfg->offline_max_failures,
+			    (long long)o->requester);
 		return UP_OK;
 	}
 	if (o->code_asked) {
@@ -1388,7 +1389,8 @@ up_err up_enroll_keep(struct up_ctx *ctx, const char *username, const char *pass
 	if (!ctx->cfg)
 		return up_fail(ctx, UP_ECONFIG, "no configuration loaded");
 	if (!ctx->cfg->offline)
-		return up_fail(ctx, UP_ECONFIG, "offline = no: nothing is kept for offline sign-in");
+		return up_fail(ctx, UP_ECONFIG,
+			       "offline = no: nothing is kept for offline sign-in");
 	r = check_binding(ctx, username, auth);
 	if (r)
 		return r;
@@ -1874,8 +1876,8 @@ up_err up_password_change(struct up_ctx *ctx, const char *username, const struct
 	if (!(ops = up_provider(ctx)))
 		return UP_ECONFIG;
 	if (!ops->change_password)
-		return up_fail(ctx, UP_ECONFIG, "provider = %s: change the password at the provider",
-			       ops->name);
+		return up_fail(ctx, UP_ECONFIG,
+			       "provider = %s: change the password at the provider", ops->name);
 	r = ops->change_password(ctx, auth->access_token, old_password, new_password);
 	if (r)
 		return r;
@@ -1883,8 +1885,8 @@ up_err up_password_change(struct up_ctx *ctx, const char *username, const struct
 	/* The offline verifier follows, and the TOTP secret held for offline
 	 * sign-in is re-wrapped under the new password. */
 	if (up_password_changed(ctx, username, old_password, new_password))
-		up_log(ctx, LOG_WARNING, "could not update the offline verifier of %s: %s", username,
-		       ctx->detail);
+		up_log(ctx, LOG_WARNING, "could not update the offline verifier of %s: %s",
+		       username, ctx->detail);
 	return UP_OK;
 }
 

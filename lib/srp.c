@@ -417,8 +417,7 @@ up_err up_srp_check_u(struct up_ctx *ctx, const uint8_t *u_hash, size_t len)
 
 /* H(padHex(a) || padHex(b)) as a number (u and k of SRP-6a); the hash also
  * in `hash` when it is not NULL. */
-static up_err hash_pair(const BIGNUM *a, const BIGNUM *b, BIGNUM *ret,
-			uint8_t hash[SRP_HASH_LEN])
+static up_err hash_pair(const BIGNUM *a, const BIGNUM *b, BIGNUM *ret, uint8_t hash[SRP_HASH_LEN])
 {
 	uint8_t *pa = NULL, *pb = NULL, h[SRP_HASH_LEN];
 	size_t la = 0, lb = 0;

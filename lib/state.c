@@ -131,8 +131,8 @@ up_err up_state_dir(struct up_ctx *ctx, const char *sub, int *ret_dirfd)
 	return UP_OK;
 }
 
-up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
-		     char **ret_data, size_t *ret_len)
+up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap, char **ret_data,
+		     size_t *ret_len)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -207,8 +207,8 @@ out:
 	return r;
 }
 
-up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const void *data,
-		      size_t len, mode_t mode)
+up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const void *data, size_t len,
+		      mode_t mode)
 {
 	unsigned char rnd[8];
 	char tmp[256], *hex = NULL;
@@ -321,7 +321,7 @@ up_err up_state_tmp_sweep(struct up_ctx *ctx, int dirfd, const char *name, bool 
 
 up_err up_state_lock(struct up_ctx *ctx, int dirfd, const char *name, int *ret_fd)
 {
-	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	struct timespec pause = {0, 10 * 1000 * 1000};
 	struct stat st;
 	int64_t waited_ms = 0, limit_ms;
 	int fd;

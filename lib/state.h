@@ -20,12 +20,12 @@ struct up_ctx;
 up_err up_state_dir(struct up_ctx *ctx, const char *sub, int *ret_dirfd);
 /* Checked read of `name` in dirfd: O_NOFOLLOW, regular, owner as expected,
  * not group/world writable, size <= cap. UP_ENOENT when absent. */
-up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap,
-		     char **ret_data, size_t *ret_len);
+up_err up_state_read(struct up_ctx *ctx, int dirfd, const char *name, size_t cap, char **ret_data,
+		     size_t *ret_len);
 /* Atomic write: temp file O_CREAT|O_EXCL|O_NOFOLLOW `mode`, write, fsync,
  * rename, fsync(dir). */
-up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const void *data,
-		      size_t len, mode_t mode);
+up_err up_state_write(struct up_ctx *ctx, int dirfd, const char *name, const void *data, size_t len,
+		      mode_t mode);
 /* Temp files that a killed writer left in dirfd (".<name>.<hex>.tmp"):
  * for one `name`, or every one when `name` is NULL. With `remove`, they are
  * unlinked: only a writer that holds the lock every writer of `name`

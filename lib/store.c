@@ -191,14 +191,16 @@ static json_t *record_to_json(const struct up_user_record *rec)
 	      json_object_set_new(j, "verifier", json_string(rec->verifier)) == 0) &&
 	     json_object_set_new(j, "mfa", json_boolean(rec->mfa)) == 0 &&
 	     (!method_word(rec->mfa_method) ||
-	      json_object_set_new(j, "mfa_method", json_string(method_word(rec->mfa_method))) == 0) &&
+	      json_object_set_new(j, "mfa_method", json_string(method_word(rec->mfa_method))) ==
+		  0) &&
 	     json_object_set_new(j, "last_online", json_integer(rec->last_online)) == 0 &&
 	     json_object_set_new(j, "failures", json_integer(rec->failures)) == 0 &&
 	     json_object_set(j, "stepups", stepups) == 0 &&
 	     json_object_set(j, "offline_failures", fails) == 0 &&
 	     (!rec->mfa_secret ||
 	      json_object_set_new(j, "mfa_secret", json_string(rec->mfa_secret)) == 0) &&
-	     (!rec->mfa_step || json_object_set_new(j, "mfa_step", json_integer(rec->mfa_step)) == 0);
+	     (!rec->mfa_step ||
+	      json_object_set_new(j, "mfa_step", json_integer(rec->mfa_step)) == 0);
 	for (size_t i = 0; ok && i < rec->n_fails; i++)
 		ok = json_array_append_new(fails, json_pack("{s:I, s:I, s:I}", "uid",
 							    (json_int_t)rec->fails[i].uid, "count",
@@ -249,13 +251,13 @@ static bool get_int(const json_t *j, const char *key, int64_t *ret)
  */
 static void mfa_fields_from_json(struct up_ctx *ctx, const json_t *j, struct up_user_record *rec)
 {
-	const json_t *sec = json_object_get(j, "mfa_secret"), *step = json_object_get(j, "mfa_step");
+	const json_t *sec = json_object_get(j, "mfa_secret"),
+		     *step = json_object_get(j, "mfa_step");
 	const char *why = NULL;
 
 	rec->mfa_secret = NULL;
 	rec->mfa_step = 0;
-	if (step && !json_is_null(step) &&
-	    (!json_is_integer(step) || json_integer_value(step) < 0))
+	if (step && !json_is_null(step) && (!json_is_integer(step) || json_integer_value(step) < 0))
 		why = "mfa_step is not a non-negative integer";
 	else if (step && json_is_integer(step))
 		rec->mfa_step = (int64_t)json_integer_value(step);
@@ -390,8 +392,8 @@ static up_err record_from_json(struct up_ctx *ctx, const json_t *j, struct up_us
 	rec = calloc(1, sizeof(*rec));
 	if (!rec)
 		return UP_ENOMEM;
-	if (!(r = scalars_from_json(j, rec, &problem)) && !(r = lists_from_json(j, rec, &problem)) &&
-	    !(r = fails_from_json(j, rec, &problem))) {
+	if (!(r = scalars_from_json(j, rec, &problem)) &&
+	    !(r = lists_from_json(j, rec, &problem)) && !(r = fails_from_json(j, rec, &problem))) {
 		mfa_fields_from_json(ctx, j, rec);
 		problem = record_problem(rec);
 		if (!problem) {
@@ -798,7 +800,7 @@ up_err up_store_check(struct up_ctx *ctx)
 
 up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n)
 {
-	static const char *const dirs[] = { "users", "nss", "jwks" };
+	static const char *const dirs[] = {"users", "nss", "jwks"};
 	size_t total = 0;
 
 	if (!ctx || !ctx->cfg || !ret_n)
@@ -854,7 +856,7 @@ up_err up_store_tmp_files(struct up_ctx *ctx, size_t *ret_n)
 enum { SCHEME_SCRYPT = 1, SCHEME_SCRYPT2 = 2, SCHEME_TPM1 = 3 };
 
 struct verifier_parts {
-	int scheme; /* SCHEME_* */
+	int scheme;			  /* SCHEME_* */
 	char keyid[UP_TPM_KEYID_LEN + 1]; /* tpm1 */
 	struct up_scrypt_params params;
 	uint8_t *salt;
@@ -905,9 +907,9 @@ static up_err verifier_format(const char *scheme, const char *keyid,
 
 	if (!r)
 		r = up_b64_encode(key, key_len, &key64);
-	if (!r && asprintf(&out, "%s%s%s$%llu$%u$%u$%s$%s", scheme, keyid ? "$" : "",
-			   keyid ? keyid : "", (unsigned long long)params->n, params->r, params->p,
-			   salt64, key64) < 0) {
+	if (!r &&
+	    asprintf(&out, "%s%s%s$%llu$%u$%u$%s$%s", scheme, keyid ? "$" : "", keyid ? keyid : "",
+		     (unsigned long long)params->n, params->r, params->p, salt64, key64) < 0) {
 		out = NULL;
 		r = UP_ENOMEM;
 	}
@@ -981,8 +983,10 @@ up_err up_verifier_new_kek(struct up_ctx *ctx, const char *password, char **ret_
 	/* tpm = auto: a TPM that answered the probe but failed the HMAC is
 	 * not usable; the record is made without it (as with no TPM). */
 	if (r && r != UP_ENOMEM && tpm && ctx->cfg->tpm == UP_TPM_AUTO) {
-		up_log(ctx, LOG_WARNING, "the TPM is not usable (%s): offline verifier made "
-					 "without it", up_ctx_detail(ctx));
+		up_log(ctx, LOG_WARNING,
+		       "the TPM is not usable (%s): offline verifier made "
+		       "without it",
+		       up_ctx_detail(ctx));
 		r = verifier_make(ctx, password, false, ret_verifier, kek_buf);
 	}
 	if (!r && kek)
@@ -1179,8 +1183,8 @@ bool up_verifier_current(struct up_ctx *ctx, const char *verifier)
 	if (verifier_use_tpm(ctx, &tpm))
 		tpm = false;
 	if (vp.scheme == SCHEME_TPM1)
-		cur = tpm && vp.params.n == TPM1_N && vp.params.r == TPM1_R &&
-		      vp.params.p == TPM1_P;
+		cur =
+		    tpm && vp.params.n == TPM1_N && vp.params.r == TPM1_R && vp.params.p == TPM1_P;
 	else if (vp.scheme == SCHEME_SCRYPT2)
 		cur = !tpm && vp.params.n == SCRYPT_N && vp.params.r == SCRYPT_R &&
 		      vp.params.p == SCRYPT_P;

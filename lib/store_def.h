@@ -11,8 +11,8 @@
 /* One step-up window (max_auth_age): an MFA sign-in on (service, tty). */
 struct up_stepup {
 	char *service;
-	char *tty;         /* "" when PAM_TTY is unset */
-	int64_t at;        /* time of the MFA sign-in */
+	char *tty;  /* "" when PAM_TTY is unset */
+	int64_t at; /* time of the MFA sign-in */
 };
 
 /* Failed offline attempts of one requesting uid (issue 16). */

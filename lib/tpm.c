@@ -154,8 +154,7 @@ static up_err tpm_primary(struct up_ctx *ctx, struct tpm *t)
 		.nameAlg = TPM2_ALG_SHA256,
 		.objectAttributes = TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT |
 				    TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH |
-				    TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED |
-				    TPMA_OBJECT_DECRYPT,
+				    TPMA_OBJECT_NODA | TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_DECRYPT,
 		.parameters.eccDetail =
 		    {
 			.symmetric = {.algorithm = TPM2_ALG_AES,
@@ -191,10 +190,9 @@ static up_err tpm_primary(struct up_ctx *ctx, struct tpm *t)
 		t->session = ESYS_TR_NONE;
 		return tss_fail(ctx, UP_EINTERNAL, "StartAuthSession", rc);
 	}
-	rc = Esys_TRSess_SetAttributes(t->esys, t->session,
-				       TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT |
-					   TPMA_SESSION_CONTINUESESSION,
-				       0xff);
+	rc = Esys_TRSess_SetAttributes(
+	    t->esys, t->session,
+	    TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail(ctx, UP_EINTERNAL, "session attributes", rc);
 	return UP_OK;
@@ -263,7 +261,8 @@ static up_err key_parse(struct up_ctx *ctx, const char *data, size_t len, TPM2B_
 	*pub = (TPM2B_PUBLIC){0};
 	*priv = (TPM2B_PRIVATE){0};
 	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(rest, rest_len, &off, pub) != TSS2_RC_SUCCESS)
-		return up_fail(ctx, UP_ESTATE, "state_dir/" KEY_DIR "/" KEY_FILE ": bad public part");
+		return up_fail(ctx, UP_ESTATE,
+			       "state_dir/" KEY_DIR "/" KEY_FILE ": bad public part");
 	pub_len = off;
 	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(rest, rest_len, &off, priv) != TSS2_RC_SUCCESS ||
 	    off != rest_len)
@@ -285,8 +284,8 @@ static bool rc_not_ours(TSS2_RC rc)
 	if ((rc & TSS2_RC_LAYER_MASK) != TSS2_TPM_RC_LAYER || !(rc & TPM2_RC_FMT1))
 		return false;
 	tpm_rc = rc & (TPM2_RC_FMT1 | 0x3f);
-	return tpm_rc == TPM2_RC_INTEGRITY || tpm_rc == TPM2_RC_BINDING ||
-	       tpm_rc == TPM2_RC_SIZE || tpm_rc == TPM2_RC_VALUE;
+	return tpm_rc == TPM2_RC_INTEGRITY || tpm_rc == TPM2_RC_BINDING || tpm_rc == TPM2_RC_SIZE ||
+	       tpm_rc == TPM2_RC_VALUE;
 }
 
 static up_err key_load(struct up_ctx *ctx, struct tpm *t, const char *data, size_t len,
@@ -358,8 +357,10 @@ static up_err key_get(struct up_ctx *ctx, struct tpm *t, int dirfd, bool create,
 		free(data);
 		if (r != UP_ENOKEY)
 			goto out;
-		up_log(ctx, LOG_WARNING, "replacing the TPM machine key %s: this TPM no longer "
-					 "loads it; records bound to it need an online sign-in", keyid);
+		up_log(ctx, LOG_WARNING,
+		       "replacing the TPM machine key %s: this TPM no longer "
+		       "loads it; records bound to it need an online sign-in",
+		       keyid);
 	} else if (r != UP_ENOENT) {
 		goto out;
 	}

@@ -41,20 +41,18 @@
 
 enum nss_status _nss_userpool_getpwnam_r(const char *name, struct passwd *pw, char *buf,
 					 size_t buflen, int *errnop);
-enum nss_status _nss_userpool_getpwuid_r(uid_t uid, struct passwd *pw, char *buf,
-					 size_t buflen, int *errnop);
+enum nss_status _nss_userpool_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
+					 int *errnop);
 enum nss_status _nss_userpool_setpwent(int stayopen);
 enum nss_status _nss_userpool_endpwent(void);
-enum nss_status _nss_userpool_getpwent_r(struct passwd *pw, char *buf, size_t buflen,
-					 int *errnop);
+enum nss_status _nss_userpool_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop);
 enum nss_status _nss_userpool_getgrnam_r(const char *name, struct group *gr, char *buf,
 					 size_t buflen, int *errnop);
-enum nss_status _nss_userpool_getgrgid_r(gid_t gid, struct group *gr, char *buf,
-					 size_t buflen, int *errnop);
+enum nss_status _nss_userpool_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+					 int *errnop);
 enum nss_status _nss_userpool_setgrent(int stayopen);
 enum nss_status _nss_userpool_endgrent(void);
-enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, size_t buflen,
-					 int *errnop);
+enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop);
 enum nss_status _nss_userpool_initgroups_dyn(const char *user, gid_t group, long int *start,
 					     long int *size, gid_t **groupsp, long int limit,
 					     int *errnop);
@@ -198,8 +196,8 @@ static bool parse_pw(char *line, struct pwline *l)
 	return true;
 }
 
-static enum nss_status fill_pw(const struct pwline *l, struct passwd *pw, char *buf,
-			       size_t buflen, int *errnop)
+static enum nss_status fill_pw(const struct pwline *l, struct passwd *pw, char *buf, size_t buflen,
+			       int *errnop)
 {
 	char *b = buf;
 	size_t left = buflen;
@@ -284,8 +282,7 @@ static bool seek_line(FILE *f, long pos)
 
 /* One line's entry: NSS_STATUS_NOTFOUND when the line is not an entry (it is
  * skipped), else what filling `ent` from it gave. */
-typedef enum nss_status (*ent_fill)(char *line, void *ent, char *buf, size_t buflen,
-				    int *errnop);
+typedef enum nss_status (*ent_fill)(char *line, void *ent, char *buf, size_t buflen, int *errnop);
 
 /* The get*ent_r walk, under ent_lock: the next entry of `file` after *pos;
  * *pos moves past it, or stays before it when the buffer was too small
@@ -374,8 +371,8 @@ static bool parse_gr(char *line, struct grline *l)
 }
 
 /* Splits l->members in place. */
-static enum nss_status fill_gr(const struct grline *l, struct group *gr, char *buf,
-			       size_t buflen, int *errnop)
+static enum nss_status fill_gr(const struct grline *l, struct group *gr, char *buf, size_t buflen,
+			       int *errnop)
 {
 	static const char sep[] = {UP_NSS_MEMBER_SEP, '\0'};
 	size_t n = 0, left, align;
@@ -487,9 +484,9 @@ EXPORT enum nss_status _nss_userpool_getgrent_r(struct group *gr, char *buf, siz
 }
 
 /* Supplementary groups: every pool group whose member list names `user`. */
-EXPORT enum nss_status _nss_userpool_initgroups_dyn(const char *user, gid_t group,
-						    long int *start, long int *size,
-						    gid_t **groupsp, long int limit, int *errnop)
+EXPORT enum nss_status _nss_userpool_initgroups_dyn(const char *user, gid_t group, long int *start,
+						    long int *size, gid_t **groupsp, long int limit,
+						    int *errnop)
 {
 	static const char sep[] = {UP_NSS_MEMBER_SEP, '\0'};
 	char *line;

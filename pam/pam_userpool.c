@@ -169,23 +169,27 @@ static const char *user_message(struct up_ctx *ctx, up_err r)
 	case UP_ELAMBDA:
 		/* The trigger's own message is meant for the person (AWS: "the
 		 * message is returned to the client"). */
-		m = detail_after(ctx, "UserLambdaValidationException: ", "Sign-in refused by the user pool: ", buf,
-				 sizeof(buf));
+		m = detail_after(ctx, "UserLambdaValidationException: ",
+				 "Sign-in refused by the user pool: ", buf, sizeof(buf));
 		return m ? m : "Sign-in refused by a check of the user pool";
 	case UP_ESKEW:
-		m = detail_after(ctx, "the clock of this machine is ", "Sign-in refused: the clock of this machine is ",
-				 buf, sizeof(buf));
+		m = detail_after(ctx, "the clock of this machine is ",
+				 "Sign-in refused: the clock of this machine is ", buf,
+				 sizeof(buf));
 		return m ? m : "Sign-in refused: the clock of this machine is off";
 	case UP_ESUBCHANGED:
-		return "This user name belongs to another account on this machine: ask your administrator to run userpool user rebind";
+		return "This user name belongs to another account on this machine: ask your "
+		       "administrator to run userpool user rebind";
 	case UP_ENOTFOUND:
 	case UP_EPOOLCONFIG:
 	case UP_EFORBIDDEN:
-		return "The user pool refused this machine's configuration: contact your administrator (userpool status)";
+		return "The user pool refused this machine's configuration: contact your "
+		       "administrator (userpool status)";
 	case UP_ECODE:
 		return "Verification code rejected";
 	case UP_ECODEEXPIRED:
-		return "Verification code expired or already used: wait for the next one and try again";
+		return "Verification code expired or already used: wait for the next one and try "
+		       "again";
 	case UP_ENOMFA:
 		return "No authenticator enrolled: run userpool-enroll";
 	case UP_EDISABLED:
@@ -197,7 +201,8 @@ static const char *user_message(struct up_ctx *ctx, up_err r)
 	case UP_ELOCKED:
 		return "Offline sign-in is delayed after too many failures: try again later";
 	case UP_ETLS:
-		return "The user pool's certificate could not be verified: sign-in refused, contact your administrator";
+		return "The user pool's certificate could not be verified: sign-in refused, "
+		       "contact your administrator";
 	case UP_ENET:
 	case UP_ESERVER:
 	case UP_EOFFLINE:
@@ -209,11 +214,13 @@ static const char *user_message(struct up_ctx *ctx, up_err r)
 	case UP_ETIMEOUT:
 		return "Sign-in timed out";
 	case UP_ECHALLENGE:
-		return "The user pool asks for a sign-in step this machine does not support: contact your administrator";
+		return "The user pool asks for a sign-in step this machine does not support: "
+		       "contact your administrator";
 	case UP_ESESSION:
 		return "Sign-in took too long: start again";
 	case UP_EDELIVERY:
-		return "The user pool could not send the code: try again later or contact your administrator";
+		return "The user pool could not send the code: try again later or contact your "
+		       "administrator";
 	default:
 		return NULL;
 	}
@@ -371,8 +378,7 @@ static int get_login(pam_handle_t *pamh, struct up_ctx *ctx, const char **ret_lo
 	return PAM_SUCCESS;
 }
 
-static int map_user(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
-		    char **ret_username)
+static int map_user(pam_handle_t *pamh, struct up_ctx *ctx, const char *login, char **ret_username)
 {
 	up_err r = up_username_map(ctx, login, ret_username);
 
@@ -508,7 +514,7 @@ static const char *get_password(pam_handle_t *pamh, struct up_ctx *ctx, int *ret
 	if (rc != PAM_SUCCESS) {
 		/* libpam reports a conversation that failed or gave no answer
 		 * as PAM_AUTHTOK_ERR, which is not an auth-phase code. */
-		*ret_rc = rc == PAM_CONV_AGAIN	 ? PAM_INCOMPLETE
+		*ret_rc = rc == PAM_CONV_AGAIN	  ? PAM_INCOMPLETE
 			  : rc == PAM_AUTHTOK_ERR ? PAM_CONV_ERR
 						  : rc;
 		return NULL;
@@ -518,7 +524,8 @@ static const char *get_password(pam_handle_t *pamh, struct up_ctx *ctx, int *ret
 		return NULL;
 	}
 	if (strlen(pw) > UP_MAX_PASSWORD) {
-		pam_syslog(pamh, LOG_NOTICE, "password longer than %u bytes refused", UP_MAX_PASSWORD);
+		pam_syslog(pamh, LOG_NOTICE, "password longer than %u bytes refused",
+			   UP_MAX_PASSWORD);
 		*ret_rc = PAM_AUTH_ERR;
 		return NULL;
 	}
@@ -612,8 +619,9 @@ PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	if (up_signin_provision(ctx, login, auth) != UP_OK) {
 		const char *msg = up_ctx_user_message(ctx);
 
-		(void)conv_error(pamh, msg ? msg : "No account on this machine: ask your "
-						   "administrator");
+		(void)conv_error(pamh, msg ? msg
+					   : "No account on this machine: ask your "
+					     "administrator");
 		rc = PAM_AUTH_ERR;
 		goto out;
 	}

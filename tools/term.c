@@ -79,8 +79,11 @@ void term_log(void *ud, int priority, const char *msg)
 
 	if (priority > LOG_WARNING && priority != LOG_DEBUG && priority != LOG_NOTICE)
 		return; /* info lines belong to syslog, not the terminal */
-	fprintf(stderr, "%s: %s%s\n", prog, priority <= LOG_ERR ? "error: " :
-			priority == LOG_WARNING ? "warning: " : "", msg);
+	fprintf(stderr, "%s: %s%s\n", prog,
+		priority <= LOG_ERR	  ? "error: "
+		: priority == LOG_WARNING ? "warning: "
+					  : "",
+		msg);
 }
 
 static up_err conv_prompt(void *ud, const char *text, bool echo, char **ret)

@@ -41,7 +41,7 @@ struct enroll {
 	struct up_ctx *ctx;
 	const char *username;
 	bool ascii;
-	bool shown;           /* MFA_SETUP ran inside the sign-in */
+	bool shown; /* MFA_SETUP ran inside the sign-in */
 };
 
 static void usage(FILE *out)
@@ -111,8 +111,7 @@ static up_err show(struct enroll *e, const char *secret, const char *uri)
 		fputs(qr, stdout);
 		fputs("\nOr enter this key by hand:\n", stdout);
 	} else {
-		fputs(cols ? "The terminal is too narrow for the QR code.\n" : "",
-		      stdout);
+		fputs(cols ? "The terminal is too narrow for the QR code.\n" : "", stdout);
 		fputs("Enter this key in your authenticator app:\n", stdout);
 	}
 	fprintf(stdout, "  %s\n\nURI: %s\n\n", groups, uri);
@@ -134,8 +133,7 @@ static void fail(struct up_ctx *ctx, const char *what, up_err r)
 {
 	const char *d = up_ctx_detail(ctx);
 
-	fprintf(stderr, "userpool-enroll: %s: %s%s%s\n", what, up_strerror(r), d[0] ? ": " : "",
-		d);
+	fprintf(stderr, "userpool-enroll: %s: %s%s%s\n", what, up_strerror(r), d[0] ? ": " : "", d);
 }
 
 /*
@@ -154,11 +152,12 @@ static void keep_for_offline(struct up_ctx *ctx, const char *username, const cha
 		return;
 	su = term_safe(username);
 	if (geteuid() != 0) {
-		printf("Offline sign-in on this machine (user pool unreachable) will need this code "
-		       "only once the machine holds the secret: set up the authenticator at a "
-		       "sign-in here, or ask an administrator to run \"sudo userpool-enroll --user "
-		       "%s\" with you.\n",
-		       su ? su : "NAME");
+		printf(
+		    "Offline sign-in on this machine (user pool unreachable) will need this code "
+		    "only once the machine holds the secret: set up the authenticator at a "
+		    "sign-in here, or ask an administrator to run \"sudo userpool-enroll --user "
+		    "%s\" with you.\n",
+		    su ? su : "NAME");
 		free(su);
 		return;
 	}
@@ -174,16 +173,16 @@ static void keep_for_offline(struct up_ctx *ctx, const char *username, const cha
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "user", required_argument, NULL, 'u' },
-		{ "ascii", no_argument, NULL, 'a' },
-		{ "device-name", required_argument, NULL, 'd' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"user", required_argument, NULL, 'u'},
+	    {"ascii", no_argument, NULL, 'a'},
+	    {"device-name", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *user = NULL, *device = NULL;
-	struct enroll e = { 0 };
+	struct enroll e = {0};
 	struct up_ctx *ctx = NULL;
 	struct up_auth *auth = NULL;
 	struct up_conv conv;
@@ -196,13 +195,27 @@ int main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	while ((c = getopt_long(argc, argv, "u:ad:c:hV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'u': user = optarg; break;
-		case 'a': e.ascii = true; break;
-		case 'd': device = optarg; break;
-		case 'c': config = optarg; break;
-		case 'h': usage(stdout); return EXIT_ENROLLED;
-		case 'V': printf("userpool-enroll %s\n", PACKAGE_VERSION); return EXIT_ENROLLED;
-		default: usage(stderr); return EXIT_USAGE;
+		case 'u':
+			user = optarg;
+			break;
+		case 'a':
+			e.ascii = true;
+			break;
+		case 'd':
+			device = optarg;
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_ENROLLED;
+		case 'V':
+			printf("userpool-enroll %s\n", PACKAGE_VERSION);
+			return EXIT_ENROLLED;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
@@ -212,7 +225,8 @@ int main(int argc, char **argv)
 	if (!user) {
 		struct passwd *pw = getpwuid(getuid());
 		if (!pw) {
-			fprintf(stderr, "userpool-enroll: who are you? (no passwd entry for uid %u)\n",
+			fprintf(stderr,
+				"userpool-enroll: who are you? (no passwd entry for uid %u)\n",
 				(unsigned)getuid());
 			return EXIT_USAGE;
 		}
@@ -295,8 +309,10 @@ int main(int argc, char **argv)
 			term_free_secret(code);
 			code = NULL;
 			if ((r == UP_ECODE || r == UP_ECODEEXPIRED) && i < MAX_CODE_TRIES) {
-				fprintf(stderr, "Verification code rejected; try the next code (%d of %d).\n",
-					i + 1, MAX_CODE_TRIES);
+				fprintf(
+				    stderr,
+				    "Verification code rejected; try the next code (%d of %d).\n",
+				    i + 1, MAX_CODE_TRIES);
 				continue;
 			}
 			fail(ctx, "verification", r);

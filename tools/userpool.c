@@ -22,39 +22,41 @@ static const char *opt_kind;
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: userpool [--config PATH] [--json] COMMAND [ARG]...\n\n"
-		"Commands:\n"
-		"  status                 check the configuration, the pool, the JWKS and the state\n"
-		"  login USER             sign in interactively (no PAM) and show the verified claims\n"
-		"  verify [--kind id|access] -|TOKEN   verify a token (read from standard input with -,\n"
-		"                         which keeps it out of the process list) and show its claims\n"
-		"  cache list             list cached users\n"
-		"  cache show USER        show one cached user\n"
-		"  cache purge [USER]     forget one cached user, or all\n"
-		"  jwks refresh           fetch the pool's signing keys now\n"
-		"  user add NAME...       provision local NSS entries for pool users\n"
-		"  user add NAME --uid N  pre-provision NAME with UID N (what uid_source = claim\n"
-		"                         would give; in uid_min..uid_max, no other entry's)\n"
-		"  user add NAME --sub SUB   the same with the account's sub (uid_source = hash)\n"
-		"  user add --from-file FILE   the same for every name in FILE (one a line;\n"
-		"                         e.g. a pool group's members, listed with AWS credentials)\n"
-		"  user del NAME          remove a local NSS entry, its binding to the pool account\n"
-		"                         and its cached record (its UID is never reused)\n"
-		"  user rebind NAME       give NAME to the account that now holds it in the pool:\n"
-		"                         a new UID; the next sign-in binds it\n"
-		"  user renumber NAME [--uid N]   move NAME to the UID uid_source gives it now\n"
-		"                         (or N); its files keep their owner: chown them\n\n"
-		"Options:\n"
-		"  -c, --config PATH      configuration file (default %s)\n"
-		"  -j, --json             machine-readable output for status, login, verify, cache\n"
-		"  -k, --kind KIND        token kind for verify: id, access or any (default)\n"
-		"  -h, --help, -V, --version\n\n"
-		"Exit status: 0 success, 1 failure or refusal, 2 usage or configuration error.\n"
-		"status exits 0 when every check passed (warnings may be shown), 1 when a check\n"
-		"of the pool, the app client, the clock, the JWKS, the TPM or the state failed,\n"
-		"2 when the configuration has errors; each problem is named with its fix.\n",
-		UP_DEFAULT_CONFIG);
+	fprintf(
+	    out,
+	    "Usage: userpool [--config PATH] [--json] COMMAND [ARG]...\n\n"
+	    "Commands:\n"
+	    "  status                 check the configuration, the pool, the JWKS and the state\n"
+	    "  login USER             sign in interactively (no PAM) and show the verified claims\n"
+	    "  verify [--kind id|access] -|TOKEN   verify a token (read from standard input with "
+	    "-,\n"
+	    "                         which keeps it out of the process list) and show its claims\n"
+	    "  cache list             list cached users\n"
+	    "  cache show USER        show one cached user\n"
+	    "  cache purge [USER]     forget one cached user, or all\n"
+	    "  jwks refresh           fetch the pool's signing keys now\n"
+	    "  user add NAME...       provision local NSS entries for pool users\n"
+	    "  user add NAME --uid N  pre-provision NAME with UID N (what uid_source = claim\n"
+	    "                         would give; in uid_min..uid_max, no other entry's)\n"
+	    "  user add NAME --sub SUB   the same with the account's sub (uid_source = hash)\n"
+	    "  user add --from-file FILE   the same for every name in FILE (one a line;\n"
+	    "                         e.g. a pool group's members, listed with AWS credentials)\n"
+	    "  user del NAME          remove a local NSS entry, its binding to the pool account\n"
+	    "                         and its cached record (its UID is never reused)\n"
+	    "  user rebind NAME       give NAME to the account that now holds it in the pool:\n"
+	    "                         a new UID; the next sign-in binds it\n"
+	    "  user renumber NAME [--uid N]   move NAME to the UID uid_source gives it now\n"
+	    "                         (or N); its files keep their owner: chown them\n\n"
+	    "Options:\n"
+	    "  -c, --config PATH      configuration file (default %s)\n"
+	    "  -j, --json             machine-readable output for status, login, verify, cache\n"
+	    "  -k, --kind KIND        token kind for verify: id, access or any (default)\n"
+	    "  -h, --help, -V, --version\n\n"
+	    "Exit status: 0 success, 1 failure or refusal, 2 usage or configuration error.\n"
+	    "status exits 0 when every check passed (warnings may be shown), 1 when a check\n"
+	    "of the pool, the app client, the clock, the JWKS, the TPM or the state failed,\n"
+	    "2 when the configuration has errors; each problem is named with its fix.\n",
+	    UP_DEFAULT_CONFIG);
 }
 
 static void fail(struct up_ctx *ctx, const char *what, up_err r)
@@ -126,7 +128,8 @@ static int show_claims(const struct up_claims *c, bool mfa, bool offline, bool h
 		return emit_json(j);
 	}
 	{
-		char *sub = term_safe(c->sub), *un = term_safe(c->username), *iss = term_safe(c->issuer);
+		char *sub = term_safe(c->sub), *un = term_safe(c->username),
+		     *iss = term_safe(c->issuer);
 		printf("  %-14s %s\n  %-14s %s\n  %-14s %s\n", "sub", sub ? sub : "?", "username",
 		       un && un[0] ? un : "(none)", "issuer", iss ? iss : "?");
 		free(sub);
@@ -244,11 +247,10 @@ static void fleet_status(struct up_ctx *ctx, json_t *j)
 		json_object_set_new(j, "uid_source", json_string(us_name));
 		json_object_set_new(j, "gid_source", json_string(gs_name));
 		for (size_t i = 0; a && !r && i < n; i++)
-			json_array_append_new(a, json_pack("{s:s, s:s, s:I, s:I, s:s}", "name",
-							   it[i].name, "kind", it[i].kind, "uid",
-							   (json_int_t)it[i].uid, "want",
-							   (json_int_t)it[i].want, "detail",
-							   it[i].detail));
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s, s:I, s:I, s:s}", "name", it[i].name, "kind",
+					 it[i].kind, "uid", (json_int_t)it[i].uid, "want",
+					 (json_int_t)it[i].want, "detail", it[i].detail));
 		json_object_set_new(j, "uid_entries", a);
 		up_nss_fleet_list_free(it, n);
 		return;
@@ -268,9 +270,10 @@ static void fleet_status(struct up_ctx *ctx, json_t *j)
 		const char *nm = name ? name : "?", *dt = d ? d : "";
 
 		if (strcmp(it[i].kind, "differs") == 0)
-			printf("  differs: %s keeps uid %lld; %s gives %lld (move it: userpool user "
-			       "renumber %s)\n",
-			       nm, (long long)it[i].uid, dt, (long long)it[i].want, nm);
+			printf(
+			    "  differs: %s keeps uid %lld; %s gives %lld (move it: userpool user "
+			    "renumber %s)\n",
+			    nm, (long long)it[i].uid, dt, (long long)it[i].want, nm);
 		else if (strcmp(it[i].kind, "refused") == 0)
 			printf("  refused: %s: %s\n", nm, dt);
 		else
@@ -332,24 +335,25 @@ static int status_tpm(struct up_ctx *ctx, json_t *j)
 	}
 	tpm_count(ctx, ti.keyid, &c);
 	if (j) {
-		json_object_set_new(
-		    j, "tpm",
-		    json_pack("{s:s, s:s?, s:b, s:b, s:b, s:s, s:b, s:i, s:i, s:i}", "mode",
-			      tpm_mode_word(ti.mode), "tcti", ti.tcti, "built", ti.built,
-			      "reachable", ti.reachable, "used", ti.used, "key_id", ti.keyid,
-			      "key_loads", ti.loads, "records_bound", c.bound, "records_other_key",
-			      c.other_key, "records_without_tpm", c.scrypt));
+		json_object_set_new(j, "tpm",
+				    json_pack("{s:s, s:s?, s:b, s:b, s:b, s:s, s:b, s:i, s:i, s:i}",
+					      "mode", tpm_mode_word(ti.mode), "tcti", ti.tcti,
+					      "built", ti.built, "reachable", ti.reachable, "used",
+					      ti.used, "key_id", ti.keyid, "key_loads", ti.loads,
+					      "records_bound", c.bound, "records_other_key",
+					      c.other_key, "records_without_tpm", c.scrypt));
 	} else {
 		printf("TPM: %s (tpm = %s, %s): %s", ti.used ? "used" : "not used",
 		       tpm_mode_word(ti.mode), ti.tcti ? ti.tcti : "",
-		       !ti.built ? "built without TPM support"
+		       !ti.built      ? "built without TPM support"
 		       : ti.reachable ? "reachable"
 				      : "not reachable");
 		if (ti.keyid[0])
 			printf(", machine key %s%s", ti.keyid,
 			       ti.loads ? "" : " (this TPM does not load it)");
 		printf("\n  offline records: %d bound to the TPM, %d without it%s", c.bound,
-		       c.scrypt, c.scrypt && ti.used ? " (bound at their next online sign-in)" : "");
+		       c.scrypt,
+		       c.scrypt && ti.used ? " (bound at their next online sign-in)" : "");
 		if (c.other_key)
 			printf(", %d bound to a TPM key that is gone (need an online sign-in)",
 			       c.other_key);
@@ -376,7 +380,8 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 	} else {
 		printf("Configuration (%s):\n", config ? config : UP_DEFAULT_CONFIG);
 		if (problems[0])
-			printf("%s%s", problems, problems[strlen(problems) - 1] == '\n' ? "" : "\n");
+			printf("%s%s", problems,
+			       problems[strlen(problems) - 1] == '\n' ? "" : "\n");
 		else
 			printf("  ok\n");
 	}
@@ -388,8 +393,9 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 	}
 	free(problems);
 	if (geteuid() != 0 && !opt_json)
-		printf("  warning: not running as root: run as root (sudo userpool status) to check "
-		       "the root-only configuration and state\n");
+		printf(
+		    "  warning: not running as root: run as root (sudo userpool status) to check "
+		    "the root-only configuration and state\n");
 	if (!up_ctx_config(ctx)) {
 		if (opt_json)
 			emit_json(j);
@@ -437,11 +443,14 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 		 * of its file. Not an error, but worth knowing. */
 		if (up_store_tmp_files(ctx, &ntmp) == UP_OK) {
 			if (opt_json)
-				json_object_set_new(j, "stale_temp_files", json_integer((json_int_t)ntmp));
+				json_object_set_new(j, "stale_temp_files",
+						    json_integer((json_int_t)ntmp));
 			else if (ntmp)
-				printf("State directory: %zu stale temporary file(s) from interrupted "
-				       "writes (removed by the next write or `userpool cache purge`)\n",
-				       ntmp);
+				printf(
+				    "State directory: %zu stale temporary file(s) from interrupted "
+				    "writes (removed by the next write or `userpool cache "
+				    "purge`)\n",
+				    ntmp);
 		}
 	}
 	if (!r) {
@@ -450,9 +459,11 @@ static int cmd_status(struct up_ctx *ctx, const char *config)
 		 * change (any `user add`, or a sign-in) completes it. */
 		if (up_nss_journal_pending(ctx, &pending) == UP_OK) {
 			if (opt_json)
-				json_object_set_new(j, "nss_journal_pending", json_boolean(pending));
+				json_object_set_new(j, "nss_journal_pending",
+						    json_boolean(pending));
 			else if (pending)
-				printf("NSS files: an interrupted change is pending (completed by the next "
+				printf("NSS files: an interrupted change is pending (completed by "
+				       "the next "
 				       "`userpool user add` or sign-in)\n");
 		}
 	}
@@ -536,7 +547,8 @@ static int cmd_verify(struct up_ctx *ctx, const char *arg)
 			fprintf(stderr, "userpool: no token on standard input\n");
 			return 2;
 		}
-		while (n > 0 && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
+		while (n > 0 &&
+		       (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' '))
 			token[--n] = '\0';
 	} else {
 		token = strdup(arg);
@@ -585,9 +597,11 @@ static void print_scheme(const struct up_user_record *u)
 	if (!u->verifier)
 		return;
 	if (!scheme)
-		printf("  %-14s %s\n", "verifier", "malformed (replaced at the next online sign-in)");
+		printf("  %-14s %s\n", "verifier",
+		       "malformed (replaced at the next online sign-in)");
 	else if (keyid[0])
-		printf("  %-14s %s (bound to the TPM, machine key %s)\n", "verifier", scheme, keyid);
+		printf("  %-14s %s (bound to the TPM, machine key %s)\n", "verifier", scheme,
+		       keyid);
 	else
 		printf("  %-14s %s (not bound to a TPM)\n", "verifier", scheme);
 }
@@ -711,8 +725,8 @@ static int add_one(struct up_ctx *ctx, const char *name, const char *sub, int64_
 {
 	uint32_t uid = 0;
 	const struct up_config *cfg = up_ctx_config(ctx);
-	struct up_nss_ident id = {.issuer = sub ? up_config_issuer(cfg) : NULL, .sub = sub,
-				  .uid = uid_want, .gid = -1};
+	struct up_nss_ident id = {
+	    .issuer = sub ? up_config_issuer(cfg) : NULL, .sub = sub, .uid = uid_want, .gid = -1};
 	up_err r = up_nss_user_provision(ctx, name, &id, &uid);
 	char *safe = term_safe(name);
 
@@ -845,8 +859,9 @@ static int cmd_user_add(struct up_ctx *ctx, int argc, char **argv)
 /* A path for a shell command line: as it is, or in single quotes. */
 static void print_shell_word(const char *s)
 {
-	if (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._@-+") ==
-			    strlen(s)) {
+	if (s[0] &&
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._@-+") ==
+		strlen(s)) {
 		fputs(s, stdout);
 		return;
 	}
@@ -891,13 +906,14 @@ static int cmd_user_renumber(struct up_ctx *ctx, int argc, char **argv)
 		printf("%s already has uid %lld: nothing to move.\n", name ? name : "?",
 		       (long long)mv.old_uid);
 	} else {
-		printf("Renumbered %s: uid %lld -> %lld, gid %lld -> %lld (group memberships kept).\n"
-		       "Its files still belong to uid %lld: changing their owner is the "
-		       "administrator's job\n(userpool never touches them). With %s signed out, "
-		       "run as root:\n  chown -hR --from=%lld %lld ",
-		       name ? name : "?", (long long)mv.old_uid, (long long)mv.new_uid,
-		       (long long)mv.old_gid, (long long)mv.new_gid, (long long)mv.old_uid,
-		       name ? name : "?", (long long)mv.old_uid, (long long)mv.new_uid);
+		printf(
+		    "Renumbered %s: uid %lld -> %lld, gid %lld -> %lld (group memberships kept).\n"
+		    "Its files still belong to uid %lld: changing their owner is the "
+		    "administrator's job\n(userpool never touches them). With %s signed out, "
+		    "run as root:\n  chown -hR --from=%lld %lld ",
+		    name ? name : "?", (long long)mv.old_uid, (long long)mv.new_uid,
+		    (long long)mv.old_gid, (long long)mv.new_gid, (long long)mv.old_uid,
+		    name ? name : "?", (long long)mv.old_uid, (long long)mv.new_uid);
 		print_shell_word(home ? home : "?");
 		if (mv.new_gid != mv.old_gid) {
 			printf("\n  chown -hR --from=:%lld :%lld ", (long long)mv.old_gid,
@@ -917,9 +933,9 @@ static int cmd_user_renumber(struct up_ctx *ctx, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
-		{ "kind", required_argument, NULL, 'k' },   { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+	    {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+	    {"kind", required_argument, NULL, 'k'},   {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	const char *config = NULL, *cmd;
 	struct up_ctx *ctx = NULL;
@@ -929,12 +945,24 @@ int main(int argc, char **argv)
 	setlocale(LC_ALL, "");
 	while ((c = getopt_long(argc, argv, "+c:jk:hV", opts, NULL)) != -1) {
 		switch (c) {
-		case 'c': config = optarg; break;
-		case 'j': opt_json = true; break;
-		case 'k': opt_kind = optarg; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("userpool %s\n", PACKAGE_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'j':
+			opt_json = true;
+			break;
+		case 'k':
+			opt_kind = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("userpool %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -947,10 +975,18 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, strcmp(cmd, "user") == 0 ? "+c:jk:" : "c:jk:", opts,
 				NULL)) != -1) {
 		switch (c) {
-		case 'c': config = optarg; break;
-		case 'j': opt_json = true; break;
-		case 'k': opt_kind = optarg; break;
-		default: usage(stderr); return 2;
+		case 'c':
+			config = optarg;
+			break;
+		case 'j':
+			opt_json = true;
+			break;
+		case 'k':
+			opt_kind = optarg;
+			break;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	argc -= optind;

@@ -31,7 +31,13 @@ enum up_gid_source { UP_GID_SEQUENTIAL = 0, UP_GID_HASH };
 /* tpm = auto (when the TPM answers) | yes (required) | no */
 enum up_tpm_mode { UP_TPM_AUTO = 0, UP_TPM_YES, UP_TPM_NO };
 /* Cognito second factors (mfa_methods); UP_MFA_NONE ends a list. */
-enum up_mfa_method { UP_MFA_NONE = 0, UP_MFA_TOTP, UP_MFA_EMAIL, UP_MFA_SMS, UP_MFA_MAX = UP_MFA_SMS };
+enum up_mfa_method {
+	UP_MFA_NONE = 0,
+	UP_MFA_TOTP,
+	UP_MFA_EMAIL,
+	UP_MFA_SMS,
+	UP_MFA_MAX = UP_MFA_SMS
+};
 
 /*
  * The parsed configuration (DESIGN §2): opaque, owned by the context
@@ -73,8 +79,8 @@ UP_EXPORT const char *up_config_state_dir(const struct up_config *cfg);
  * the owner up_ctx_set_state_owner names, root unless a test says so.)
  * On failure the context keeps its previous configuration.
  */
-UP_EXPORT up_err up_ctx_load_config(struct up_ctx *ctx, const char *path,
-				    int argc, const char *const *argv, bool check_owner);
+UP_EXPORT up_err up_ctx_load_config(struct up_ctx *ctx, const char *path, int argc,
+				    const char *const *argv, bool check_owner);
 
 /* Every problem in the configuration, one per line, for `userpool status`
  * (the loader stops at the first hard error; this lists them all).

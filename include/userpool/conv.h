@@ -25,10 +25,10 @@ struct up_conv {
 	 * through info(). Either way the library then prompts for the code. */
 	up_err (*enroll)(void *ud, const char *secret_b32, const char *uri);
 	void *ud;
-	bool echo_code;          /* echo verification codes */
-	bool no_qr;              /* draw no text QR code: show the short text
-				    fallback (set from up_qr_draw() by the PAM
-				    module; `qr = off` has the same effect) */
+	bool echo_code; /* echo verification codes */
+	bool no_qr;	/* draw no text QR code: show the short text
+			   fallback (set from up_qr_draw() by the PAM
+			   module; `qr = off` has the same effect) */
 };
 
 /* The one conversation set-up of the PAM module and the tools: the

@@ -11,7 +11,7 @@ UP_BEGIN_DECLS
 /* What the cache holds (userpool status). */
 struct up_jwks_info {
 	int64_t fetched_at; /* 0 when there is no cached set */
-	char **kids;        /* NULL-terminated */
+	char **kids;	    /* NULL-terminated */
 };
 UP_EXPORT void up_jwks_info_free(struct up_jwks_info *info);
 

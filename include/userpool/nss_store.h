@@ -81,8 +81,7 @@ UP_EXPORT void up_nss_fleet_list_free(struct up_nss_fleet_item *items, size_t n)
  * them that the pool_groups key lists, as NSS groups of their own name
  * whose GIDs come from gid_source (a refused GID is logged and reported,
  * the other groups still apply). No-op when both keys are empty. */
-UP_EXPORT up_err up_nss_user_groups(struct up_ctx *ctx, const char *name,
-				    char *const *pool_groups);
+UP_EXPORT up_err up_nss_user_groups(struct up_ctx *ctx, const char *name, char *const *pool_groups);
 /* Bind `name` to the account issuer + sub on its first sign-in, or check
  * the binding: UP_ESUBCHANGED when another account holds the name (the
  * binding outlives a purge of the record; see up_nss_user_unbind). */

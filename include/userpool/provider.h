@@ -14,10 +14,10 @@ UP_BEGIN_DECLS
  * and the library picks the provider's operations.
  */
 enum up_provider_cap {
-	UP_CAP_PASSWORD = 1,    /* a sign-in with this configuration asks for a password */
+	UP_CAP_PASSWORD = 1,	/* a sign-in with this configuration asks for a password */
 	UP_CAP_CHANGE_PASSWORD, /* the password is changed here (else: at the provider) */
-	UP_CAP_ENROLL,          /* userpool-enroll can add a second factor here */
-	UP_CAP_CLIENT_PROBE,    /* up_provider_probe_client checks the app client */
+	UP_CAP_ENROLL,		/* userpool-enroll can add a second factor here */
+	UP_CAP_CLIENT_PROBE,	/* up_provider_probe_client checks the app client */
 };
 
 /* false also when no configuration is loaded */

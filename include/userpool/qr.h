@@ -12,7 +12,7 @@ UP_BEGIN_DECLS
 
 enum up_qr_style {
 	UP_QR_UTF8 = 0, /* half blocks, two modules per line, 4-module quiet zone */
-	UP_QR_ASCII     /* plain ASCII, two characters per module */
+	UP_QR_ASCII	/* plain ASCII, two characters per module */
 };
 
 /* Render `text` as a QR code (libqrencode, level M). *ret_text holds lines

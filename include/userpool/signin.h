@@ -21,13 +21,13 @@ UP_BEGIN_DECLS
 struct up_auth {
 	struct up_claims *claims; /* the verified ID token's claims */
 	char *id_token;
-	char *access_token;       /* NULL for an offline sign-in */
-	char *refresh_token;      /* NULL when the pool sent none */
-	char *new_password;       /* the password chosen at NEW_PASSWORD_REQUIRED
-				     during this sign-in (it replaces the one
-				     given); NULL otherwise */
-	bool mfa;                 /* a second factor was used */
-	bool offline;             /* signed in from the cache */
+	char *access_token;	       /* NULL for an offline sign-in */
+	char *refresh_token;	       /* NULL when the pool sent none */
+	char *new_password;	       /* the password chosen at NEW_PASSWORD_REQUIRED
+					  during this sign-in (it replaces the one
+					  given); NULL otherwise */
+	bool mfa;		       /* a second factor was used */
+	bool offline;		       /* signed in from the cache */
 	enum up_mfa_method mfa_method; /* which one (UP_MFA_NONE without) */
 	/* Offline second factor (issue 16 item 5c), secrets both, wiped by
 	 * up_auth_free and dropped by up_signin once the record is written:

@@ -24,14 +24,15 @@ struct up_offline_fail;
 #define UP_MAX_REQUESTERS 16
 
 struct up_user_record {
-	char *username;     /* pool username */
+	char *username; /* pool username */
 	char *issuer;
 	char *client_id;
 	char *sub;
-	char **groups;      /* NULL-terminated */
-	char *id_token;     /* the last verified ID token (secret: wiped) */
-	char *refresh_token;/* the last one the pool gave (account phase, revoke_on_close); NULL when none */
-	char *verifier;     /* offline password verifier; NULL when none */
+	char **groups;	     /* NULL-terminated */
+	char *id_token;	     /* the last verified ID token (secret: wiped) */
+	char *refresh_token; /* the last one the pool gave (account phase, revoke_on_close); NULL
+				when none */
+	char *verifier;	     /* offline password verifier; NULL when none */
 	bool mfa;
 	enum up_mfa_method mfa_method; /* the factor of the last online sign-in
 					  ("mfa_method": totp, sms, email; absent:
@@ -45,8 +46,9 @@ struct up_user_record {
 	size_t n_fails;
 	/* Offline second factor (issue 16 item 5c): the TOTP secret wrapped
 	 * (AES-256-GCM, "gcm1$nonce$ciphertext$tag") under the KEK of the
-	 * "scrypt2$" or "tpm1$" verifier (tpm1: the KEK needs the TPM too), AAD issuer, sub, username, UP_STORE_VERSION;
-	 * NULL when none is held. A malformed one is dropped on read (logged). */
+	 * "scrypt2$" or "tpm1$" verifier (tpm1: the KEK needs the TPM too), AAD issuer, sub,
+	 * username, UP_STORE_VERSION; NULL when none is held. A malformed one is dropped on read
+	 * (logged). */
 	char *mfa_secret;
 	/* The last TOTP time step accepted offline (0: none): no code of this
 	 * or an older step is accepted again. */

@@ -14,11 +14,11 @@ UP_BEGIN_DECLS
 struct up_tpm_info {
 	enum up_tpm_mode mode; /* the `tpm` key */
 	const char *tcti;      /* the `tpm_tcti` key (borrowed from the configuration) */
-	bool built;	/* this build has TPM support (tpm2-tss) */
-	bool reachable; /* the TCTI opens and the TPM answers (owner auth empty) */
-	bool used;	/* new offline records are bound to it (`tpm` and reachable) */
-	bool loads;	/* the machine key in state_dir/tpm loads in this TPM */
-	char keyid[17]; /* the machine key's id ("" when state_dir/tpm has none) */
+	bool built;	       /* this build has TPM support (tpm2-tss) */
+	bool reachable;	       /* the TCTI opens and the TPM answers (owner auth empty) */
+	bool used;	       /* new offline records are bound to it (`tpm` and reachable) */
+	bool loads;	       /* the machine key in state_dir/tpm loads in this TPM */
+	char keyid[17];	       /* the machine key's id ("" when state_dir/tpm has none) */
 };
 UP_EXPORT up_err up_tpm_info(struct up_ctx *ctx, struct up_tpm_info *ret);
 
