@@ -20,6 +20,7 @@
 #include "state.h"
 #include "store_int.h"
 #include "tpm.h"
+#include "vhelper.h"
 
 /*
  * The per-user state store (DESIGN §4): users/<sha256-hex(issuer "\n"
@@ -1199,6 +1200,8 @@ const char *up_verifier_scheme(const char *verifier, char keyid[UP_TPM_KEYID_LEN
 
 	if (keyid)
 		keyid[0] = '\0';
+	if (up_vhelper_pending(verifier))
+		return "pending";
 	if (!verifier || verifier_parse(NULL, verifier, &vp))
 		return NULL;
 	if (vp.scheme == SCHEME_TPM1) {

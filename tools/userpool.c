@@ -301,7 +301,7 @@ static void tpm_count(struct up_ctx *ctx, const char *keyid, struct tpm_counts *
 	for (struct up_user_record **p = recs; *p; p++) {
 		const char *s = up_verifier_scheme((*p)->verifier, id);
 
-		if (!s)
+		if (!s || strcmp(s, "pending") == 0)
 			continue;
 		if (strcmp(s, "tpm1") != 0)
 			c->scrypt++;
@@ -574,6 +574,15 @@ static int cmd_verify(struct up_ctx *ctx, const char *arg)
 	return rc;
 }
 
+/* A verifier that an offline sign-in can match: not one the verifier
+ * helper is still deriving (issue 21). */
+static bool offline_possible(const struct up_user_record *u)
+{
+	const char *scheme = up_verifier_scheme(u->verifier, NULL);
+
+	return u->verifier && !(scheme && strcmp(scheme, "pending") == 0);
+}
+
 static json_t *record_json(const struct up_user_record *u)
 {
 	char keyid[17];
@@ -582,7 +591,7 @@ static json_t *record_json(const struct up_user_record *u)
 	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:s?, s:s?, s:b, s:b}", "username",
 			 u->username, "sub", u->sub, "groups", strv_json(u->groups), "mfa", u->mfa,
 			 "last_online", (json_int_t)u->last_online, "offline_failures",
-			 (json_int_t)u->failures, "offline_verifier", u->verifier != NULL,
+			 (json_int_t)u->failures, "offline_verifier", offline_possible(u),
 			 "verifier_scheme", scheme, "tpm_key_id", keyid[0] ? keyid : NULL,
 			 "refresh_token_kept", u->refresh_token != NULL, "offline_totp",
 			 u->mfa_secret != NULL);
@@ -599,6 +608,10 @@ static void print_scheme(const struct up_user_record *u)
 	if (!scheme)
 		printf("  %-14s %s\n", "verifier",
 		       "malformed (replaced at the next online sign-in)");
+	else if (strcmp(scheme, "pending") == 0)
+		printf("  %-14s %s\n", "verifier",
+		       "being derived by the verifier helper (offline sign-in refused until it is "
+		       "written)");
 	else if (keyid[0])
 		printf("  %-14s %s (bound to the TPM, machine key %s)\n", "verifier", scheme,
 		       keyid);
@@ -617,7 +630,9 @@ static void record_text(const struct up_user_record *u)
 	print_time("last online", u->last_online);
 	printf("  %-14s %s\n  %-14s %lld\n  %-14s %s\n", "second factor", u->mfa ? "yes" : "no",
 	       "offline fails", (long long)u->failures, "offline",
-	       u->verifier ? "possible" : "no verifier");
+	       offline_possible(u) ? "possible"
+	       : u->verifier	   ? "not yet (verifier pending)"
+				   : "no verifier");
 	printf("  %-14s %s\n", "offline code",
 	       u->mfa_secret ? "TOTP secret held (wrapped)" : "no TOTP secret held");
 	print_scheme(u);

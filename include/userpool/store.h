@@ -85,8 +85,9 @@ UP_EXPORT up_err up_verifier_new(struct up_ctx *ctx, const char *password, char 
 /* UP_OK on a match, UP_EDENIED on a mismatch, other codes on a bad verifier. */
 UP_EXPORT up_err up_verifier_check(struct up_ctx *ctx, const char *verifier, const char *password);
 /* The scheme of a verifier: "tpm1" (keyid, may be NULL, gets its TPM key
- * id: 16 hex characters + NUL), "scrypt2", "scrypt", or NULL when it is
- * malformed. Never uses the TPM. */
+ * id: 16 hex characters + NUL), "scrypt2", "scrypt", "pending" (the
+ * verifier helper has not written it yet: no offline sign-in matches it),
+ * or NULL when it is malformed. Never uses the TPM. */
 UP_EXPORT const char *up_verifier_scheme(const char *verifier, char keyid[17]);
 
 /* Health of state_dir for `userpool status`: UP_OK or the reason. */

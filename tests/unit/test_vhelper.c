@@ -304,6 +304,14 @@ static void test_marker(void **state)
 	assert_string_equal(up_vhelper_inner("scrypt2$x"), "scrypt2$x");
 	/* A cut marker carries no verifier. */
 	assert_null(up_vhelper_inner("pending$0011"));
+	/* `userpool cache show` and status name a marked record "pending", not
+	 * malformed, whatever it carries. */
+	assert_string_equal(up_verifier_scheme("pending$00112233445566778899aabbccddeeff$", NULL),
+			    "pending");
+	assert_string_equal(
+	    up_verifier_scheme("pending$00112233445566778899aabbccddeeff$scrypt2$x", NULL),
+	    "pending");
+	assert_null(up_verifier_scheme("scrypt2$x", NULL));
 }
 
 /* The helper refuses anything but a whole, well-formed message. */
