@@ -24,6 +24,11 @@
 /* A derivation slot may be a long wait behind many sign-ins at once; the
  * helper's is not the sign-in's (configured timeout), it is its own. */
 #define SLOT_WAIT_S 600
+/* Its whole life is bounded: a module that never closes its end of the
+ * socket, a wedged TPM or state_dir cannot keep it (and the password it
+ * holds) around; SIGALRM's default ends it, the record stays marked and
+ * offline sign-in stays refused until the next online one. */
+#define LIFETIME_S (SLOT_WAIT_S + 120)
 /* Background work: the sign-ins (the one that started it, the next ones)
  * get the CPU first; on an idle core it runs at full speed. */
 #define HELPER_NICE 19
@@ -88,6 +93,8 @@ int main(int argc, char **argv)
 	(void)setpriority(PRIO_PROCESS, 0, HELPER_NICE);
 	openlog("userpool-verifier", LOG_PID | LOG_PERROR, LOG_AUTHPRIV);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGALRM, SIG_DFL);
+	alarm(LIFETIME_S);
 	if (argc != 1 || isatty(0)) {
 		fprintf(stderr, "userpool-verifier: started by pam_userpool only (see "
 				"userpool.conf(5), verifier_helper)\n");
