@@ -25,6 +25,7 @@
 #include "num.h"
 #include "secret.h"
 #include "state.h"
+#include "store_def.h"
 
 #define NSS_NAME_MAX UP_NSS_NAME_MAX
 #define NSS_CAP UP_NSS_FILE_CAP

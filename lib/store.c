@@ -95,6 +95,61 @@ void up_user_record_free(struct up_user_record *rec)
 	free(rec);
 }
 
+const char *up_user_record_username(const struct up_user_record *rec)
+{
+	return rec ? rec->username : NULL;
+}
+
+const char *up_user_record_sub(const struct up_user_record *rec)
+{
+	return rec ? rec->sub : NULL;
+}
+
+char *const *up_user_record_groups(const struct up_user_record *rec)
+{
+	return rec ? rec->groups : NULL;
+}
+
+bool up_user_record_mfa(const struct up_user_record *rec)
+{
+	return rec && rec->mfa;
+}
+
+int64_t up_user_record_last_online(const struct up_user_record *rec)
+{
+	return rec ? rec->last_online : 0;
+}
+
+int64_t up_user_record_failures(const struct up_user_record *rec)
+{
+	return rec ? rec->failures : 0;
+}
+
+bool up_user_record_has_verifier(const struct up_user_record *rec)
+{
+	return rec && rec->verifier;
+}
+
+const char *up_user_record_verifier_scheme(const struct up_user_record *rec,
+					   char keyid[UP_TPM_KEYID_LEN + 1])
+{
+	if (keyid)
+		keyid[0] = '\0';
+	if (!rec || !rec->verifier)
+		return NULL;
+	return up_verifier_scheme(rec->verifier, keyid);
+}
+
+bool up_user_record_has_refresh_token(const struct up_user_record *rec)
+{
+	return rec && rec->refresh_token;
+}
+
+bool up_user_record_has_mfa_secret(const struct up_user_record *rec)
+{
+	return rec && rec->mfa_secret;
+}
+
 static bool field_ok(const char *s, size_t cap)
 {
 	return s && s[0] && strlen(s) < cap;

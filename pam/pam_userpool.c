@@ -498,7 +498,7 @@ static int try_stepup(pam_handle_t *pamh, struct up_ctx *ctx, const char *login,
 		pam_syslog(pamh, LOG_DEBUG, "no step-up window: %s", up_ctx_detail(ctx));
 		return PAM_IGNORE;
 	}
-	rc = keep_auth_data(pamh, username, rec->groups, false, true);
+	rc = keep_auth_data(pamh, username, up_user_record_groups(rec), false, true);
 	up_user_record_free(rec);
 	return rc;
 }

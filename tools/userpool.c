@@ -299,7 +299,7 @@ static void tpm_count(struct up_ctx *ctx, const char *keyid, struct tpm_counts *
 	if (up_store_user_list(ctx, &recs))
 		return;
 	for (struct up_user_record **p = recs; *p; p++) {
-		const char *s = up_verifier_scheme((*p)->verifier, id);
+		const char *s = up_user_record_verifier_scheme(*p, id);
 
 		if (!s || strcmp(s, "pending") == 0)
 			continue;
@@ -578,32 +578,33 @@ static int cmd_verify(struct up_ctx *ctx, const char *arg)
  * helper is still deriving (issue 21). */
 static bool offline_possible(const struct up_user_record *u)
 {
-	const char *scheme = up_verifier_scheme(u->verifier, NULL);
+	const char *scheme = up_user_record_verifier_scheme(u, NULL);
 
-	return u->verifier && !(scheme && strcmp(scheme, "pending") == 0);
+	return up_user_record_has_verifier(u) && !(scheme && strcmp(scheme, "pending") == 0);
 }
 
 static json_t *record_json(const struct up_user_record *u)
 {
 	char keyid[17];
-	const char *scheme = up_verifier_scheme(u->verifier, keyid);
+	const char *scheme = up_user_record_verifier_scheme(u, keyid);
 
-	return json_pack("{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:s?, s:s?, s:b, s:b}", "username",
-			 u->username, "sub", u->sub, "groups", strv_json(u->groups), "mfa", u->mfa,
-			 "last_online", (json_int_t)u->last_online, "offline_failures",
-			 (json_int_t)u->failures, "offline_verifier", offline_possible(u),
-			 "verifier_scheme", scheme, "tpm_key_id", keyid[0] ? keyid : NULL,
-			 "refresh_token_kept", u->refresh_token != NULL, "offline_totp",
-			 u->mfa_secret != NULL);
+	return json_pack(
+	    "{s:s?, s:s?, s:o, s:b, s:I, s:I, s:b, s:s?, s:s?, s:b, s:b}", "username",
+	    up_user_record_username(u), "sub", up_user_record_sub(u), "groups",
+	    strv_json(up_user_record_groups(u)), "mfa", up_user_record_mfa(u), "last_online",
+	    (json_int_t)up_user_record_last_online(u), "offline_failures",
+	    (json_int_t)up_user_record_failures(u), "offline_verifier", offline_possible(u),
+	    "verifier_scheme", scheme, "tpm_key_id", keyid[0] ? keyid : NULL, "refresh_token_kept",
+	    up_user_record_has_refresh_token(u), "offline_totp", up_user_record_has_mfa_secret(u));
 }
 
 /* The verifier's scheme for `cache show` (issue 22). */
 static void print_scheme(const struct up_user_record *u)
 {
 	char keyid[17];
-	const char *scheme = up_verifier_scheme(u->verifier, keyid);
+	const char *scheme = up_user_record_verifier_scheme(u, keyid);
 
-	if (!u->verifier)
+	if (!up_user_record_has_verifier(u))
 		return;
 	if (!scheme)
 		printf("  %-14s %s\n", "verifier",
@@ -621,20 +622,23 @@ static void print_scheme(const struct up_user_record *u)
 
 static void record_text(const struct up_user_record *u)
 {
-	char *un = term_safe(u->username), *sub = term_safe(u->sub);
+	char *un = term_safe(up_user_record_username(u));
+	char *sub = term_safe(up_user_record_sub(u));
 
 	printf("%s\n  %-14s %s\n", un ? un : "?", "sub", sub ? sub : "?");
 	free(un);
 	free(sub);
-	print_strv("groups", u->groups);
-	print_time("last online", u->last_online);
-	printf("  %-14s %s\n  %-14s %lld\n  %-14s %s\n", "second factor", u->mfa ? "yes" : "no",
-	       "offline fails", (long long)u->failures, "offline",
-	       offline_possible(u) ? "possible"
-	       : u->verifier	   ? "not yet (verifier pending)"
-				   : "no verifier");
+	print_strv("groups", up_user_record_groups(u));
+	print_time("last online", up_user_record_last_online(u));
+	printf("  %-14s %s\n  %-14s %lld\n  %-14s %s\n", "second factor",
+	       up_user_record_mfa(u) ? "yes" : "no", "offline fails",
+	       (long long)up_user_record_failures(u), "offline",
+	       offline_possible(u)		? "possible"
+	       : up_user_record_has_verifier(u) ? "not yet (verifier pending)"
+						: "no verifier");
 	printf("  %-14s %s\n", "offline code",
-	       u->mfa_secret ? "TOTP secret held (wrapped)" : "no TOTP secret held");
+	       up_user_record_has_mfa_secret(u) ? "TOTP secret held (wrapped)"
+						: "no TOTP secret held");
 	print_scheme(u);
 }
 
@@ -657,14 +661,15 @@ static int cmd_cache(struct up_ctx *ctx, int argc, char **argv)
 			if (a) {
 				json_array_append_new(a, record_json(*p));
 			} else {
-				char *un = term_safe((*p)->username);
+				char *un = term_safe(up_user_record_username(*p));
 				char when[64] = "never";
 				struct tm tm;
-				time_t t = (time_t)(*p)->last_online;
+				time_t t = (time_t)up_user_record_last_online(*p);
 				if (t > 0 && gmtime_r(&t, &tm))
 					strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
 				printf("%-32s %-17s mfa=%s fails=%lld\n", un ? un : "?", when,
-				       (*p)->mfa ? "yes" : "no", (long long)(*p)->failures);
+				       up_user_record_mfa(*p) ? "yes" : "no",
+				       (long long)up_user_record_failures(*p));
 				free(un);
 			}
 		}
@@ -703,8 +708,10 @@ static int cmd_cache(struct up_ctx *ctx, int argc, char **argv)
 		}
 		int n = 0, bad = 0;
 		for (struct up_user_record **p = recs; *p; p++) {
-			if (up_store_user_purge(ctx, (*p)->username)) {
-				fail(ctx, (*p)->username, UP_ESTATE);
+			const char *un = up_user_record_username(*p);
+
+			if (up_store_user_purge(ctx, un)) {
+				fail(ctx, un, UP_ESTATE);
 				bad++;
 			} else {
 				n++;

@@ -15,47 +15,38 @@ UP_BEGIN_DECLS
 
 #define UP_STORE_VERSION 1
 
-/* A record's step-up windows and per-requester offline failure counts:
- * opaque (lib/store_def.h); the adapters read only the record's sums. */
-struct up_stepup;
-struct up_offline_fail;
+/* The per-user record: opaque (its fields are in lib/store_def.h). The
+ * adapters read it through the accessors below, each NULL-safe (a NULL
+ * record reads as NULL, false or 0). The secrets it holds (the verifier, the
+ * refresh and ID tokens, the wrapped TOTP secret) are not handed out: only
+ * whether one is held, and the verifier's scheme. */
+struct up_user_record;
 
 /* Requesters remembered per user; the one with the oldest failure is evicted. */
 #define UP_MAX_REQUESTERS 16
 
-struct up_user_record {
-	char *username; /* pool username */
-	char *issuer;
-	char *client_id;
-	char *sub;
-	char **groups;	     /* NULL-terminated */
-	char *id_token;	     /* the last verified ID token (secret: wiped) */
-	char *refresh_token; /* the last one the pool gave (account phase, revoke_on_close); NULL
-				when none */
-	char *verifier;	     /* offline password verifier; NULL when none */
-	bool mfa;
-	enum up_mfa_method mfa_method; /* the factor of the last online sign-in
-					  ("mfa_method": totp, sms, email; absent:
-					  UP_MFA_NONE, older records: TOTP) */
-	int64_t last_online;
-	int64_t failures; /* failed offline attempts since last online sign-in
-			     (all requesters; the sum of `fails`) */
-	struct up_stepup *stepups;
-	size_t n_stepups;
-	struct up_offline_fail *fails; /* per requester; records without it load empty */
-	size_t n_fails;
-	/* Offline second factor (issue 16 item 5c): the TOTP secret wrapped
-	 * (AES-256-GCM, "gcm1$nonce$ciphertext$tag") under the KEK of the
-	 * "scrypt2$" or "tpm1$" verifier (tpm1: the KEK needs the TPM too), AAD issuer, sub,
-	 * username, UP_STORE_VERSION; NULL when none is held. A malformed one is dropped on read
-	 * (logged). */
-	char *mfa_secret;
-	/* The last TOTP time step accepted offline (0: none): no code of this
-	 * or an older step is accepted again. */
-	int64_t mfa_step;
-};
-
 UP_EXPORT void up_user_record_free(struct up_user_record *rec);
+
+/* The pool username, the subject ("sub"), the groups (NULL-terminated). */
+UP_EXPORT const char *up_user_record_username(const struct up_user_record *rec);
+UP_EXPORT const char *up_user_record_sub(const struct up_user_record *rec);
+UP_EXPORT char *const *up_user_record_groups(const struct up_user_record *rec);
+/* The last online sign-in used a second factor. */
+UP_EXPORT bool up_user_record_mfa(const struct up_user_record *rec);
+/* Time of the last online sign-in (0: none). */
+UP_EXPORT int64_t up_user_record_last_online(const struct up_user_record *rec);
+/* Failed offline attempts since the last online sign-in, all requesters. */
+UP_EXPORT int64_t up_user_record_failures(const struct up_user_record *rec);
+/* An offline verifier is stored (it may still be "pending"). */
+UP_EXPORT bool up_user_record_has_verifier(const struct up_user_record *rec);
+/* up_verifier_scheme() of the stored verifier: NULL when there is none or
+ * it is malformed; keyid (may be NULL) as there, "" unless tpm1. */
+UP_EXPORT const char *up_user_record_verifier_scheme(const struct up_user_record *rec,
+						     char keyid[17]);
+/* A refresh token is kept (account phase, revoke_on_close). */
+UP_EXPORT bool up_user_record_has_refresh_token(const struct up_user_record *rec);
+/* A wrapped TOTP secret is held for the offline second factor. */
+UP_EXPORT bool up_user_record_has_mfa_secret(const struct up_user_record *rec);
 
 /* UP_ENOENT when there is no (valid) entry: corrupt, truncated, wrong
  * version and refused files are logged and reported as absent. */

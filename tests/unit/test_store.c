@@ -811,7 +811,8 @@ static void test_verifier(void **state)
 	 * below 2^13 however large p. */
 	for (int k = 0; k < 2; k++) {
 		const char *word = k ? "scrypt2" : "scrypt", *src = k ? v1 : old;
-		const char *tail = strchr(strchr(strchr(strchr(src, '$') + 1, '$') + 1, '$') + 1, '$');
+		const char *tail =
+		    strchr(strchr(strchr(strchr(src, '$') + 1, '$') + 1, '$') + 1, '$');
 		static const char *const params[] = {
 		    "$65536$8$1",   "$131072$4$1",  "$131072$8$0",  "$2097152$8$1",  "$131073$8$1",
 		    "$131072$17$1", "$131072$8$17", "$+131072$8$1", "$0131072$8$1",  "$131072$08$1",
@@ -832,7 +833,8 @@ static void test_verifier(void **state)
 		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 			bad = NULL;
 			assert_true(asprintf(&bad, "%s$131072$8$1%s", words[i], tail) > 0);
-			assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"), UP_ESTATE);
+			assert_int_equal(up_verifier_check(f->ctx, bad, "correct horse"),
+					 UP_ESTATE);
 			free(bad);
 		}
 	}
@@ -963,12 +965,18 @@ static void test_mfa_fields(void **state)
 	/* Hostile values: the secret (and its step) are dropped with a log
 	 * line; everything else in the record stands. */
 	static const char *const from[] = {
-	    "\"" WRAPPED "\"", "\"" WRAPPED "\"", "\"" WRAPPED "\"", "\"" WRAPPED "\"",
-	    "\"mfa_step\":56666666", "\"mfa_step\":56666666", "\"mfa_step\":56666666",
+	    "\"" WRAPPED "\"",	     "\"" WRAPPED "\"",	      "\"" WRAPPED "\"",
+	    "\"" WRAPPED "\"",	     "\"mfa_step\":56666666", "\"mfa_step\":56666666",
+	    "\"mfa_step\":56666666",
 	};
 	static const char *const to[] = {
-	    "17", "\"gcm2$AAAA$AAAA$AAAA\"", "\"gcm1$AA\\nAA$AAAA$AAAA\"", "\"\"",
-	    "\"mfa_step\":-5", "\"mfa_step\":\"1\"", "\"mfa_step\":1.5",
+	    "17",
+	    "\"gcm2$AAAA$AAAA$AAAA\"",
+	    "\"gcm1$AA\\nAA$AAAA$AAAA\"",
+	    "\"\"",
+	    "\"mfa_step\":-5",
+	    "\"mfa_step\":\"1\"",
+	    "\"mfa_step\":1.5",
 	};
 	for (size_t i = 0; i < sizeof(from) / sizeof(from[0]); i++) {
 		bad = subst(good, from[i], to[i]);
@@ -1101,6 +1109,73 @@ static void test_stepup(void **state)
 	assert_int_equal(up_stepup_check(f->ctx, "alice", "", "x", &fresh), UP_EINVAL);
 }
 
+/* The public accessors of the opaque record (issue 17): NULL-safe, the
+ * values read back, and the secrets only as presence. */
+static void test_accessors(void **state)
+{
+	struct fx *f = *state;
+	struct up_user_record *w = make_rec("alice", "a", 900), *rec = NULL;
+	char keyid[17];
+
+	memset(keyid, 'x', sizeof(keyid));
+	assert_null(up_user_record_username(NULL));
+	assert_null(up_user_record_sub(NULL));
+	assert_null(up_user_record_groups(NULL));
+	assert_false(up_user_record_mfa(NULL));
+	assert_int_equal(up_user_record_last_online(NULL), 0);
+	assert_int_equal(up_user_record_failures(NULL), 0);
+	assert_false(up_user_record_has_verifier(NULL));
+	assert_null(up_user_record_verifier_scheme(NULL, keyid));
+	assert_int_equal(keyid[0], '\0');
+	assert_null(up_user_record_verifier_scheme(NULL, NULL));
+	assert_false(up_user_record_has_refresh_token(NULL));
+	assert_false(up_user_record_has_mfa_secret(NULL));
+
+	w->failures = 3;
+	w->last_online = 1700000123;
+	assert_int_equal(up_store_user_write(f->ctx, w), UP_OK);
+	assert_int_equal(up_store_user_read(f->ctx, "alice", &rec), UP_OK);
+	assert_string_equal(up_user_record_username(rec), "alice");
+	assert_string_equal(up_user_record_sub(rec), "sub-alice-a");
+	assert_string_equal(up_user_record_groups(rec)[0], "staff");
+	assert_string_equal(up_user_record_groups(rec)[1], "a");
+	assert_null(up_user_record_groups(rec)[2]);
+	assert_true(up_user_record_mfa(rec));
+	assert_int_equal(up_user_record_last_online(rec), 1700000123);
+	assert_int_equal(up_user_record_failures(rec), 3);
+	assert_true(up_user_record_has_verifier(rec));
+	memset(keyid, 'x', sizeof(keyid));
+	assert_string_equal(up_user_record_verifier_scheme(rec, keyid), "scrypt");
+	assert_int_equal(keyid[0], '\0');
+	assert_string_equal(up_user_record_verifier_scheme(rec, NULL), "scrypt");
+	assert_false(up_user_record_has_refresh_token(rec));
+	assert_false(up_user_record_has_mfa_secret(rec));
+	up_user_record_free(rec);
+	rec = NULL;
+
+	/* A kept refresh token and a wrapped TOTP secret show as held; no
+	 * verifier reads as none; a malformed or pending one by its scheme. */
+	w->refresh_token = strdup("refresh-xyz");
+	w->mfa_secret = strdup("s");
+	w->mfa = false;
+	assert_true(up_user_record_has_refresh_token(w));
+	assert_true(up_user_record_has_mfa_secret(w));
+	assert_false(up_user_record_mfa(w));
+	up_free_secret(w->verifier);
+	w->verifier = NULL;
+	assert_false(up_user_record_has_verifier(w));
+	assert_null(up_user_record_verifier_scheme(w, keyid));
+	w->verifier = strdup("scrypt$not-a-verifier");
+	assert_true(up_user_record_has_verifier(w));
+	assert_null(up_user_record_verifier_scheme(w, keyid));
+	up_free_secret(w->verifier);
+	w->verifier = strdup("pending$AAAA");
+	assert_string_equal(up_user_record_verifier_scheme(w, keyid),
+			    up_verifier_scheme(w->verifier, NULL));
+	assert_string_equal(up_user_record_verifier_scheme(w, keyid), "pending");
+	up_user_record_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1118,6 +1193,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_verifier_params, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mfa_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stepup, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
 	};
 	/* A cmocka name pattern, e.g. to leave the scrypt-heavy tests out of
 	 * a valgrind run. */
