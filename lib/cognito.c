@@ -348,21 +348,6 @@ static up_err call_simple(struct up_ctx *ctx, const char *action, json_t *body)
 /* ---------------------------------------------------------------------- */
 /* results */
 
-void up_auth_free(struct up_auth *auth)
-{
-	if (!auth)
-		return;
-	up_claims_free(auth->claims);
-	up_free_secret(auth->id_token);
-	up_free_secret(auth->access_token);
-	up_free_secret(auth->refresh_token);
-	up_free_secret(auth->new_password);
-	up_free_secret(auth->totp_secret);
-	up_free_secret(auth->totp_code);
-	up_wipe(auth, sizeof(*auth));
-	free(auth);
-}
-
 /*
  * AuthenticationResult → verified struct up_auth. The ID token must name
  * `expected_username` (the user the pool says signed in); the access token

@@ -39,6 +39,22 @@
 /* Step-up entries kept per user (store.c accepts up to 64). */
 #define MAX_STEPUPS 32u
 
+/* The outcome of a sign-in (struct up_auth, <userpool/signin.h>), wiped. */
+void up_auth_free(struct up_auth *auth)
+{
+	if (!auth)
+		return;
+	up_claims_free(auth->claims);
+	up_free_secret(auth->id_token);
+	up_free_secret(auth->access_token);
+	up_free_secret(auth->refresh_token);
+	up_free_secret(auth->new_password);
+	up_free_secret(auth->totp_secret);
+	up_free_secret(auth->totp_code);
+	up_wipe(auth, sizeof(*auth));
+	free(auth);
+}
+
 up_err up_signin_online(struct up_ctx *ctx, const char *username, const char *password,
 			const struct up_conv *conv, struct up_auth **ret_auth)
 {
