@@ -952,6 +952,25 @@ static int cmd_user_renumber(struct up_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* The options taken before and after the command (-c, -j, -k): true when c
+ * was one of them. */
+static bool common_opt(int c, const char **config)
+{
+	switch (c) {
+	case 'c':
+		*config = optarg;
+		return true;
+	case 'j':
+		opt_json = true;
+		return true;
+	case 'k':
+		opt_kind = optarg;
+		return true;
+	default:
+		return false;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -966,26 +985,18 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	while ((c = getopt_long(argc, argv, "+c:jk:hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'j':
-			opt_json = true;
-			break;
-		case 'k':
-			opt_kind = optarg;
-			break;
-		case 'h':
+		if (common_opt(c, &config))
+			continue;
+		if (c == 'h') {
 			usage(stdout);
 			return 0;
-		case 'V':
+		}
+		if (c == 'V') {
 			printf("userpool %s\n", PACKAGE_VERSION);
 			return 0;
-		default:
-			usage(stderr);
-			return 2;
 		}
+		usage(stderr);
+		return 2;
 	}
 	if (optind >= argc) {
 		usage(stderr);
@@ -996,17 +1007,7 @@ int main(int argc, char **argv)
 	/* "user add" takes its own options (--from-file, --group): stop there. */
 	while ((c = getopt_long(argc, argv, strcmp(cmd, "user") == 0 ? "+c:jk:" : "c:jk:", opts,
 				NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'j':
-			opt_json = true;
-			break;
-		case 'k':
-			opt_kind = optarg;
-			break;
-		default:
+		if (!common_opt(c, &config)) {
 			usage(stderr);
 			return 2;
 		}
