@@ -78,6 +78,23 @@ static up_err jset(json_t *obj, const char *key, const char *value)
 	return json_object_set_new(obj, key, json_string(value)) == 0 ? UP_OK : UP_ENOMEM;
 }
 
+/* {"key": value}, NULL when out of memory: the credential of a call. */
+static json_t *body_with(const char *key, const char *value)
+{
+	json_t *b = json_object();
+
+	if (b && jset(b, key, value)) {
+		json_decref(b);
+		return NULL;
+	}
+	return b;
+}
+
+static json_t *access_body(const char *access_token)
+{
+	return body_with("AccessToken", access_token);
+}
+
 /* The name part of "namespace#Name:extra". */
 static void error_name(const char *raw, char *out, size_t out_len)
 {
@@ -1156,38 +1173,86 @@ static up_err mfa_setup_allowed(struct signin *s, const json_t *cp)
 	return UP_OK;
 }
 
-/* AssociateSoftwareToken in the sign-in's session: the new secret. */
-static up_err associate(struct signin *s, char **ret_secret)
+/*
+ * Authenticator enrolment, one routine for both callers: the MFA_SETUP
+ * answer (the sign-in's Session, which each step carries on) and
+ * userpool-enroll (an access token, up_cognito_enroll). Associate, show the
+ * enrolment through the conversation, ask for the first code (MAX_ATTEMPTS
+ * in all) and verify it.
+ */
+struct enrolment {
+	const char *access_token; /* NULL: the sign-in's Session (s->session) */
+	const char *device;	  /* FriendlyDeviceName; NULL or "" for none */
+	bool counted;		  /* the retry message counts the tries (userpool-enroll) */
+	char *secret;		  /* out: the new secret, base32 (secret) */
+	char *code;		  /* out: the code the pool accepted (secret) */
+};
+
+static json_t *enrol_body(const struct signin *s, const struct enrolment *en)
 {
-	struct up_ctx *ctx = s->ctx;
-	json_t *body = json_object(), *resp = NULL;
+	return en->access_token ? access_body(en->access_token) : body_with("Session", s->session);
+}
+
+/* AssociateSoftwareToken (`body` consumed): the new secret, and the answer in
+ * *ret_resp when that is not NULL (release with json_put_secret). */
+static up_err associate_call(struct up_ctx *ctx, json_t *body, char **ret_secret, json_t **ret_resp)
+{
+	json_t *resp = NULL;
 	const char *v;
+	char *dup = NULL;
 	up_err r;
 
-	if (!body || jset(body, "Session", s->session)) {
-		json_decref(body);
-		return UP_ENOMEM;
-	}
 	r = call(ctx, "AssociateSoftwareToken", body, &resp);
 	if (r)
 		return r;
-	if (!(r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v)) &&
-	    !(*ret_secret = strdup(v)))
+	r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v);
+	if (!r && !(dup = strdup(v)))
 		r = UP_ENOMEM;
-	if (!r && (r = set_session(s, "AssociateSoftwareToken", resp))) {
-		up_free_secret(*ret_secret);
-		*ret_secret = NULL;
+	if (r || !ret_resp) {
+		json_put_secret(resp);
+		resp = NULL;
 	}
-	json_put_secret(resp);
+	if (r)
+		return r;
+	*ret_secret = dup;
+	if (ret_resp)
+		*ret_resp = resp;
+	return UP_OK;
+}
+
+/* VerifySoftwareToken (`body` consumed, the code and device added): UP_OK
+ * only with Status SUCCESS; the answer in *ret_resp when that is not NULL. */
+static up_err verify_call(struct up_ctx *ctx, json_t *body, const char *code, const char *device,
+			  json_t **ret_resp)
+{
+	json_t *resp = NULL;
+	const char *status;
+	up_err r;
+
+	if (body && (jset(body, "UserCode", code) ||
+		     (device && *device && jset(body, "FriendlyDeviceName", device)))) {
+		json_put_secret(body);
+		return UP_ENOMEM;
+	}
+	r = call(ctx, "VerifySoftwareToken", body, &resp);
+	if (r)
+		return r;
+	status = jstr(resp, "Status");
+	if (!status || strcmp(status, "SUCCESS") != 0)
+		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s",
+			    status ? status : "missing");
+	if (r || !ret_resp)
+		json_put_secret(resp);
+	else
+		*ret_resp = resp;
 	return r;
 }
 
-/* VerifySoftwareToken with the code the person reads off the new
- * authenticator, asked again after a wrong one (MAX_ATTEMPTS in all). */
-static up_err verify_new_token(struct signin *s, const char *host, json_t **ret_resp)
+/* The code the person reads off the new authenticator, asked again after a
+ * wrong one (MAX_ATTEMPTS in all); en->code the one the pool accepted. */
+static up_err verify_new_token(struct signin *s, struct enrolment *en, json_t **ret_resp)
 {
-	struct up_ctx *ctx = s->ctx;
-	json_t *body;
+	char again[96];
 	up_err r;
 
 	for (int attempt = 1;; attempt++) {
@@ -1195,64 +1260,77 @@ static up_err verify_new_token(struct signin *s, const char *host, json_t **ret_
 
 		if ((r = conv_prompt(s, UP_PROMPT_CODE, s->conv->echo_code, &code)))
 			return r;
-		body = json_object();
-		if (!body || jset(body, "Session", s->session) || jset(body, "UserCode", code) ||
-		    jset(body, "FriendlyDeviceName", host)) {
-			json_put_secret(body);
-			up_free_secret(code);
-			return UP_ENOMEM;
-		}
-		r = call(ctx, "VerifySoftwareToken", body, ret_resp);
+		r = verify_call(s->ctx, enrol_body(s, en), code, en->device, ret_resp);
 		if (r == UP_OK) {
-			up_free_secret(s->totp_code);
-			s->totp_code = code;
+			up_free_secret(en->code);
+			en->code = code;
 			return UP_OK;
 		}
 		up_free_secret(code);
-		if (r != UP_ECODE || attempt >= MAX_ATTEMPTS)
+		if ((r != UP_ECODE && r != UP_ECODEEXPIRED) || attempt >= MAX_ATTEMPTS)
 			return r;
-		/* The session from AssociateSoftwareToken still stands. */
-		if ((r = conv_text(s, true, "Verification code rejected")))
+		/* A wrong code leaves the credential (the access token, or the
+		 * Session from AssociateSoftwareToken) standing. */
+		if (en->counted)
+			snprintf(again, sizeof(again),
+				 "Verification code rejected; try the next code (%d of %d).",
+				 attempt + 1, MAX_ATTEMPTS);
+		else
+			snprintf(again, sizeof(again), "Verification code rejected");
+		if ((r = conv_text(s, true, again)))
 			return r;
 	}
+}
+
+/* The enrolment: en->secret and en->code set on success, both NULL after a
+ * failure. With a Session, s->session is the one VerifySoftwareToken gave. */
+static up_err enrol(struct signin *s, struct enrolment *en)
+{
+	bool session = !en->access_token;
+	json_t *resp = NULL;
+	up_err r;
+
+	r = associate_call(s->ctx, enrol_body(s, en), &en->secret, session ? &resp : NULL);
+	if (!r && session)
+		r = set_session(s, "AssociateSoftwareToken", resp);
+	json_put_secret(resp);
+	resp = NULL;
+	if (!r)
+		r = show_enrolment(s, en->secret);
+	if (!r)
+		r = verify_new_token(s, en, session ? &resp : NULL);
+	if (!r && session)
+		r = set_session(s, "VerifySoftwareToken", resp);
+	json_put_secret(resp);
+	if (r) {
+		up_free_secret(en->secret);
+		en->secret = NULL;
+		up_free_secret(en->code);
+		en->code = NULL;
+	}
+	return r;
 }
 
 static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_resp)
 {
 	struct up_ctx *ctx = s->ctx;
 	char host[256] = "";
-	char *secret = NULL;
+	struct enrolment en = {.device = host};
 	json_t *resp = NULL, *ans;
-	const char *v;
 	up_err r;
 
-	if ((r = mfa_setup_allowed(s, cp)) || (r = associate(s, &secret)))
+	if ((r = mfa_setup_allowed(s, cp)))
 		return r;
-	if ((r = show_enrolment(s, secret)))
-		goto out;
 	if (gethostname(host, sizeof(host) - 1) != 0 || !host[0])
 		snprintf(host, sizeof(host), "userpool");
 	host[sizeof(host) - 1] = '\0';
-	if ((r = verify_new_token(s, host, &resp)))
-		goto out;
-	v = jstr(resp, "Status");
-	if (!v || strcmp(v, "SUCCESS") != 0) {
-		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s", v ? v : "missing");
-		goto out;
-	}
+	if ((r = enrol(s, &en)))
+		return r;
 	/* Audit (issue 18): who enrolled which device, at sign-in. */
 	up_log(ctx, LOG_NOTICE, "enrolment: %s enrolled authenticator \"%s\" at sign-in",
 	       s->username, host);
-	if ((r = set_session(s, "VerifySoftwareToken", resp)))
-		goto out;
-	json_put_secret(resp);
-	resp = NULL;
 	ans = json_object();
-	if (!ans) {
-		r = UP_ENOMEM;
-		goto out;
-	}
-	r = respond(s, "MFA_SETUP", ans, &resp);
+	r = ans ? respond(s, "MFA_SETUP", ans, &resp) : UP_ENOMEM;
 	if (r)
 		goto out;
 	s->mfa = true;
@@ -1260,14 +1338,18 @@ static up_err answer_mfa_setup(struct signin *s, const json_t *cp, json_t **io_r
 	/* The module saw the secret: signin.c keeps it wrapped under this
 	 * sign-in's password for offline sign-in (issue 16 item 5c). */
 	up_free_secret(s->totp_secret);
-	s->totp_secret = secret;
-	secret = NULL;
+	s->totp_secret = en.secret;
+	en.secret = NULL;
+	up_free_secret(s->totp_code);
+	s->totp_code = en.code;
+	en.code = NULL;
 	json_put_secret(*io_resp);
 	*io_resp = resp;
 	resp = NULL;
 out:
 	json_put_secret(resp);
-	up_free_secret(secret);
+	up_free_secret(en.secret);
+	up_free_secret(en.code);
 	return r;
 }
 
@@ -1495,17 +1577,6 @@ up_err up_cognito_refresh(struct up_ctx *ctx, const char *username, const char *
 	return r;
 }
 
-static json_t *access_body(const char *access_token)
-{
-	json_t *b = json_object();
-
-	if (b && jset(b, "AccessToken", access_token)) {
-		json_decref(b);
-		return NULL;
-	}
-	return b;
-}
-
 void up_cognito_user_free(struct up_cognito_user *user)
 {
 	if (!user)
@@ -1624,35 +1695,18 @@ out:
 
 up_err up_cognito_associate_token(struct up_ctx *ctx, const char *access_token, char **ret_secret)
 {
-	json_t *resp = NULL;
-	const char *v;
-	char *dup;
 	up_err r;
 
 	if ((r = check_ctx(ctx)))
 		return r;
 	if (!ret_secret || !valid_text(access_token, UP_MAX_TOKEN))
 		return up_fail(ctx, UP_EINVAL, "bad AssociateSoftwareToken arguments");
-	r = call(ctx, "AssociateSoftwareToken", access_body(access_token), &resp);
-	if (r)
-		return r;
-	r = jstr_req(ctx, "AssociateSoftwareToken", resp, "SecretCode", MAX_PARAM, &v);
-	if (r == UP_OK) {
-		dup = strdup(v);
-		if (dup)
-			*ret_secret = dup;
-		else
-			r = UP_ENOMEM;
-	}
-	json_put_secret(resp);
-	return r;
+	return associate_call(ctx, access_body(access_token), ret_secret, NULL);
 }
 
 up_err up_cognito_verify_token(struct up_ctx *ctx, const char *access_token, const char *code,
 			       const char *device_name)
 {
-	json_t *body, *resp = NULL;
-	const char *status;
 	up_err r;
 
 	if ((r = check_ctx(ctx)))
@@ -1660,22 +1714,31 @@ up_err up_cognito_verify_token(struct up_ctx *ctx, const char *access_token, con
 	if (!valid_text(access_token, UP_MAX_TOKEN) || !valid_text(code, 64) ||
 	    (device_name && strlen(device_name) > 256))
 		return up_fail(ctx, UP_EINVAL, "bad VerifySoftwareToken arguments");
-	body = access_body(access_token);
-	if (body &&
-	    (jset(body, "UserCode", code) ||
-	     (device_name && *device_name && jset(body, "FriendlyDeviceName", device_name)))) {
-		json_put_secret(body);
-		return UP_ENOMEM;
-	}
-	r = call(ctx, "VerifySoftwareToken", body, &resp);
-	if (r)
+	return verify_call(ctx, access_body(access_token), code, device_name, NULL);
+}
+
+up_err up_cognito_enroll(struct up_ctx *ctx, const char *access_token, const char *username,
+			 const char *device_name, const struct up_conv *conv, char **ret_secret,
+			 char **ret_code)
+{
+	struct signin s = {.ctx = ctx, .conv = conv, .username = username};
+	struct enrolment en = {
+	    .access_token = access_token, .device = device_name, .counted = true};
+	up_err r;
+
+	if ((r = check_ctx(ctx)))
 		return r;
-	status = jstr(resp, "Status");
-	if (!status || strcmp(status, "SUCCESS") != 0)
-		r = up_fail(ctx, UP_ECODE, "VerifySoftwareToken: status %s",
-			    status ? status : "missing");
-	json_put_secret(resp);
-	return r;
+	if (!ret_secret || !conv || !valid_text(access_token, UP_MAX_TOKEN) ||
+	    !valid_text(username, UP_MAX_USERNAME) || (device_name && strlen(device_name) > 256))
+		return up_fail(ctx, UP_EINVAL, "bad enrolment arguments");
+	if ((r = enrol(&s, &en)))
+		return r;
+	*ret_secret = en.secret;
+	if (ret_code)
+		*ret_code = en.code;
+	else
+		up_free_secret(en.code);
+	return UP_OK;
 }
 
 up_err up_cognito_set_mfa_preference(struct up_ctx *ctx, const char *access_token, bool enabled,

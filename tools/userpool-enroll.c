@@ -33,15 +33,13 @@ enum {
 	EXIT_OTHER = 6,
 };
 
-#define MAX_CODE_TRIES 3
-
 static char prog[] = "userpool-enroll";
 
 struct enroll {
 	struct up_ctx *ctx;
 	const char *username;
 	bool ascii;
-	bool shown; /* MFA_SETUP ran inside the sign-in */
+	bool shown; /* the enrolment was shown (inside the sign-in: MFA_SETUP) */
 };
 
 static void usage(FILE *out)
@@ -121,19 +119,25 @@ static up_err show(struct enroll *e, const char *secret, const char *uri)
 	return UP_OK;
 }
 
-static up_err on_mfa_setup(void *ud, const char *secret, const char *uri)
-{
-	struct enroll *e = ud;
-
-	e->shown = true;
-	return show(e, secret, uri);
-}
-
 static void fail(struct up_ctx *ctx, const char *what, up_err r)
 {
 	const char *d = up_ctx_detail(ctx);
 
 	fprintf(stderr, "userpool-enroll: %s: %s%s%s\n", what, up_strerror(r), d[0] ? ": " : "", d);
+}
+
+/* The conversation's enroll hook, for MFA_SETUP inside the sign-in and for
+ * up_cognito_enroll alike: the library then asks for the code. */
+static up_err on_enroll(void *ud, const char *secret, const char *uri)
+{
+	struct enroll *e = ud;
+	up_err r;
+
+	e->shown = true;
+	r = show(e, secret, uri);
+	if (r)
+		fail(e->ctx, "new authenticator", r);
+	return r;
 }
 
 /*
@@ -186,9 +190,8 @@ int main(int argc, char **argv)
 	struct up_ctx *ctx = NULL;
 	struct up_auth *auth = NULL;
 	struct up_conv conv;
-	char host[256] = "", *username = NULL, *password = NULL, *secret = NULL, *uri = NULL;
-	char *code = NULL, *accepted = NULL;
-	const struct up_config *cfg;
+	char host[256] = "", *username = NULL, *password = NULL, *secret = NULL, *accepted = NULL;
+	bool at_signin;
 	int c, rc = EXIT_OTHER;
 	up_err r;
 
@@ -247,7 +250,6 @@ int main(int argc, char **argv)
 		rc = EXIT_CONFIG;
 		goto out;
 	}
-	cfg = up_ctx_config(ctx);
 	if (!up_provider_has(ctx, UP_CAP_ENROLL)) {
 		fprintf(stderr, "userpool-enroll: provider = oidc: enroll your authenticator with "
 				"your identity provider\n");
@@ -271,7 +273,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	term_conv(&conv, ctx, &e);
-	conv.enroll = on_mfa_setup;
+	conv.enroll = on_enroll;
 	/* The sign-in asks for the current code if one is enrolled, or runs
 	 * MFA_SETUP (which enrolls) when the pool demands a second factor. */
 	r = up_cognito_signin(ctx, username, password, &conv, &auth);
@@ -283,39 +285,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	if (!e.shown) {
-		r = up_cognito_associate_token(ctx, auth->access_token, &secret);
-		if (!r)
-			r = up_otpauth_uri(up_config_totp_issuer(cfg), username, secret, &uri);
-		if (!r)
-			r = show(&e, secret, uri);
+	at_signin = e.shown;
+	if (!at_signin) {
+		/* The same enrolment as MFA_SETUP's, with the access token: the
+		 * library shows it through on_enroll and asks for the code
+		 * (three tries). A failed prompt (or on_enroll) has spoken. */
+		r = up_cognito_enroll(ctx, auth->access_token, username, device, &conv, &secret,
+				      &accepted);
 		if (r) {
-			fail(ctx, "new authenticator", r);
-			rc = exit_for(r);
-			goto out;
-		}
-		for (int i = 1;; i++) {
-			r = term_prompt(UP_PROMPT_CODE, up_config_echo_code(cfg), &code);
-			if (r) {
-				rc = EXIT_SIGNIN;
-				goto out;
-			}
-			r = up_cognito_verify_token(ctx, auth->access_token, code, device);
-			if (r == UP_OK) {
-				accepted = code; /* for up_enroll_keep */
-				code = NULL;
-				break;
-			}
-			term_free_secret(code);
-			code = NULL;
-			if ((r == UP_ECODE || r == UP_ECODEEXPIRED) && i < MAX_CODE_TRIES) {
-				fprintf(
-				    stderr,
-				    "Verification code rejected; try the next code (%d of %d).\n",
-				    i + 1, MAX_CODE_TRIES);
-				continue;
-			}
-			fail(ctx, "verification", r);
+			if (r != UP_ECONV)
+				fail(ctx, e.shown ? "verification" : "new authenticator", r);
 			rc = exit_for(r);
 			goto out;
 		}
@@ -339,14 +318,12 @@ int main(int argc, char **argv)
 	}
 	printf("Authenticator \"%s\" enrolled for %s. Sign-in will now ask for its code.\n", device,
 	       username);
-	keep_for_offline(ctx, username, password, auth, e.shown ? auth->totp_secret : secret,
-			 e.shown ? auth->totp_code : accepted);
+	keep_for_offline(ctx, username, password, auth, at_signin ? auth->totp_secret : secret,
+			 at_signin ? auth->totp_code : accepted);
 	rc = EXIT_ENROLLED;
 out:
-	term_free_secret(code);
 	term_free_secret(accepted);
 	term_free_secret(secret);
-	term_free_secret(uri);
 	term_free_secret(password);
 	up_auth_free(auth);
 	free(username);

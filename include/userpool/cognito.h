@@ -50,6 +50,19 @@ UP_EXPORT up_err up_cognito_associate_token(struct up_ctx *ctx, const char *acce
 					    char **ret_secret);
 UP_EXPORT up_err up_cognito_verify_token(struct up_ctx *ctx, const char *access_token,
 					 const char *code, const char *device_name);
+/*
+ * userpool-enroll's enrolment, the same routine as the MFA_SETUP answer of a
+ * sign-in: AssociateSoftwareToken with the access token; the enrolment shown
+ * through `conv` (its enroll() hook, else the library's text through info());
+ * the code asked through conv->prompt() and checked with VerifySoftwareToken
+ * naming `device_name` (NULL or "" for none), three tries in all, each wrong
+ * one said through conv->error(). On success *ret_secret (base32) and, when
+ * ret_code is not NULL, *ret_code (the accepted code) are the caller's to wipe
+ * and free; on failure neither is touched.
+ */
+UP_EXPORT up_err up_cognito_enroll(struct up_ctx *ctx, const char *access_token,
+				   const char *username, const char *device_name,
+				   const struct up_conv *conv, char **ret_secret, char **ret_code);
 UP_EXPORT up_err up_cognito_set_mfa_preference(struct up_ctx *ctx, const char *access_token,
 					       bool enabled, bool preferred);
 UP_EXPORT up_err up_cognito_change_password(struct up_ctx *ctx, const char *access_token,
