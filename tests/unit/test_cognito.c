@@ -901,6 +901,73 @@ static void test_get_user_and_token_enrolment(void **state)
 	fx_free(f);
 }
 
+/* userpool-enroll's enrolment (up_cognito_enroll): the routine of the
+ * MFA_SETUP answer with an access token: shown through the enroll hook (or
+ * the library's text), the code asked through the conversation, a wrong one
+ * said with the try count, three tries in all. */
+static void test_enroll_access_token(void **state)
+{
+	struct fx *f = fx_new("auth_flow = password\n");
+	struct conv c = { 0 }, t = { 0 }, w = { 0 };
+	struct up_conv uc = make_conv(&c, true), ut = make_conv(&t, false), uw = make_conv(&w, true);
+	struct up_auth *auth;
+	char user[64], *secret = NULL, *code = NULL;
+	json_t *u;
+
+	(void)state;
+	new_user(user, sizeof(user), "enr");
+	auth = signin_ok(f, user, PW, NULL);
+	assert_int_equal(up_cognito_enroll(f->ctx, auth->access_token, user, "host1", NULL, &secret,
+					   NULL),
+			 UP_EINVAL);
+	c.wrong_codes = 1;
+	answers(&c, 2, "@CODE", "@CODE");
+	t_pool_reset_stats(P);
+	assert_int_equal(up_cognito_enroll(f->ctx, auth->access_token, user, "host1", &uc, &secret,
+					   &code),
+			 UP_OK);
+	assert_int_equal(c.enrolls, 1);
+	assert_int_equal(c.prompts, 2);
+	assert_non_null(strstr(c.text, "E:Verification code rejected; try the next code (2 of 3).\n"));
+	assert_string_equal(secret, c.secret);
+	assert_int_equal(strlen(code), 6);
+	assert_int_equal(t_pool_stat_target(P, "AssociateSoftwareToken"), 1);
+	assert_int_equal(t_pool_stat_target(P, "VerifySoftwareToken"), 2);
+	u = t_pool_admin(P, "get_totp_secret", "{s:s}", "username", user);
+	/* verified (no longer pending); enabled only by SetUserMFAPreference */
+	assert_string_equal(json_string_value(json_object_get(u, "secret")), secret);
+	assert_true(json_is_null(json_object_get(u, "pending")));
+	json_decref(u);
+	up_free_secret(secret);
+	up_free_secret(code);
+	secret = code = NULL;
+
+	/* No enroll hook: the library's text through info(), then the prompt. */
+	answers(&t, 1, "@CODE");
+	assert_int_equal(up_cognito_enroll(f->ctx, auth->access_token, user, NULL, &ut, &secret,
+					   NULL),
+			 UP_OK);
+	assert_string_equal(secret, t.secret);
+	assert_non_null(strstr(t.text, "otpauth://totp/userpool:"));
+	assert_true(strstr(t.text, "I:") < strstr(t.text, "P:" UP_PROMPT_CODE));
+	up_free_secret(secret);
+	secret = NULL;
+
+	/* Three wrong codes: UP_ECODE, no fourth prompt, outputs untouched. */
+	w.wrong_codes = 3;
+	answers(&w, 4, "@CODE", "@CODE", "@CODE", "@CODE");
+	assert_int_equal(up_cognito_enroll(f->ctx, auth->access_token, user, "host1", &uw, &secret,
+					   &code),
+			 UP_ECODE);
+	assert_int_equal(w.prompts, 3);
+	assert_null(secret);
+	assert_null(code);
+	assert_non_null(strstr(w.text, "(3 of 3)"));
+	assert_null(strstr(w.text, "(4 of 3)"));
+	up_auth_free(auth);
+	fx_free(f);
+}
+
 static void test_change_password(void **state)
 {
 	struct fx *f = fx_new("auth_flow = srp\n");
@@ -1207,6 +1274,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_injected_errors, test_setup),
 	    cmocka_unit_test_setup(test_refresh_revoke, test_setup),
 	    cmocka_unit_test_setup(test_get_user_and_token_enrolment, test_setup),
+	    cmocka_unit_test_setup(test_enroll_access_token, test_setup),
 	    cmocka_unit_test_setup(test_change_password, test_setup),
 	    cmocka_unit_test_setup(test_global_signout, test_setup),
 	    cmocka_unit_test_setup(test_client_secret, test_setup),
