@@ -122,11 +122,19 @@ if [ -n "$pid" ]; then
 	st=$?
 	ok $st "the helper's stdout and stderr are /dev/null, none of the sign-in's files is open"
 	[ "$st" -eq 0 ] || diag "$fds"
+	# It yields the CPU: nice 19, and its session's autogroup too (each
+	# session is a scheduling group of its own, where nice alone weighs
+	# nothing against the other groups).
+	[ "$(awk '{print $19}' "/proc/$pid/stat")" = 19 ] &&
+		{ [ ! -e "/proc/$pid/autogroup" ] || grep -q ' nice 19$' "/proc/$pid/autogroup"; }
+	st=$?
+	ok $st "the helper runs at nice 19, its session's scheduling group too"
+	[ "$st" -eq 0 ] || diag "$(cat "/proc/$pid/autogroup" 2>&1)"
 	ppid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status")
 	[ "$ppid" != "$$" ] && ! grep -q "pamdrive" "/proc/$ppid/cmdline" 2>/dev/null
 	ok $? "the helper is no child of the sign-in's process (double fork)"
 else
-	for n in argv environment stdio parent; do ok 1 "helper $n (no helper found)"; done
+	for n in argv environment stdio priority parent; do ok 1 "helper $n (no helper found)"; done
 fi
 pool_stop
 offline_signin vera "$PW"
