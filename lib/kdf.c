@@ -97,6 +97,93 @@ static int try_slot(struct up_ctx *ctx, int dirfd, long i, int *ret_fd, up_err *
 	return -1;
 }
 
+#define BURST_FILE "started"
+#define BURST_MS 2000u
+#define QUIET_MS 300u
+#define STEP_MS 50u
+#define DEBOUNCE_MAX_MS 10000u
+
+static int64_t ts_ms(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts_ms(&ts);
+}
+
+/* The last start noted in fd, in ms of CLOCK_REALTIME; -1 when refused. */
+static int64_t last_start(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0022))
+		return -1;
+	return ts_ms(&st.st_mtim);
+}
+
+int64_t up_kdf_debounce(int dirfd, const char *name, unsigned burst_ms, unsigned quiet_ms,
+			unsigned step_ms, unsigned max_ms)
+{
+	struct timespec step = {(time_t)(step_ms / 1000), (long)(step_ms % 1000) * 1000000L};
+	int64_t prev, now;
+	unsigned rounds = step_ms ? max_ms / step_ms : 0, steps = 0;
+	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	bool first = false;
+	int fd = openat(dirfd, name, flags);
+
+	if (fd < 0 && errno == ENOENT) {
+		/* The first helper on this machine; lost a race: not the first. */
+		fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, 0600);
+		first = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = openat(dirfd, name, flags);
+	}
+	if (fd < 0)
+		return -1;
+	prev = last_start(fd);
+	now = real_ms();
+	if (prev < 0 || futimens(fd, NULL) != 0) {
+		close(fd);
+		return -1;
+	}
+	/* Another helper started just before: a burst. A clock stepped back
+	 * (prev in the future) is no burst. */
+	if (!first && prev <= now && now - prev < (int64_t)burst_ms) {
+		/* Bounded: at most max_ms / step_ms steps. */
+		for (; steps < rounds; steps++) {
+			int64_t last = last_start(fd);
+
+			now = real_ms();
+			if (last < 0 || last > now || now - last >= (int64_t)quiet_ms)
+				break;
+			nanosleep(&step, NULL);
+		}
+	}
+	close(fd);
+	return (int64_t)steps * step_ms;
+}
+
+/* The helper's debounce, once per context, in state_dir/kdf. */
+static void yield_to_burst(struct up_ctx *ctx, int dirfd)
+{
+	int64_t waited;
+
+	ctx->kdf_yield = false;
+	waited = up_kdf_debounce(dirfd, BURST_FILE, BURST_MS, QUIET_MS, STEP_MS, DEBOUNCE_MAX_MS);
+	if (waited < 0)
+		up_log(ctx, LOG_DEBUG, "state_dir/kdf/" BURST_FILE " refused: no debounce");
+	else if (waited >= (int64_t)STEP_MS)
+		up_log(ctx, LOG_DEBUG,
+		       "helpers starting in a burst: waited %lld ms for it to end before deriving",
+		       (long long)waited);
+}
+
 /* Take a free slot, waiting at most the configured timeout. */
 static up_err slot_take(struct up_ctx *ctx, int *ret_fd)
 {
@@ -111,6 +198,8 @@ static up_err slot_take(struct up_ctx *ctx, int *ret_fd)
 	r = up_state_dir(ctx, "kdf", &dirfd);
 	if (r)
 		return r;
+	if (ctx->kdf_yield)
+		yield_to_burst(ctx, dirfd);
 	/* Bounded by the deadline: every round sleeps at least POLL_MIN_NS. */
 	for (;;) {
 		for (long k = 0; k < n; k++) {

@@ -70,6 +70,8 @@ static int run(struct up_vwork *w)
 	if (ctx->cfg->timeout < SLOT_WAIT_S)
 		ctx->cfg->timeout = SLOT_WAIT_S;
 	ctx->requester = w->requester;
+	/* Background work: in a burst it lets the sign-ins go first. */
+	ctx->kdf_yield = true;
 	/* The code the pool accepted is checked at the sign-in's time. */
 	up_ctx_set_clock(ctx, signin_clock, &w->signin_at);
 	r = up_vwork_finish(ctx, w);

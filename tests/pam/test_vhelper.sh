@@ -155,6 +155,8 @@ expect auth PAM_AUTH_ERR "pool stopped: a wrong password is refused by the helpe
 pool_start "$pool_port" || echo "Bail out! the pool did not start again"
 admin set_password '{"username":"vera","password":"'"$PW2"'"}' >/dev/null
 hold || echo "Bail out! cannot take the derivation slot"
+# as if another sign-in's helper had just started: a burst
+touch "$T/state/kdf/started"
 NO_SETTLE=1 drive -s main -u vera -a "$PW2" -a "$(code_for vera 30)" auth
 expect auth PAM_SUCCESS "vera signs in online with the password changed at the pool"
 pool_stop
@@ -165,6 +167,10 @@ expect auth PAM_AUTHINFO_UNAVAIL "and the new one waits for the helper (fail clo
 release
 settle
 ok $? "the helper writes the new password's verifier"
+grep -q 'helpers starting in a burst: waited [0-9]* ms' "$T/logs/verifier"
+st=$?
+ok $st "another helper had just started (a burst): this one waited for the burst to end"
+[ "$st" -eq 0 ] || diag "$(tail -n 8 "$T/logs/verifier")"
 offline_signin vera "$PW"
 expect auth PAM_AUTH_ERR "after the helper: the old password is refused offline"
 offline_signin vera "$PW2"

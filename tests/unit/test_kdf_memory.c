@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kdf.h"
 #include "testlib.h"
 #include "poolctl.h"
 
@@ -534,6 +535,60 @@ static void test_kdf_time_counted(void **state)
 	up_free_secret(v);
 }
 
+/* The verifier helper's debounce: a lone helper derives at once; one that
+ * starts right after another waits until no helper has started for
+ * quiet_ms, bounded; the start file is never followed or taken from
+ * someone else. */
+static void test_debounce(void **state)
+{
+	char dir[] = "/tmp/up-debounce-XXXXXX", path[64];
+	struct timespec old[2] = {{0, UTIME_OMIT}, {0, 0}};
+	struct stat st;
+	int dfd, fd;
+	int64_t w;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	snprintf(path, sizeof(path), "%s/started", dir);
+	/* the first helper ever: no wait, the file made 0600 */
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	/* right after it: a burst, waits (in 10 ms steps) for 200 ms without a start */
+	w = up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000);
+	assert_true(w >= 10 && w <= 5000);
+	/* the last start 10 s ago: alone, no wait */
+	old[1].tv_sec = time(NULL) - 10;
+	assert_int_equal(utimensat(dfd, "started", old, 0), 0);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), 0);
+	/* bounded: quiet_ms over max_ms waits max_ms at most (steps counted) */
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 60000, 10, 100), 100);
+	/* a start in the future (the clock stepped back): no burst */
+	old[1].tv_sec = time(NULL) + 3600;
+	assert_int_equal(utimensat(dfd, "started", old, 0), 0);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), 0);
+	/* someone else's file, a writable one, a symlink: refused, no wait */
+	assert_int_equal(chmod(path, 0622), 0);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/etc/passwd", path), 0);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	assert_int_equal(lstat("/etc/passwd", &st), 0);
+	assert_int_equal(unlink(path), 0);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	}
+	unlink(path);
+	close(dfd);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +597,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cgroup_concurrent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_slot_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kdf_time_counted, setup, teardown),
+	    cmocka_unit_test(test_debounce),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
