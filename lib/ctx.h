@@ -46,8 +46,8 @@ struct up_ctx {
 	struct up_jwks_memo *jwks_memo; /* jwks.c: the parsed cache file, while unchanged */
 	int64_t kdf_ns;			/* kdf.c: wall time inside scrypt (slot wait
 					   excluded) in this context, for make bench */
-	bool kdf_yield; /* kdf.c: let a burst of sign-ins finish before the first
-			   derivation (the verifier helper: background work) */
+	bool kdf_yield;			/* kdf.c: let a burst of sign-ins finish before the first
+					   derivation (the verifier helper: background work) */
 	uid_t state_uid;		/* owner of state_dir and its files (default 0) */
 	gid_t state_gid;		/* its group, recorded only (default 0) */
 };
