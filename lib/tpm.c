@@ -45,12 +45,30 @@ static up_err key_file_split(struct up_ctx *ctx, const char *data, size_t len,
 	return UP_OK;
 }
 
+/* The key id from the key file's bytes alone, without tpm2-tss (a build
+ * without it, or its libraries missing): the public part's length is the
+ * TPM2B's big-endian size + 2. */
+static up_err key_file_keyid(struct up_ctx *ctx, const char *data, size_t len,
+			     char keyid[UP_TPM_KEYID_LEN + 1])
+{
+	const uint8_t *rest = NULL;
+	size_t rest_len = 0, pub_len;
+	up_err r;
+
+	r = key_file_split(ctx, data, len, &rest, &rest_len);
+	if (r)
+		return r;
+	if (rest_len < 2)
+		return up_fail(ctx, UP_ESTATE, "state_dir/" KEY_DIR "/" KEY_FILE " is malformed");
+	pub_len = 2u + ((size_t)rest[0] << 8 | rest[1]);
+	if (pub_len > rest_len)
+		return up_fail(ctx, UP_ESTATE, "state_dir/" KEY_DIR "/" KEY_FILE " is malformed");
+	return key_id_of(rest, pub_len, keyid);
+}
+
 #ifdef HAVE_TSS2
 
-#include <tss2/tss2_esys.h>
-#include <tss2/tss2_mu.h>
-#include <tss2/tss2_rc.h>
-#include <tss2/tss2_tctildr.h>
+#include "tss.h"
 
 #define DEFAULT_TCTI "device:/dev/tpmrm0"
 
@@ -60,6 +78,7 @@ bool up_tpm_built(void)
 }
 
 struct tpm {
+	const struct up_tss *f; /* tpm2-tss (lib/tss.c), loaded by tpm_open */
 	TSS2_TCTI_CONTEXT *tcti;
 	ESYS_CONTEXT *esys;
 	ESYS_TR primary;
@@ -74,44 +93,50 @@ static const char *tcti_conf(struct up_ctx *ctx)
 	return t && t[0] ? t : DEFAULT_TCTI;
 }
 
-static up_err tss_fail(struct up_ctx *ctx, up_err err, const char *what, TSS2_RC rc)
+static up_err tss_fail(struct up_ctx *ctx, const struct tpm *t, up_err err, const char *what,
+		       TSS2_RC rc)
 {
-	return up_fail(ctx, err, "TPM %s failed: %s", what, Tss2_RC_Decode(rc));
+	return up_fail(ctx, err, "TPM %s failed: %s", what, t->f->Tss2_RC_Decode(rc));
 }
 
 static void tpm_close(struct tpm *t)
 {
 	if (t->esys) {
 		if (t->key != ESYS_TR_NONE)
-			Esys_FlushContext(t->esys, t->key);
+			t->f->Esys_FlushContext(t->esys, t->key);
 		if (t->session != ESYS_TR_NONE)
-			Esys_FlushContext(t->esys, t->session);
+			t->f->Esys_FlushContext(t->esys, t->session);
 		if (t->primary != ESYS_TR_NONE)
-			Esys_FlushContext(t->esys, t->primary);
-		Esys_Finalize(&t->esys);
+			t->f->Esys_FlushContext(t->esys, t->primary);
+		t->f->Esys_Finalize(&t->esys);
 	}
 	if (t->tcti)
-		Tss2_TctiLdr_Finalize(&t->tcti);
+		t->f->Tss2_TctiLdr_Finalize(&t->tcti);
 	t->key = t->session = t->primary = ESYS_TR_NONE;
 }
 
 /* Open the TCTI and ESAPI. A device TCTI whose node is missing is refused
- * before the loader is called (it would print to stderr). */
+ * before tpm2-tss is loaded (no cost on a machine without a TPM) and before
+ * its TCTI loader is called (it would print to stderr). Missing tpm2-tss
+ * libraries are a missing TPM, named in the detail. */
 static up_err tpm_open(struct up_ctx *ctx, struct tpm *t)
 {
-	const char *conf = tcti_conf(ctx);
+	const char *conf = tcti_conf(ctx), *why = NULL;
 	TSS2_RC rc;
 
 	*t = (struct tpm){.primary = ESYS_TR_NONE, .session = ESYS_TR_NONE, .key = ESYS_TR_NONE};
 	if (strncmp(conf, "device:", 7) == 0 && access(conf + 7, R_OK | W_OK) != 0)
 		return up_fail(ctx, UP_EINTERNAL, "no TPM: %s: %s", conf + 7, strerror(errno));
-	rc = Tss2_TctiLdr_Initialize(conf, &t->tcti);
+	t->f = up_tss(&why);
+	if (!t->f)
+		return up_fail(ctx, UP_EINTERNAL, "no TPM: %s", why);
+	rc = t->f->Tss2_TctiLdr_Initialize(conf, &t->tcti);
 	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail(ctx, UP_EINTERNAL, "connection", rc);
-	rc = Esys_Initialize(&t->esys, t->tcti, NULL);
+		return tss_fail(ctx, t, UP_EINTERNAL, "connection", rc);
+	rc = t->f->Esys_Initialize(&t->esys, t->tcti, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		tpm_close(t);
-		return tss_fail(ctx, UP_EINTERNAL, "context", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "context", rc);
 	}
 	return UP_OK;
 }
@@ -125,17 +150,17 @@ static up_err owner_auth_empty(struct up_ctx *ctx, struct tpm *t)
 	TSS2_RC rc;
 	bool set;
 
-	rc = Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	rc = t->f->Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail(ctx, UP_EINTERNAL, "GetCapability", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "GetCapability", rc);
 	if (cap->data.tpmProperties.count < 1 ||
 	    cap->data.tpmProperties.tpmProperty[0].property != TPM2_PT_PERMANENT) {
-		Esys_Free(cap);
+		t->f->Esys_Free(cap);
 		return up_fail(ctx, UP_EINTERNAL, "TPM did not report TPM_PT_PERMANENT");
 	}
 	set = cap->data.tpmProperties.tpmProperty[0].value & TPMA_PERMANENT_OWNERAUTHSET;
-	Esys_Free(cap);
+	t->f->Esys_Free(cap);
 	if (set)
 		return up_fail(ctx, UP_EINTERNAL,
 			       "the TPM's owner hierarchy has a password: not used (it would count "
@@ -175,26 +200,26 @@ static up_err tpm_primary(struct up_ctx *ctx, struct tpm *t)
 	r = owner_auth_empty(ctx, t);
 	if (r)
 		return r;
-	rc = Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+	rc = t->f->Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
 				ESYS_TR_NONE, &sens, &pub, &outside, &pcrs, &t->primary, NULL, NULL,
 				NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->primary = ESYS_TR_NONE;
-		return tss_fail(ctx, UP_EINTERNAL, "CreatePrimary", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "CreatePrimary", rc);
 	}
 	/* Salted through the primary: parameters travel encrypted. */
-	rc = Esys_StartAuthSession(t->esys, t->primary, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+	rc = t->f->Esys_StartAuthSession(t->esys, t->primary, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
 				   ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256,
 				   &t->session);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->session = ESYS_TR_NONE;
-		return tss_fail(ctx, UP_EINTERNAL, "StartAuthSession", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "StartAuthSession", rc);
 	}
-	rc = Esys_TRSess_SetAttributes(
+	rc = t->f->Esys_TRSess_SetAttributes(
 	    t->esys, t->session,
 	    TPMA_SESSION_DECRYPT | TPMA_SESSION_ENCRYPT | TPMA_SESSION_CONTINUESESSION, 0xff);
 	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail(ctx, UP_EINTERNAL, "session attributes", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "session attributes", rc);
 	return UP_OK;
 }
 
@@ -221,25 +246,25 @@ static up_err key_create(struct up_ctx *ctx, struct tpm *t, uint8_t **ret_data, 
 	uint8_t *buf;
 	TSS2_RC rc;
 
-	rc = Esys_Create(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
+	rc = t->f->Esys_Create(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
 			 &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS)
-		return tss_fail(ctx, UP_EINTERNAL, "Create (HMAC key)", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "Create (HMAC key)", rc);
 	buf = malloc(KEY_FILE_MAX);
 	if (!buf) {
-		Esys_Free(priv);
-		Esys_Free(pub);
+		t->f->Esys_Free(priv);
+		t->f->Esys_Free(pub);
 		return UP_ENOMEM;
 	}
 	memcpy(buf, KEY_MAGIC, m);
-	rc = Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, KEY_FILE_MAX, &off);
+	rc = t->f->Tss2_MU_TPM2B_PUBLIC_Marshal(pub, buf, KEY_FILE_MAX, &off);
 	if (rc == TSS2_RC_SUCCESS)
-		rc = Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, KEY_FILE_MAX, &off);
-	Esys_Free(priv);
-	Esys_Free(pub);
+		rc = t->f->Tss2_MU_TPM2B_PRIVATE_Marshal(priv, buf, KEY_FILE_MAX, &off);
+	t->f->Esys_Free(priv);
+	t->f->Esys_Free(pub);
 	if (rc != TSS2_RC_SUCCESS) {
 		free(buf);
-		return tss_fail(ctx, UP_EINTERNAL, "marshal (HMAC key)", rc);
+		return tss_fail(ctx, t, UP_EINTERNAL, "marshal (HMAC key)", rc);
 	}
 	*ret_data = buf;
 	*ret_len = off;
@@ -248,8 +273,8 @@ static up_err key_create(struct up_ctx *ctx, struct tpm *t, uint8_t **ret_data, 
 
 /* Parse the key file bytes into public and private parts; keyid from the
  * public bytes. */
-static up_err key_parse(struct up_ctx *ctx, const char *data, size_t len, TPM2B_PUBLIC *pub,
-			TPM2B_PRIVATE *priv, char keyid[UP_TPM_KEYID_LEN + 1])
+static up_err key_parse(struct up_ctx *ctx, const struct up_tss *f, const char *data, size_t len,
+			TPM2B_PUBLIC *pub, TPM2B_PRIVATE *priv, char keyid[UP_TPM_KEYID_LEN + 1])
 {
 	const uint8_t *rest = NULL;
 	size_t rest_len = 0, off = 0, pub_len;
@@ -260,11 +285,11 @@ static up_err key_parse(struct up_ctx *ctx, const char *data, size_t len, TPM2B_
 		return r;
 	*pub = (TPM2B_PUBLIC){0};
 	*priv = (TPM2B_PRIVATE){0};
-	if (Tss2_MU_TPM2B_PUBLIC_Unmarshal(rest, rest_len, &off, pub) != TSS2_RC_SUCCESS)
+	if (f->Tss2_MU_TPM2B_PUBLIC_Unmarshal(rest, rest_len, &off, pub) != TSS2_RC_SUCCESS)
 		return up_fail(ctx, UP_ESTATE,
 			       "state_dir/" KEY_DIR "/" KEY_FILE ": bad public part");
 	pub_len = off;
-	if (Tss2_MU_TPM2B_PRIVATE_Unmarshal(rest, rest_len, &off, priv) != TSS2_RC_SUCCESS ||
+	if (f->Tss2_MU_TPM2B_PRIVATE_Unmarshal(rest, rest_len, &off, priv) != TSS2_RC_SUCCESS ||
 	    off != rest_len)
 		return up_fail(ctx, UP_ESTATE,
 			       "state_dir/" KEY_DIR "/" KEY_FILE ": bad private part");
@@ -296,10 +321,10 @@ static up_err key_load(struct up_ctx *ctx, struct tpm *t, const char *data, size
 	TSS2_RC rc;
 	up_err r;
 
-	r = key_parse(ctx, data, len, &pub, &priv, keyid);
+	r = key_parse(ctx, t->f, data, len, &pub, &priv, keyid);
 	if (r)
 		return r;
-	rc = Esys_Load(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv,
+	rc = t->f->Esys_Load(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv,
 		       &pub, &t->key);
 	up_wipe(&priv, sizeof(priv));
 	if (rc != TSS2_RC_SUCCESS) {
@@ -308,8 +333,8 @@ static up_err key_load(struct up_ctx *ctx, struct tpm *t, const char *data, size
 			return up_fail(ctx, UP_ENOKEY,
 				       "the TPM does not load the machine key %s (cleared, or "
 				       "state_dir comes from another machine): %s",
-				       keyid, Tss2_RC_Decode(rc));
-		return tss_fail(ctx, UP_EINTERNAL, "Load (HMAC key)", rc);
+				       keyid, t->f->Tss2_RC_Decode(rc));
+		return tss_fail(ctx, t, UP_EINTERNAL, "Load (HMAC key)", rc);
 	}
 	return UP_OK;
 }
@@ -405,18 +430,18 @@ up_err up_tpm_hmac(struct up_ctx *ctx, bool create, const uint8_t *in, size_t in
 	}
 	buf.size = (UINT16)in_len;
 	memcpy(buf.buffer, in, in_len);
-	rc = Esys_HMAC(t.esys, t.key, t.session, ESYS_TR_NONE, ESYS_TR_NONE, &buf, TPM2_ALG_SHA256,
+	rc = t.f->Esys_HMAC(t.esys, t.key, t.session, ESYS_TR_NONE, ESYS_TR_NONE, &buf, TPM2_ALG_SHA256,
 		       &mac);
 	up_wipe(&buf, sizeof(buf));
 	if (rc != TSS2_RC_SUCCESS)
-		r = tss_fail(ctx, UP_EINTERNAL, "HMAC", rc);
+		r = tss_fail(ctx, &t, UP_EINTERNAL, "HMAC", rc);
 	else if (mac->size != UP_TPM_HMAC_LEN)
 		r = up_fail(ctx, UP_EINTERNAL, "TPM HMAC of %u bytes", (unsigned)mac->size);
 	else
 		memcpy(out, mac->buffer, UP_TPM_HMAC_LEN);
 	if (mac) {
 		up_wipe(mac, sizeof(*mac));
-		Esys_Free(mac);
+		t.f->Esys_Free(mac);
 	}
 	tpm_close(&t);
 	if (r)
@@ -448,6 +473,7 @@ up_err up_tpm_wanted(struct up_ctx *ctx, bool *ret_use)
 up_err up_tpm_key_state(struct up_ctx *ctx, char keyid[UP_TPM_KEYID_LEN + 1], bool *ret_reachable,
 			bool *ret_loads)
 {
+	const struct up_tss *f = NULL;
 	char *data = NULL;
 	struct tpm t;
 	size_t len = 0;
@@ -463,11 +489,15 @@ up_err up_tpm_key_state(struct up_ctx *ctx, char keyid[UP_TPM_KEYID_LEN + 1], bo
 		return r;
 	r = key_read(ctx, dirfd, &data, &len);
 	close(dirfd);
-	if (!r) {
+	/* tpm2-tss missing: the key id still shows */
+	f = r ? NULL : up_tss(NULL);
+	if (f) {
 		TPM2B_PUBLIC pub;
 		TPM2B_PRIVATE priv;
 
-		r = key_parse(ctx, data, len, &pub, &priv, keyid);
+		r = key_parse(ctx, f, data, len, &pub, &priv, keyid);
+	} else if (!r) {
+		r = key_file_keyid(ctx, data, len, keyid);
 	}
 	if (tpm_open(ctx, &t) == UP_OK) {
 		*ret_reachable = owner_auth_empty(ctx, &t) == UP_OK;
@@ -516,8 +546,7 @@ up_err up_tpm_key_state(struct up_ctx *ctx, char keyid[UP_TPM_KEYID_LEN + 1], bo
 			bool *ret_loads)
 {
 	char *data = NULL;
-	const uint8_t *rest = NULL;
-	size_t len = 0, rest_len = 0;
+	size_t len = 0;
 	int dirfd = -1;
 	up_err r;
 
@@ -531,12 +560,7 @@ up_err up_tpm_key_state(struct up_ctx *ctx, char keyid[UP_TPM_KEYID_LEN + 1], bo
 	r = up_state_read(ctx, dirfd, KEY_FILE, KEY_FILE_MAX, &data, &len);
 	close(dirfd);
 	if (!r)
-		r = key_file_split(ctx, data, len, &rest, &rest_len);
-	/* the public part's length is the TPM2B's big-endian size + 2 */
-	if (!r && rest_len >= 2 && 2u + ((size_t)rest[0] << 8 | rest[1]) <= rest_len)
-		r = key_id_of(rest, 2u + ((size_t)rest[0] << 8 | rest[1]), keyid);
-	else if (!r)
-		r = up_fail(ctx, UP_ESTATE, "state_dir/" KEY_DIR "/" KEY_FILE " is malformed");
+		r = key_file_keyid(ctx, data, len, keyid);
 	free(data);
 	return r;
 }
