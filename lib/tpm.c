@@ -571,7 +571,7 @@ up_err up_tpm_key_state(struct up_ctx *ctx, char keyid[UP_TPM_KEYID_LEN + 1], bo
 up_err up_tpm_info(struct up_ctx *ctx, struct up_tpm_info *ret)
 {
 	bool reachable = false, loads = false, used = false;
-	char keyid[UP_TPM_KEYID_LEN + 1] = "";
+	char keyid[UP_TPM_KEYID_LEN + 1] = "", why[sizeof(ctx->detail)] = "";
 	up_err r;
 
 	if (!ctx || !ctx->cfg || !ret)
@@ -581,8 +581,14 @@ up_err up_tpm_info(struct up_ctx *ctx, struct up_tpm_info *ret)
 	r = up_tpm_key_state(ctx, keyid, &reachable, &loads);
 	if (r && r != UP_ENOENT)
 		return r;
+	/* not reachable: the TPM's failure (no device, tpm2-tss missing, an
+	 * owner password) was the last detail set */
+	if (!reachable)
+		snprintf(why, sizeof(why), "%s", ctx->detail);
 	if (up_tpm_wanted(ctx, &used) != UP_OK)
 		used = false;
+	if (ret->built && !reachable)
+		up_fail(ctx, UP_OK, "%s", why);
 	ret->reachable = reachable;
 	ret->loads = loads;
 	ret->used = used;

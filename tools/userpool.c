@@ -324,8 +324,11 @@ static int status_tpm(struct up_ctx *ctx, json_t *j)
 {
 	struct up_tpm_info ti;
 	struct tpm_counts c;
+	char why[512] = "";
 	up_err r = up_tpm_info(ctx, &ti);
 
+	if (!r && ti.built && !ti.reachable)
+		snprintf(why, sizeof(why), "%s", up_ctx_detail(ctx));
 	if (r) {
 		if (j)
 			json_object_set_new(j, "tpm_error", json_string(up_ctx_detail(ctx)));
@@ -336,9 +339,10 @@ static int status_tpm(struct up_ctx *ctx, json_t *j)
 	tpm_count(ctx, ti.keyid, &c);
 	if (j) {
 		json_object_set_new(j, "tpm",
-				    json_pack("{s:s, s:s?, s:b, s:b, s:b, s:s, s:b, s:i, s:i, s:i}",
+				    json_pack("{s:s, s:s?, s:b, s:b, s:s?, s:b, s:s, s:b, s:i, s:i, s:i}",
 					      "mode", tpm_mode_word(ti.mode), "tcti", ti.tcti,
-					      "built", ti.built, "reachable", ti.reachable, "used",
+					      "built", ti.built, "reachable", ti.reachable,
+					      "not_reachable_why", why[0] ? why : NULL, "used",
 					      ti.used, "key_id", ti.keyid, "key_loads", ti.loads,
 					      "records_bound", c.bound, "records_other_key",
 					      c.other_key, "records_without_tpm", c.scrypt));
@@ -351,6 +355,8 @@ static int status_tpm(struct up_ctx *ctx, json_t *j)
 		if (ti.keyid[0])
 			printf(", machine key %s%s", ti.keyid,
 			       ti.loads ? "" : " (this TPM does not load it)");
+		if (why[0])
+			printf("\n  %s", why);
 		printf("\n  offline records: %d bound to the TPM, %d without it%s", c.bound,
 		       c.scrypt,
 		       c.scrypt && ti.used ? " (bound at their next online sign-in)" : "");

@@ -10,7 +10,9 @@
 UP_BEGIN_DECLS
 
 /* The machine's TPM as this configuration uses it (issue 22, `userpool
- * status`). Probes the TPM; never creates a key. */
+ * status`). Probes the TPM; never creates a key. When built and not
+ * reachable, up_ctx_detail(ctx) says why (no device, the tpm2-tss libraries
+ * missing, an owner password). */
 struct up_tpm_info {
 	enum up_tpm_mode mode; /* the `tpm` key */
 	const char *tcti;      /* the `tpm_tcti` key (borrowed from the configuration) */

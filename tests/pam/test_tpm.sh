@@ -151,6 +151,60 @@ up auto cache show ava >"$T/show2.out" 2>&1
 grep -q "verifier *scrypt2 (not bound to a TPM)" "$T/show2.out"
 ok $? "userpool cache show ava: scrypt2"
 
+# --- tpm2-tss loaded at first use (issue 21) ----------------------------------
+# What sudo, su or sshd loads (the module, the library, the NSS module) names
+# no libtss2: lib/tss.c dlopens the TPM's libraries when a record is bound or
+# checked through the TPM (as the sign-ins above and below do).
+if command -v readelf >/dev/null 2>&1; then
+	needed=$(for f in "$UP_PAM_MODULE" "$top_builddir/.libs/libuserpool.so" \
+		"$top_builddir/nss/.libs/libnss_userpool.so.2" "$top_builddir/tools/.libs/userpool" \
+		"$top_builddir/tools/userpool-verifier"; do readelf -d "$f" || echo "MISSING $f"; done 2>&1 |
+		grep -E 'NEEDED|MISSING')
+	grep -q 'libc\.so' <<<"$needed" && ! grep -qE 'libtss2|MISSING' <<<"$needed"
+	ok $? "no libtss2 among the NEEDED entries of pam_userpool.so, libuserpool.so, the NSS module and the tools" ||
+		diag "$needed"
+else
+	ok 0 "NEEDED entries # SKIP no readelf"
+fi
+# A tpm2-tss library missing (its file covered by an empty one in a private
+# mount namespace): the TPM is absent, and the detail names the library.
+esys=$(readlink -f "$(ldconfig -p | sed -n 's/^[[:space:]]*libtss2-esys\.so\.0 .*=> //p' | head -n1)")
+printf '#!/bin/sh\nexec unshare -m sh -c '\''mount --bind /dev/null "$0" && exec "$@"'\'' "%s" "$@"\n' \
+	"$esys" >"$T/noesys"
+chmod 0755 "$T/noesys"
+if [ -f "$esys" ] && "$T/noesys" true 2>/dev/null; then
+	create_user zed "$PW" "" '["staff"]' || echo "Bail out! cannot create zed"
+	create_user zoe "$PW" "" '["staff"]' || echo "Bail out! cannot create zoe"
+	pamdrive_real=$PAMDRIVE
+	PAMDRIVE=$T/pamdrive-noesys
+	printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$T/noesys" "$pamdrive_real" >"$PAMDRIVE"
+	chmod 0755 "$PAMDRIVE"
+	drive -s yes -u zed -a "$PW" auth
+	expect auth PAM_SUCCESS "libtss2-esys missing, tpm = yes: zed's online sign-in still succeeds"
+	[ -z "$(rec_get zed verifier)" ] &&
+		grep -q 'tpm = yes and no usable TPM (no TPM: tpm2-tss not loaded: .*libtss2-esys\.so\.0' \
+			"$LOG" "$T/logs/verifier"
+	ok $? "libtss2-esys missing, tpm = yes: no offline verifier for zed, the log names the library" ||
+		diag "$(tail -n 5 "$T/logs/verifier")"
+	drive -s auto -u zoe -a "$PW" auth
+	expect auth PAM_SUCCESS "libtss2-esys missing, tpm = auto: zoe signs in online"
+	[[ "$(rec_get zoe verifier)" == scrypt2\$* ]]
+	ok $? "libtss2-esys missing, tpm = auto: the TPM counts as absent, zoe's record is scrypt2"
+	PAMDRIVE=$pamdrive_real
+	"$T/noesys" "$top_builddir/tools/userpool" -c "$T/conf/yes.conf" status >"$T/status-noesys.out" 2>&1
+	st=$?
+	[ $st = 1 ] && grep -q "^TPM: not used (tpm = yes, $TCTI_A): not reachable" "$T/status-noesys.out" &&
+		grep -q '^  no TPM: tpm2-tss not loaded: .*libtss2-esys\.so\.0' "$T/status-noesys.out"
+	ok $? "libtss2-esys missing: userpool status runs, says not reachable and names the library (exit 1, tpm = yes)" ||
+		diag "exit $st" "$(cat "$T/status-noesys.out")"
+	# the library back: zoe's next online sign-in binds her record
+	drive -s auto -u zoe -a "$PW" auth
+	[[ "$(rec_get zoe verifier)" == tpm1\$* ]]
+	ok $? "libtss2-esys back: zoe's next online sign-in binds her record to the TPM"
+else
+	ok 0 "tpm2-tss library missing # SKIP no private mount namespace here (unshare -m)"
+fi
+
 cp -a "$T/state" "$T/state2"
 
 # --- offline through the TPM -------------------------------------------------
