@@ -151,7 +151,7 @@ static up_err owner_auth_empty(struct up_ctx *ctx, struct tpm *t)
 	bool set;
 
 	rc = t->f->Esys_GetCapability(t->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, &more, &cap);
+				      TPM2_CAP_TPM_PROPERTIES, TPM2_PT_PERMANENT, 1, &more, &cap);
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail(ctx, t, UP_EINTERNAL, "GetCapability", rc);
 	if (cap->data.tpmProperties.count < 1 ||
@@ -201,16 +201,16 @@ static up_err tpm_primary(struct up_ctx *ctx, struct tpm *t)
 	if (r)
 		return r;
 	rc = t->f->Esys_CreatePrimary(t->esys, ESYS_TR_RH_OWNER, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-				ESYS_TR_NONE, &sens, &pub, &outside, &pcrs, &t->primary, NULL, NULL,
-				NULL, NULL);
+				      ESYS_TR_NONE, &sens, &pub, &outside, &pcrs, &t->primary, NULL,
+				      NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->primary = ESYS_TR_NONE;
 		return tss_fail(ctx, t, UP_EINTERNAL, "CreatePrimary", rc);
 	}
 	/* Salted through the primary: parameters travel encrypted. */
-	rc = t->f->Esys_StartAuthSession(t->esys, t->primary, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
-				   ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym, TPM2_ALG_SHA256,
-				   &t->session);
+	rc = t->f->Esys_StartAuthSession(t->esys, t->primary, ESYS_TR_NONE, ESYS_TR_NONE,
+					 ESYS_TR_NONE, ESYS_TR_NONE, NULL, TPM2_SE_HMAC, &sym,
+					 TPM2_ALG_SHA256, &t->session);
 	if (rc != TSS2_RC_SUCCESS) {
 		t->session = ESYS_TR_NONE;
 		return tss_fail(ctx, t, UP_EINTERNAL, "StartAuthSession", rc);
@@ -246,8 +246,8 @@ static up_err key_create(struct up_ctx *ctx, struct tpm *t, uint8_t **ret_data, 
 	uint8_t *buf;
 	TSS2_RC rc;
 
-	rc = t->f->Esys_Create(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &sens,
-			 &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
+	rc = t->f->Esys_Create(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			       &sens, &tmpl, &outside, &pcrs, &priv, &pub, NULL, NULL, NULL);
 	if (rc != TSS2_RC_SUCCESS)
 		return tss_fail(ctx, t, UP_EINTERNAL, "Create (HMAC key)", rc);
 	buf = malloc(KEY_FILE_MAX);
@@ -324,8 +324,8 @@ static up_err key_load(struct up_ctx *ctx, struct tpm *t, const char *data, size
 	r = key_parse(ctx, t->f, data, len, &pub, &priv, keyid);
 	if (r)
 		return r;
-	rc = t->f->Esys_Load(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &priv,
-		       &pub, &t->key);
+	rc = t->f->Esys_Load(t->esys, t->primary, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+			     &priv, &pub, &t->key);
 	up_wipe(&priv, sizeof(priv));
 	if (rc != TSS2_RC_SUCCESS) {
 		t->key = ESYS_TR_NONE;
@@ -430,8 +430,8 @@ up_err up_tpm_hmac(struct up_ctx *ctx, bool create, const uint8_t *in, size_t in
 	}
 	buf.size = (UINT16)in_len;
 	memcpy(buf.buffer, in, in_len);
-	rc = t.f->Esys_HMAC(t.esys, t.key, t.session, ESYS_TR_NONE, ESYS_TR_NONE, &buf, TPM2_ALG_SHA256,
-		       &mac);
+	rc = t.f->Esys_HMAC(t.esys, t.key, t.session, ESYS_TR_NONE, ESYS_TR_NONE, &buf,
+			    TPM2_ALG_SHA256, &mac);
 	up_wipe(&buf, sizeof(buf));
 	if (rc != TSS2_RC_SUCCESS)
 		r = tss_fail(ctx, &t, UP_EINTERNAL, "HMAC", rc);

@@ -59,8 +59,7 @@ static const struct up_tss *tss_load(const char *const libs[UP_TSS_LIBS], struct
 		if (!h[i]) {
 			const char *e = dlerror();
 
-			snprintf(detail, detail_len, "tpm2-tss not loaded: %s",
-				 e ? e : libs[i]);
+			snprintf(detail, detail_len, "tpm2-tss not loaded: %s", e ? e : libs[i]);
 			return NULL;
 		}
 	}

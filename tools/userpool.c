@@ -338,14 +338,14 @@ static int status_tpm(struct up_ctx *ctx, json_t *j)
 	}
 	tpm_count(ctx, ti.keyid, &c);
 	if (j) {
-		json_object_set_new(j, "tpm",
-				    json_pack("{s:s, s:s?, s:b, s:b, s:s?, s:b, s:s, s:b, s:i, s:i, s:i}",
-					      "mode", tpm_mode_word(ti.mode), "tcti", ti.tcti,
-					      "built", ti.built, "reachable", ti.reachable,
-					      "not_reachable_why", why[0] ? why : NULL, "used",
-					      ti.used, "key_id", ti.keyid, "key_loads", ti.loads,
-					      "records_bound", c.bound, "records_other_key",
-					      c.other_key, "records_without_tpm", c.scrypt));
+		json_object_set_new(
+		    j, "tpm",
+		    json_pack("{s:s, s:s?, s:b, s:b, s:s?, s:b, s:s, s:b, s:i, s:i, s:i}", "mode",
+			      tpm_mode_word(ti.mode), "tcti", ti.tcti, "built", ti.built,
+			      "reachable", ti.reachable, "not_reachable_why", why[0] ? why : NULL,
+			      "used", ti.used, "key_id", ti.keyid, "key_loads", ti.loads,
+			      "records_bound", c.bound, "records_other_key", c.other_key,
+			      "records_without_tpm", c.scrypt));
 	} else {
 		printf("TPM: %s (tpm = %s, %s): %s", ti.used ? "used" : "not used",
 		       tpm_mode_word(ti.mode), ti.tcti ? ti.tcti : "",
