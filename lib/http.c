@@ -1,58 +1,31 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <arpa/inet.h>
-#include <pthread.h>
+/*
+ * The library's HTTP/1.1 client (issue 21): a request on the context's
+ * kept-alive connection, over OpenSSL's libssl and nothing else, so that a
+ * sudo, su or sshd that loads the module maps no more libraries than it
+ * must. lib/http_conn.c opens the connection (resolve, connect, proxy
+ * tunnel, TLS) and bounds every read and write by the deadline;
+ * lib/http_parse.c parses what comes back.
+ */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/auxv.h>
-#include <time.h>
-
-#include <curl/curl.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "ctx.h"
 #include "http.h"
+#include "http_conn.h"
+#include "http_parse.h"
 #include "log.h"
 #include "secret.h"
 
-/* The system trust store on Debian; set explicitly so that SSL_CERT_FILE,
- * SSL_CERT_DIR and CURL_CA_BUNDLE in the caller's environment (sudo, su)
- * never choose the trust anchors. */
-#define UP_SYSTEM_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
-
 struct up_http {
-	CURL *curl;
-	long connects;
+	struct up_tls tls;   /* made on first TLS use */
+	struct up_conn conn; /* the live connection, kept for the next request */
+	long connects;	     /* connections opened */
 };
-
-struct sink {
-	struct up_buf body; /* capped at the request's cap */
-	char *error_type;
-	int64_t date; /* the response's Date header (RFC 9110 §6.6.1); 0 when absent */
-};
-
-static pthread_once_t global_once = PTHREAD_ONCE_INIT;
-static CURLcode global_rc = CURLE_FAILED_INIT;
-static bool keylog_dropped;
-
-static void global_init(void)
-{
-	/*
-	 * libcurl opens $SSLKEYLOGFILE (fopen "a", following symlinks) in
-	 * curl_global_init and writes every TLS secret there. In a setuid
-	 * host (sudo, su, pkexec) that variable comes from the invoking
-	 * user: root would create or append to any file the user names and
-	 * hand them the session keys. Drop it there, as ld.so drops LD_*;
-	 * these hosts are single-threaded while they authenticate.
-	 */
-	if (getauxval(AT_SECURE) && getenv("SSLKEYLOGFILE")) {
-		unsetenv("SSLKEYLOGFILE");
-		keylog_dropped = true;
-	}
-	/* Never paired with curl_global_cleanup(): the module may be unloaded
-	 * while another user of libcurl in the host process still needs it. */
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 bool up_url_allowed(const char *url)
 {
@@ -89,46 +62,18 @@ bool up_url_allowed(const char *url)
 	}
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+/* What an HTTP status means to the caller: 2xx and 4xx go to it (a 4xx
+ * carries the pool's error), the rest fail here. */
+static up_err check_status(struct up_ctx *ctx, const char *url, long status)
 {
-	struct sink *s = ud;
-	size_t n = size * nmemb;
-
-	/* 0 aborts the transfer with CURLE_WRITE_ERROR */
-	return up_buf_add(&s->body, data, n) ? n : 0;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
-{
-	struct sink *s = ud;
-	size_t n = size * nmemb;
-	static const char name[] = "x-amzn-errortype:";
-	static const char date[] = "date:";
-
-	if (n > sizeof(date) - 1 && n < 128 && strncasecmp(data, date, sizeof(date) - 1) == 0) {
-		char v[128];
-		time_t t;
-
-		memcpy(v, data + sizeof(date) - 1, n - (sizeof(date) - 1));
-		v[n - (sizeof(date) - 1)] = '\0';
-		t = curl_getdate(v, NULL);
-		s->date = t > 0 ? (int64_t)t : 0;
-	}
-	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		const char *v = data + sizeof(name) - 1;
-		size_t vlen = n - (sizeof(name) - 1);
-		while (vlen && (*v == ' ' || *v == '\t')) {
-			v++;
-			vlen--;
-		}
-		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
-			vlen--;
-		if (vlen > 256)
-			vlen = 256;
-		free(s->error_type);
-		s->error_type = strndup(v, vlen);
-	}
-	return n;
+	if (status >= 500)
+		return up_fail(ctx, UP_ESERVER, "%s: HTTP %ld", url, status);
+	if (status == 429)
+		return up_fail(ctx, UP_ERATE, "%s: HTTP 429 (rate limited)", url);
+	if (status < 200 || (status >= 300 && status < 400))
+		return up_fail(ctx, UP_EHTTP, "%s: HTTP %ld (redirects are not followed)", url,
+			       status);
+	return UP_OK;
 }
 
 void up_http_resp_clear(struct up_http_resp *resp)
@@ -145,8 +90,8 @@ void up_http_free(struct up_http *http)
 {
 	if (!http)
 		return;
-	if (http->curl)
-		curl_easy_cleanup(http->curl);
+	up_conn_close(&http->conn);
+	up_tls_free(&http->tls);
 	free(http);
 }
 
@@ -155,169 +100,242 @@ long up_http_connects(struct up_ctx *ctx)
 	return ctx && ctx->http ? ctx->http->connects : 0;
 }
 
-static up_err map_curl(struct up_ctx *ctx, CURLcode rc, const char *errbuf, const char *url)
-{
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+/* --- the request ------------------------------------------------------- */
 
-	switch (rc) {
-	case CURLE_SSL_CONNECT_ERROR:
-		/* The handshake broke off (reset, a plain-HTTP port, the cable):
-		 * a network failure. Whoever can cause it can also cut the wire;
-		 * what an offline sign-in then demands is §5's business. A
-		 * certificate the peer did present but that fails verification
-		 * is reported as CURLE_PEER_FAILED_VERIFICATION below. */
-		return up_fail(ctx, UP_ENET, "%s: TLS handshake failed: %s", url, why);
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_USE_SSL_FAILED:
-		/* Certificate, host name or TLS setup: never "unreachable" (an
-		 * interception looks exactly like this), so no offline fallback. */
-		up_log(ctx, LOG_WARNING,
-		       "TLS verification of %s failed (possible interception): %s", url, why);
-		return up_fail(ctx, UP_ETLS, "%s: TLS verification failed: %s", url, why);
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-		return up_fail(ctx, UP_ECONFIG, "%s: %s", url, why);
-	case CURLE_OUT_OF_MEMORY:
-		return up_fail(ctx, UP_ENOMEM, "%s: %s", url, why);
+static bool has_header(const char *const *headers, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *const *h = headers; h && *h; h++)
+		if (strncasecmp(*h, name, n) == 0 && (*h)[n] == ':')
+			return true;
+	return false;
+}
+
+/* Authorization: Basic base64(user:pass); the plain text wiped. */
+static up_err add_basic(struct up_buf *out, const struct up_http_req *req)
+{
+	const char *pass = req->basic_pass ? req->basic_pass : "";
+	size_t ul = strlen(req->basic_user), pl = strlen(pass);
+	char *plain = malloc(ul + pl + 2), *enc = NULL;
+	up_err r;
+
+	if (!plain)
+		return UP_ENOMEM;
+	memcpy(plain, req->basic_user, ul);
+	plain[ul] = ':';
+	memcpy(plain + ul + 1, pass, pl + 1);
+	r = up_b64_encode((const uint8_t *)plain, ul + 1 + pl, &enc);
+	up_free_secret_len(plain, ul + pl + 2);
+	if (r)
+		return UP_ENOMEM;
+	up_buf_add_str(out, "Authorization: Basic ");
+	up_buf_add_str(out, enc);
+	up_buf_add_str(out, "\r\n");
+	up_free_secret(enc);
+	return UP_OK;
+}
+
+/* Request line, Host (with the port unless it is the scheme's default). */
+static void add_start(struct up_buf *out, const struct up_http_req *req, const struct up_url *u)
+{
+	bool post = req->method && strcmp(req->method, "POST") == 0;
+	char port[16];
+
+	up_buf_add_str(out, post ? "POST " : "GET ");
+	if (u->path_len == 0 || u->path[0] != '/')
+		up_buf_add_str(out, "/");
+	up_buf_add(out, u->path, u->path_len);
+	up_buf_add_str(out, " HTTP/1.1\r\nHost: ");
+	up_buf_add_str(out, u->ipv6 ? "[" : "");
+	up_buf_add_str(out, u->host);
+	up_buf_add_str(out, u->ipv6 ? "]" : "");
+	if (u->port_given) {
+		snprintf(port, sizeof(port), ":%u", u->port);
+		up_buf_add_str(out, port);
+	}
+	up_buf_add_str(out, "\r\nUser-Agent: userpool/" PACKAGE_VERSION "\r\n");
+}
+
+/* The whole request (it carries passwords: the caller wipes it). No
+ * Expect: 100-continue round trip. */
+static up_err build_request(struct up_ctx *ctx, const struct up_http_req *req,
+			    const struct up_url *u, struct up_buf *out)
+{
+	bool post = req->method && strcmp(req->method, "POST") == 0;
+	size_t blen = post && req->body ? req->body_len : 0;
+	char len[48];
+
+	add_start(out, req, u);
+	if (!has_header(req->headers, "Accept"))
+		up_buf_add_str(out, "Accept: */*\r\n");
+	if (req->basic_user && add_basic(out, req))
+		return up_fail(ctx, UP_ENOMEM, "out of memory");
+	for (const char *const *h = req->headers; h && *h; h++) {
+		if (!strchr(*h, ':') || strpbrk(*h, "\r\n"))
+			return up_fail(ctx, UP_EINVAL, "%s: bad request header", req->url);
+		up_buf_add_str(out, *h);
+		up_buf_add_str(out, "\r\n");
+	}
+	if (post) {
+		snprintf(len, sizeof(len), "Content-Length: %zu\r\n", blen);
+		up_buf_add_str(out, len);
+	}
+	up_buf_add_str(out, "\r\n");
+	if (blen)
+		up_buf_add(out, req->body, blen);
+	if (out->oom)
+		return up_fail(ctx, UP_ENOMEM, "out of memory");
+	return UP_OK;
+}
+
+/* --- the exchange ------------------------------------------------------ */
+
+/* Send the request, read one response into p. *got_any: a byte of it came. */
+static up_err round_trip(struct up_ctx *ctx, struct up_conn *c, const struct up_dest *d,
+			 const struct up_buf *msg, struct up_http_parser *p, bool *got_any)
+{
+	enum up_hp_result res = UP_HP_MORE;
+	size_t got = 0, used = 0;
+	char buf[16384];
+	up_err r = up_conn_write(ctx, c, d, msg->s, msg->len);
+
+	while (!r && res == UP_HP_MORE) {
+		if ((r = up_conn_read(ctx, c, d, buf, sizeof(buf), &got)))
+			break;
+		if (got) {
+			*got_any = true;
+			res = up_hp_feed(p, buf, got, &used);
+			/* More than was asked for: never reuse that connection. */
+			if (res == UP_HP_COMPLETE && used < got)
+				p->keep_alive = false;
+		} else {
+			res = up_hp_eof(p);
+		}
+	}
+	up_wipe(buf, sizeof(buf));
+	if (r)
+		return r;
+	switch (res) {
+	case UP_HP_COMPLETE:
+		return UP_OK;
+	case UP_HP_OVER:
+		return up_fail(ctx, UP_EPROTO, "%s: response over the %zu-byte cap", d->url,
+			       p->body.cap);
+	case UP_HP_TRUNCATED:
+		return up_fail(ctx, UP_ENET, "%s: %s", d->url, p->why);
+	case UP_HP_NOMEM:
+		return up_fail(ctx, UP_ENOMEM, "%s: out of memory", d->url);
 	default:
-		/* DNS, connect, timeout, reset, truncated transfer: unreachable. */
-		return up_fail(ctx, UP_ENET, "%s: %s", url, why);
+		return up_fail(ctx, UP_EPROTO, "%s: malformed response: %s", d->url,
+			       p->why ? p->why : "?");
 	}
 }
 
-static up_err get_handle(struct up_ctx *ctx, CURL **ret)
+/*
+ * On the kept connection when it goes to the same place (key) and the
+ * server has not closed it, else on a new one. A reused connection that
+ * fails before any byte of an answer came (the server closed it while we
+ * were away) is tried once more on a new connection, as curl does; never
+ * after an answer began.
+ */
+static up_err exchange(struct up_ctx *ctx, const struct up_dest *d, const char *key,
+		       const struct up_buf *msg, struct up_http_parser *p, size_t cap)
 {
-	pthread_once(&global_once, global_init);
-	if (global_rc != CURLE_OK)
-		return up_fail(ctx, UP_EINTERNAL, "curl_global_init failed");
+	struct up_http *h = ctx->http;
+
+	for (int attempt = 0;; attempt++) {
+		bool reused = h->conn.fd >= 0 && h->conn.key && strcmp(h->conn.key, key) == 0 &&
+			      up_conn_alive(&h->conn);
+		bool got_any = false;
+		up_err r;
+
+		if (!reused) {
+			if ((r = up_conn_open(ctx, &h->tls, &h->conn, d)))
+				return r;
+			h->connects++;
+			if (!(h->conn.key = strdup(key))) {
+				up_conn_close(&h->conn);
+				return up_fail(ctx, UP_ENOMEM, "out of memory");
+			}
+		}
+		up_hp_clear(p);
+		up_hp_init(p, cap, false);
+		r = round_trip(ctx, &h->conn, d, msg, p, &got_any);
+		if (r || !p->keep_alive)
+			up_conn_close(&h->conn);
+		if (!r || !reused || got_any || attempt || r != UP_ENET ||
+		    up_http_now_ms() >= d->deadline)
+			return r;
+	}
+}
+
+/* The response to the caller, after the status check. */
+static up_err hand_out(struct up_ctx *ctx, const char *url, struct up_http_parser *p,
+		       struct up_http_resp *resp)
+{
+	up_err r;
+
+	ctx->http_answered = true;
+	/* For `userpool status`: the pool's clock against ours. */
+	ctx->http_date = p->date;
+	ctx->http_date_local = p->date ? up_ctx_now(ctx) : 0;
+	if ((r = check_status(ctx, url, p->status)))
+		return r;
+	resp->len = p->body.len;
+	resp->body = up_buf_take(&p->body);
+	if (!resp->body) {
+		resp->len = 0;
+		return up_fail(ctx, UP_ENOMEM, "out of memory");
+	}
+	resp->status = p->status;
+	resp->error_type = p->error_type;
+	p->error_type = NULL;
+	return UP_OK;
+}
+
+/* Where the request goes; the proxy only from the configuration. */
+static up_err destination(struct up_ctx *ctx, const struct up_http_req *req,
+			  struct up_url *target, struct up_url *proxy, struct up_dest *d)
+{
+	const struct up_config *cfg = ctx->cfg;
+
+	if (up_url_parse(req->url, 80, 443, target))
+		return up_fail(ctx, UP_ECONFIG, "%s: malformed URL", req->url);
+	if (cfg->proxy && up_url_parse(cfg->proxy, 1080, 443, proxy))
+		return up_fail(ctx, UP_ECONFIG, "proxy %s: malformed URL", cfg->proxy);
+	d->url = req->url;
+	d->target = target;
+	d->proxy = cfg->proxy ? proxy : NULL;
+	d->timeout_ms = (cfg->timeout > 0 ? cfg->timeout : 10) * 1000;
+	d->deadline = up_http_now_ms() + d->timeout_ms;
 	if (!ctx->http) {
 		ctx->http = calloc(1, sizeof(*ctx->http));
 		if (!ctx->http)
-			return UP_ENOMEM;
+			return up_fail(ctx, UP_ENOMEM, "out of memory");
+		ctx->http->conn.fd = -1;
 	}
-	if (!ctx->http->curl) {
-		ctx->http->curl = curl_easy_init();
-		if (!ctx->http->curl)
-			return up_fail(ctx, UP_EINTERNAL, "curl_easy_init failed");
-		if (keylog_dropped)
-			up_log(ctx, LOG_NOTICE,
-			       "SSLKEYLOGFILE ignored: set by the caller of a setuid program");
-	} else {
-		/* Keeps the live connection for reuse; drops every option. */
-		curl_easy_reset(ctx->http->curl);
-	}
-	*ret = ctx->http->curl;
 	return UP_OK;
 }
 
-#define SETOPT(opt, val)                                                                           \
-	do {                                                                                       \
-		if (curl_easy_setopt(curl, opt, val) != CURLE_OK) {                                \
-			r = up_fail(ctx, UP_EINTERNAL, "curl option %s", #opt);                    \
-			goto out;                                                                  \
-		}                                                                                  \
-	} while (0)
-
-/* The transport's fixed rules: TLS verified against ca_file only, no
- * proxy from the environment, no redirects, no .netrc, the timeouts. */
-static up_err set_transport(struct up_ctx *ctx, CURL *curl, struct sink *sink, char *errbuf)
+static char *conn_key(const struct up_ctx *ctx, const struct up_url *u)
 {
-	const struct up_config *cfg = ctx->cfg;
-	int64_t timeout_ms = (cfg->timeout > 0 ? cfg->timeout : 10) * 1000;
-	up_err r = UP_OK;
+	char *key = NULL;
 
-	SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-	SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	SETOPT(CURLOPT_MAXREDIRS, 0L);
-	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	SETOPT(CURLOPT_CAINFO, cfg->ca_file ? cfg->ca_file : UP_SYSTEM_CA_FILE);
-	SETOPT(CURLOPT_CAPATH, (char *)NULL);
-	/* An empty string switches proxies off, environment included. */
-	SETOPT(CURLOPT_PROXY, cfg->proxy ? cfg->proxy : "");
-	if (cfg->proxy)
-		SETOPT(CURLOPT_PROXY_CAINFO, cfg->ca_file ? cfg->ca_file : UP_SYSTEM_CA_FILE);
-	SETOPT(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
-	SETOPT(CURLOPT_USERAGENT, "userpool/" PACKAGE_VERSION);
-	SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-	SETOPT(CURLOPT_WRITEDATA, sink);
-	SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-	SETOPT(CURLOPT_HEADERDATA, sink);
-	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-out:
-	return r;
-}
-
-/* This request's URL, method, body, credentials and headers; *hdrs is the
- * caller's to free. */
-static up_err set_request(struct up_ctx *ctx, CURL *curl, const struct up_http_req *req,
-			  struct curl_slist **hdrs)
-{
-	struct curl_slist *tmp;
-	up_err r = UP_OK;
-
-	SETOPT(CURLOPT_URL, req->url);
-	if (req->basic_user) {
-		SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		SETOPT(CURLOPT_USERNAME, req->basic_user);
-		SETOPT(CURLOPT_PASSWORD, req->basic_pass ? req->basic_pass : "");
-	}
-	if (req->method && strcmp(req->method, "POST") == 0) {
-		SETOPT(CURLOPT_POST, 1L);
-		SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(req->body ? req->body_len : 0));
-		SETOPT(CURLOPT_POSTFIELDS, req->body ? req->body : "");
-	} else {
-		SETOPT(CURLOPT_HTTPGET, 1L);
-	}
-	/* No "Expect: 100-continue" round trip. */
-	tmp = curl_slist_append(*hdrs, "Expect:");
-	if (!tmp)
-		return UP_ENOMEM;
-	*hdrs = tmp;
-	for (const char *const *h = req->headers; h && *h; h++) {
-		tmp = curl_slist_append(*hdrs, *h);
-		if (!tmp)
-			return UP_ENOMEM;
-		*hdrs = tmp;
-	}
-	SETOPT(CURLOPT_HTTPHEADER, *hdrs);
-out:
-	return r;
-}
-
-/* What an HTTP status means to the caller: 2xx and 4xx go to it (a 4xx
- * carries the pool's error), the rest fail here. */
-static up_err check_status(struct up_ctx *ctx, const char *url, long status)
-{
-	if (status >= 500)
-		return up_fail(ctx, UP_ESERVER, "%s: HTTP %ld", url, status);
-	if (status == 429)
-		return up_fail(ctx, UP_ERATE, "%s: HTTP 429 (rate limited)", url);
-	if (status < 200 || (status >= 300 && status < 400))
-		return up_fail(ctx, UP_EHTTP, "%s: HTTP %ld (redirects are not followed)", url,
-			       status);
-	return UP_OK;
+	if (asprintf(&key, "%s://[%s]:%u|%s|%s", u->tls ? "https" : "http", u->host, u->port,
+		     ctx->cfg->proxy ? ctx->cfg->proxy : "",
+		     ctx->cfg->ca_file ? ctx->cfg->ca_file : UP_SYSTEM_CA_FILE) < 0)
+		return NULL;
+	return key;
 }
 
 up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_http_resp *resp)
 {
-	struct curl_slist *hdrs = NULL;
-	struct sink sink = {0};
-	char errbuf[CURL_ERROR_SIZE] = "";
-	long status = 0, connects = 0;
-	CURL *curl = NULL;
-	CURLcode rc;
+	struct up_url target, proxy;
+	struct up_dest d = {0};
+	struct up_buf msg = {0};
+	struct up_http_parser *p = NULL;
+	char *key = NULL;
 	up_err r;
 
 	if (!ctx || !req || !req->url || !resp)
@@ -329,57 +347,25 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 		return up_fail(ctx, UP_ECONFIG,
 			       "refusing %s: only https://, or http:// to a loopback address",
 			       req->url);
-	r = get_handle(ctx, &curl);
-	if (r)
+	if ((r = destination(ctx, req, &target, &proxy, &d)))
 		return r;
-
-	sink.body.cap = req->cap ? req->cap : UP_MAX_RESPONSE;
-	r = set_transport(ctx, curl, &sink, errbuf);
+	if ((r = build_request(ctx, req, &target, &msg)))
+		goto out;
+	key = conn_key(ctx, &target);
+	p = calloc(1, sizeof(*p));
+	if (!key || !p) {
+		r = up_fail(ctx, UP_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = exchange(ctx, &d, key, &msg, p, req->cap ? req->cap : UP_MAX_RESPONSE);
 	if (!r)
-		r = set_request(ctx, curl, req, &hdrs);
-	if (r)
-		goto out;
-
-	rc = curl_easy_perform(curl);
-	if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK)
-		ctx->http->connects += connects;
-	if (rc != CURLE_OK) {
-		if (sink.body.over)
-			r = up_fail(ctx, UP_EPROTO, "%s: response over the %zu-byte cap", req->url,
-				    sink.body.cap);
-		else
-			r = map_curl(ctx, rc, errbuf, req->url);
-		goto out;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	ctx->http_answered = true;
-	/* For `userpool status`: the pool's clock against ours. */
-	ctx->http_date = sink.date;
-	ctx->http_date_local = sink.date ? up_ctx_now(ctx) : 0;
-	r = check_status(ctx, req->url, status);
-	if (r)
-		goto out;
-	resp->len = sink.body.len;
-	resp->body = up_buf_take(&sink.body);
-	if (!resp->body) {
-		resp->len = 0;
-		r = UP_ENOMEM;
-		goto out;
-	}
-	resp->status = status;
-	resp->error_type = sink.error_type;
-	sink.error_type = NULL;
-	r = UP_OK;
+		r = hand_out(ctx, req->url, p, resp);
 out:
-	if (curl) {
-		/* Drop our pointers from the reused handle before they go away. */
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, (char *)NULL);
-		curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, (char *)NULL);
-		curl_easy_setopt(curl, CURLOPT_PASSWORD, "");
+	up_buf_clear(&msg);
+	free(key);
+	if (p) {
+		up_hp_clear(p);
+		free(p);
 	}
-	curl_slist_free_all(hdrs);
-	up_buf_clear(&sink.body);
-	free(sink.error_type);
 	return r;
 }
