@@ -2,7 +2,7 @@
 """Scripted HTTP(S) server for tests/unit/test_http.c.
 
 Listens on 127.0.0.1 only, on ports chosen by the kernel, and prints one line
-    ports http=N https=N badhost=N
+    ports http=N https=N badhost=N proxy=N tlsproxy=N
 once it is ready. With --certdir it first writes a test CA (ca.pem), an
 unrelated CA (other-ca.pem), the server certificate (127.0.0.1 and
 localhost) and one for the wrong host name (wrong.example), all signed at
@@ -21,7 +21,15 @@ behaviour is to break the framing. Behaviours by path:
   /drop      closes the connection without an answer
   /truncate  Content-Length 1000, 10 bytes, close
   /echo      JSON: method, headers, length of the body (never the body)
-  /count     JSON: connections accepted so far, hits on /target
+  /count     JSON: connections accepted so far, hits on /target, proxy tunnels
+  /chunked   200, Transfer-Encoding: chunked (extensions, a trailer)
+  /close     200 without Content-Length, Connection: close (read to the end)
+  /both      Content-Length and Transfer-Encoding together (malformed)
+  /slam      closes at once, the request body unread (the client's send fails)
+
+proxy= is a CONNECT proxy (tlsproxy= the same behind TLS with the server
+certificate): it opens a tunnel only to 127.0.0.1 on this server's own
+ports and answers 403 to anything else; each tunnel is counted.
 
 It exits after --lifetime seconds, or as soon as its standard input closes
 (the test process is gone).
@@ -32,7 +40,9 @@ import datetime
 import http.server
 import json
 import os
+import select
 import socket
+import socketserver
 import ssl
 import sys
 import threading
@@ -40,7 +50,8 @@ import time
 import urllib.parse
 
 LOCK = threading.Lock()
-STATS = {"connections": 0, "target": 0}
+STATS = {"connections": 0, "target": 0, "tunnels": 0}
+OWN_PORTS = set()
 
 
 def make_certs(d):
@@ -135,6 +146,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         url = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(url.query)
+        if url.path == "/slam":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         body = self.read_body()
         p = url.path
         if p == "/ok":
@@ -181,6 +196,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+        elif p == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Trailer", "X-Check")
+            self.end_headers()
+            self.wfile.write(b"5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n"
+                             b"0\r\nX-Check: yes\r\n\r\n")
+        elif p == "/close":
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until the end")
+            self.wfile.flush()
+            self.close_connection = True
+        elif p == "/both":
+            self.send_response(200)
+            self.send_header("Content-Length", "5")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(b"5\r\nhello\r\n0\r\n\r\n")
         elif p == "/echo":
             out = {
                 "method": self.command,
@@ -226,6 +261,78 @@ class Server(http.server.ThreadingHTTPServer):
         pass
 
 
+class Proxy(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, tls_ctx):
+        self.tls_ctx = tls_ctx
+        super().__init__(("127.0.0.1", 0), None)
+
+    def handle_error(self, request, client_address):
+        pass
+
+    def finish_request(self, request, client_address):
+        if self.tls_ctx is not None:
+            try:
+                request.settimeout(10)
+                request = self.tls_ctx.wrap_socket(request, server_side=True)
+            except (OSError, ssl.SSLError):
+                return
+        try:
+            self.tunnel(request)
+        except OSError:
+            pass
+        finally:
+            request.close()
+
+    def tunnel(self, c):
+        c.settimeout(10)
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 8192:
+            d = c.recv(4096)
+            if not d:
+                return
+            head += d
+        line = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+        host, _, port = line[1].rpartition(":") if len(line) == 3 else ("", "", "")
+        if (line[0] != "CONNECT" or host != "127.0.0.1" or not port.isdigit()
+                or int(port) not in OWN_PORTS):
+            c.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 6\r\n\r\ndenied")
+            return
+        up = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+        with LOCK:
+            STATS["tunnels"] += 1
+        c.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        # Relay both ways for at most 60 s (the TLS socket: pending bytes first).
+        deadline = time.monotonic() + 60
+        c.setblocking(False)
+        up.setblocking(False)
+        try:
+            while time.monotonic() < deadline:
+                ready = [c] if getattr(c, "pending", lambda: 0)() else []
+                if not ready:
+                    ready, _, _ = select.select([c, up], [], [], 1)
+                for s in ready:
+                    try:
+                        d = s.recv(65536)
+                    except (ssl.SSLWantReadError, BlockingIOError):
+                        continue
+                    if not d:
+                        return
+                    (up if s is c else c).setblocking(True)
+                    (up if s is c else c).sendall(d)
+                    (up if s is c else c).setblocking(False)
+        finally:
+            up.close()
+
+
+def serve_proxy(tls_ctx):
+    srv = Proxy(tls_ctx)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address[1]
+
+
 def serve(tls_ctx):
     srv = Server(tls_ctx)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -250,7 +357,12 @@ def main():
         make_certs(a.certdir)
         https_port = serve(tls_context(os.path.join(a.certdir, "server.pem")))
         badhost_port = serve(tls_context(os.path.join(a.certdir, "badhost.pem")))
-    print("ports http=%d https=%d badhost=%d" % (http_port, https_port, badhost_port), flush=True)
+    OWN_PORTS.update((http_port, https_port, badhost_port))
+    proxy_port = serve_proxy(None)
+    tlsproxy_port = serve_proxy(tls_context(os.path.join(a.certdir, "server.pem"))) \
+        if a.certdir else 0
+    print("ports http=%d https=%d badhost=%d proxy=%d tlsproxy=%d"
+          % (http_port, https_port, badhost_port, proxy_port, tlsproxy_port), flush=True)
 
     deadline = time.monotonic() + a.lifetime
 

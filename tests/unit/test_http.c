@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "http_parse.h"
 #include "testlib.h"
 
 /* lib/http.c against tests/unit/http_server.py, a scripted server on
@@ -29,6 +30,7 @@ struct srv {
 	pid_t pid;
 	int to_srv;       /* its stdin: closing it stops the server */
 	int http, https, badhost;
+	int proxy, tlsproxy; /* CONNECT proxies, plain and behind TLS */
 	int dead_fd;      /* bound, never listening: connections are refused */
 	int dead;         /* its port */
 	char *dir;        /* certificates */
@@ -164,7 +166,9 @@ static int start_server(void **state)
 	S.http = port_of(line, "http=");
 	S.https = port_of(line, "https=");
 	S.badhost = port_of(line, "badhost=");
-	if (S.http <= 0 || S.https <= 0 || S.badhost <= 0)
+	S.proxy = port_of(line, "proxy=");
+	S.tlsproxy = port_of(line, "tlsproxy=");
+	if (S.http <= 0 || S.https <= 0 || S.badhost <= 0 || S.proxy <= 0 || S.tlsproxy <= 0)
 		return -1;
 
 	/* A port that refuses: bound by us, never listening. */
@@ -302,8 +306,8 @@ static void do_req(struct up_ctx *ctx, const char *scheme, int port, const char 
 }
 
 /* Connections the server has accepted and hits on /target, read on a
- * connection of its own (which is counted too). */
-static void server_count(long *conns, long *target)
+ * connection of its own (which is counted too); the proxies' tunnels. */
+static void server_stats(long *conns, long *target, long *tunnels)
 {
 	struct up_ctx *ctx = new_ctx(NULL);
 	struct up_http_resp resp = { 0 };
@@ -314,10 +318,17 @@ static void server_count(long *conns, long *target)
 	assert_non_null(j);
 	*conns = (long)json_integer_value(json_object_get(j, "connections"));
 	*target = (long)json_integer_value(json_object_get(j, "target"));
+	if (tunnels)
+		*tunnels = (long)json_integer_value(json_object_get(j, "tunnels"));
 	assert_true(*conns > 0);
 	json_decref(j);
 	up_http_resp_clear(&resp);
 	up_ctx_free(ctx);
+}
+
+static void server_count(long *conns, long *target)
+{
+	server_stats(conns, target, NULL);
 }
 
 /* --- up_url_allowed ---------------------------------------------------- */
@@ -1020,6 +1031,368 @@ static void test_refused_urls(void **state)
 	up_http_free(NULL);
 }
 
+/* --- the transport's own rules (no libcurl since issue 21) -------------- */
+
+static void test_chunked_close_both(void **state)
+{
+	struct fx *f = *state;
+	struct up_http_resp resp = { 0 };
+
+	/* Chunked: extensions dropped, the trailer read, the connection kept. */
+	do_req(f->ctx, "http", S.http, "/chunked", "GET", 0, UP_OK, &resp);
+	assert_int_equal(resp.len, 16);
+	assert_string_equal(resp.body, "hello 0123456789");
+	up_http_resp_clear(&resp);
+	do_req(f->ctx, "http", S.http, "/ok", "GET", 0, UP_OK, &resp);
+	up_http_resp_clear(&resp);
+	assert_int_equal(up_http_connects(f->ctx), 1);
+	/* Read to the close: complete, and the next request needs a new connection. */
+	do_req(f->ctx, "http", S.http, "/close", "GET", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "until the end");
+	up_http_resp_clear(&resp);
+	do_req(f->ctx, "http", S.http, "/ok", "GET", 0, UP_OK, &resp);
+	up_http_resp_clear(&resp);
+	assert_int_equal(up_http_connects(f->ctx), 2);
+	/* Content-Length with Transfer-Encoding: a protocol error. */
+	do_req(f->ctx, "https", S.https, "/both", "GET", 0, UP_EPROTO, &resp);
+	do_req(f->ctx, "https", S.https, "/chunked", "GET", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "hello 0123456789");
+	up_http_resp_clear(&resp);
+	/* A chunked body over the caller's cap. */
+	do_req(f->ctx, "https", S.https, "/chunked", "GET", 10, UP_EPROTO, &resp);
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "cap"));
+}
+
+static void test_date_header(void **state)
+{
+	struct fx *f = *state;
+	struct up_http_resp resp = { 0 };
+	int64_t now = (int64_t)time(NULL);
+
+	f->ctx->http_answered = false;
+	do_req(f->ctx, "http", S.http, "/ok", "GET", 0, UP_OK, &resp);
+	up_http_resp_clear(&resp);
+	assert_true(f->ctx->http_answered);
+	/* The server's Date (IMF-fixdate), within a few seconds of ours. */
+	assert_true(f->ctx->http_date > now - 5 && f->ctx->http_date < now + 5);
+	assert_true(f->ctx->http_date_local != 0);
+	/* A 5xx is an answer too. */
+	f->ctx->http_answered = false;
+	do_req(f->ctx, "http", S.http, "/status/503", "GET", 0, UP_ESERVER, &resp);
+	assert_true(f->ctx->http_answered);
+}
+
+/* A peer that closes before it read the request: the send fails, and no
+ * SIGPIPE reaches the host (which has the default action, as sudo may). */
+static void test_no_sigpipe(void **state)
+{
+	static const char *const schemes[] = { "http", "https" };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		pid_t pid = fork();
+		int st = 0;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			struct up_ctx *ctx = new_ctx(NULL);
+			size_t n = 8u << 20;
+			char *body = malloc(n), *u = url(schemes[i], i ? S.https : S.http, "/slam");
+			struct up_http_req req = { .url = u, .method = "POST", .body = body,
+						   .body_len = n };
+			struct up_http_resp resp = { 0 };
+			up_err r;
+
+			signal(SIGPIPE, SIG_DFL);
+			if (!body)
+				_exit(3);
+			memset(body, 'p', n);
+			r = up_http_do(ctx, &req, &resp);
+			_exit(r == UP_ENET ? 0 : 10 + (int)r);
+		}
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (WIFSIGNALED(st))
+			fail_msg("%s: killed by signal %d", schemes[i], WTERMSIG(st));
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+}
+
+static void set_proxy(struct up_ctx *ctx, const char *scheme, int port)
+{
+	free(ctx->cfg->proxy);
+	ctx->cfg->proxy = NULL;
+	if (scheme)
+		assert_true(asprintf(&ctx->cfg->proxy, "%s://127.0.0.1:%d", scheme, port) > 0);
+}
+
+/* Through the CONNECT proxy `scheme`://127.0.0.1:port: https and http
+ * targets work, one tunnel serves several requests, and each went
+ * through the proxy. */
+static void via_proxy(struct fx *f, const char *scheme, int port)
+{
+	struct up_http_resp resp = { 0 };
+	long c, t, n0, n1;
+
+	server_stats(&c, &t, &n0);
+	set_proxy(f->ctx, scheme, port);
+	for (int i = 0; i < 3; i++) {
+		do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_OK, &resp);
+		assert_string_equal(resp.body, "hello");
+		up_http_resp_clear(&resp);
+	}
+	assert_int_equal(up_http_connects(f->ctx), 1);
+	do_req(f->ctx, "http", S.http, "/ok", "GET", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "hello");
+	up_http_resp_clear(&resp);
+	assert_int_equal(up_http_connects(f->ctx), 2);
+	server_stats(&c, &t, &n1);
+	assert_int_equal(n1 - n0, 2);
+	/* The tunnel does not lift the checks: the wrong host name still fails. */
+	do_req(f->ctx, "https", S.badhost, "/ok", "GET", 0, UP_ETLS, &resp);
+	/* A proxy that refuses (it opens tunnels only to 127.0.0.1): fails closed. */
+	{
+		char *u = NULL;
+		struct up_http_req req = { .method = "GET" };
+		assert_true(asprintf(&u, "https://localhost:%d/ok", S.https) > 0);
+		req.url = u;
+		assert_int_equal(up_http_do(f->ctx, &req, &resp), UP_ENET);
+		assert_non_null(strstr(up_ctx_detail(f->ctx), "403"));
+		assert_null(resp.body);
+		free(u);
+	}
+	set_proxy(f->ctx, NULL, 0);
+}
+
+static void test_proxy_http(void **state)
+{
+	via_proxy(*state, "http", S.proxy);
+}
+
+static void test_proxy_https(void **state)
+{
+	struct fx *f = *state;
+	struct up_http_resp resp = { 0 };
+
+	via_proxy(f, "https", S.tlsproxy);
+	/* The proxy's certificate is verified against ca_file as well. */
+	set_proxy(f->ctx, "https", S.tlsproxy);
+	set_ca(f->ctx, S.other_ca);
+	do_req(f->ctx, "http", S.http, "/ok", "GET", 0, UP_ETLS, &resp);
+	set_ca(f->ctx, S.ca);
+	set_proxy(f->ctx, NULL, 0);
+}
+
+/* --- the parser alone (lib/http_parse.c) ---------------------------------- */
+
+/* Feed `in` whole, then byte by byte: both give `want`. */
+static enum up_hp_result parse(const char *in, size_t len, size_t cap,
+			       struct up_http_parser *p, size_t *used)
+{
+	struct up_http_parser *q = calloc(1, sizeof(*q));
+	enum up_hp_result a, b = UP_HP_MORE;
+	size_t u = 0, total = 0;
+
+	assert_non_null(q);
+	up_hp_init(p, cap, false);
+	a = up_hp_feed(p, in, len, used);
+	if (a == UP_HP_MORE)
+		a = up_hp_eof(p);
+	up_hp_init(q, cap, false);
+	for (size_t i = 0; i < len && b == UP_HP_MORE; i++) {
+		b = up_hp_feed(q, in + i, 1, &u);
+		total += u;
+	}
+	if (b == UP_HP_MORE)
+		b = up_hp_eof(q);
+	assert_int_equal(a, b);
+	if (a == UP_HP_COMPLETE) {
+		assert_int_equal(total, *used);
+		assert_int_equal(p->body.len, q->body.len);
+		assert_memory_equal(p->body.s, q->body.s, p->body.len);
+	}
+	up_hp_clear(q);
+	free(q);
+	return a;
+}
+
+/* Copy s to buf + at (with its NUL): the new end. */
+static size_t put(char *buf, size_t at, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(buf + at, s, n + 1);
+	return at + n;
+}
+
+#define PARSE(str, cap, p, used) parse(str, sizeof(str) - 1, cap, p, used)
+
+static void test_parser(void **state)
+{
+	struct up_http_parser *p = calloc(1, sizeof(*p));
+	size_t used = 0, n;
+	char *big;
+
+	(void)state;
+	assert_non_null(p);
+	assert_int_equal(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcEXTRA", 10, p,
+			       &used), UP_HP_COMPLETE);
+	assert_int_equal(used, 41);
+	assert_true(p->keep_alive);
+	assert_string_equal(p->body.s, "abc");
+	up_hp_clear(p);
+	/* 1xx skipped; bare LF; Connection: close; error type trimmed. */
+	assert_int_equal(PARSE("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 400 Bad\nConnection: "
+			       "keep-alive, Close\nx-amzn-ErrorType:  Nope:x  \nContent-Length: "
+			       "0\n\n", 10, p, &used), UP_HP_COMPLETE);
+	assert_int_equal(p->status, 400);
+	assert_false(p->keep_alive);
+	assert_string_equal(p->error_type, "Nope:x");
+	assert_string_equal(p->body.s, "");
+	up_hp_clear(p);
+	/* Chunked with extensions and trailers. */
+	assert_int_equal(PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n3;a=b\r\nabc"
+			       "\r\n00000002 \r\nde\r\n0\r\nT: 1\r\n\r\n", 10, p, &used),
+			 UP_HP_COMPLETE);
+	assert_string_equal(p->body.s, "abcde");
+	assert_true(p->keep_alive);
+	up_hp_clear(p);
+	/* Read to the end; HTTP/1.0 is never kept. */
+	assert_int_equal(PARSE("HTTP/1.0 200 OK\r\n\r\nto the end", 100, p, &used),
+			 UP_HP_COMPLETE);
+	assert_string_equal(p->body.s, "to the end");
+	assert_false(p->keep_alive);
+	up_hp_clear(p);
+	/* 204: no body even without a length. */
+	assert_int_equal(PARSE("HTTP/1.1 204 No Content\r\n\r\n", 10, p, &used), UP_HP_COMPLETE);
+	up_hp_clear(p);
+	/* Malformed. */
+	static const char *const bad[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1ffffffffffffffff\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\n folded: x\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nNo colon\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nA\rB: c\r\n\r\n",
+		"HTTP/1.1 101 Switching\r\n\r\n",
+		"HTTP/2 200\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 200OK\r\n\r\n",
+		"SSH-2.0-OpenSSH\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i], strlen(bad[i]), 100, p, &used) != UP_HP_MALFORMED)
+			fail_msg("accepted: %s", bad[i]);
+		up_hp_clear(p);
+	}
+	/* Cut short. */
+	assert_int_equal(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", 10, p, &used),
+			 UP_HP_TRUNCATED);
+	up_hp_clear(p);
+	assert_int_equal(PARSE("", 10, p, &used), UP_HP_TRUNCATED);
+	up_hp_clear(p);
+	/* The body's cap: a length over it, chunks over it, a close-delimited body over it. */
+	assert_int_equal(PARSE("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", 10, p, &used),
+			 UP_HP_OVER);
+	up_hp_clear(p);
+	assert_int_equal(PARSE("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef"
+			       "\r\n5\r\n", 10, p, &used), UP_HP_OVER);
+	up_hp_clear(p);
+	assert_int_equal(PARSE("HTTP/1.1 200 OK\r\n\r\n0123456789A", 10, p, &used), UP_HP_OVER);
+	up_hp_clear(p);
+	/* The headers' caps: one line, all lines, the number of lines. */
+	big = malloc(2 * UP_HTTP_HEADERS_MAX);
+	assert_non_null(big);
+	n = put(big, 0, "HTTP/1.1 200 OK\r\nX: ");
+	memset(big + n, 'x', UP_HTTP_LINE_MAX);
+	n = put(big, n + UP_HTTP_LINE_MAX, "\r\n\r\n");
+	assert_int_equal(parse(big, n, 10, p, &used), UP_HP_MALFORMED);
+	up_hp_clear(p);
+	n = put(big, 0, "HTTP/1.1 200 OK\r\n");
+	for (int i = 0; i < 9; i++) {
+		n = put(big, n, "X: ");
+		memset(big + n, 'x', 4000);
+		n = put(big, n + 4000, "\r\n");
+	}
+	n = put(big, n, "\r\n");
+	assert_int_equal(parse(big, n, 10, p, &used), UP_HP_MALFORMED);
+	up_hp_clear(p);
+	n = put(big, 0, "HTTP/1.1 200 OK\r\n");
+	for (int i = 0; i < UP_HTTP_LINES_MAX; i++)
+		n = put(big, n, "X: y\r\n");
+	n = put(big, n, "\r\n");
+	assert_int_equal(parse(big, n, 10, p, &used), UP_HP_MALFORMED);
+	up_hp_clear(p);
+	/* Just under the caps: fine. */
+	n = put(big, 0, "HTTP/1.1 200 OK\r\n");
+	for (int i = 0; i < UP_HTTP_LINES_MAX - 3; i++)
+		n = put(big, n, "X: y\r\n");
+	n = put(big, n, "Content-Length: 0\r\n\r\n");
+	assert_int_equal(parse(big, n, 10, p, &used), UP_HP_COMPLETE);
+	up_hp_clear(p);
+	free(big);
+	free(p);
+}
+
+static void test_parse_date_url(void **state)
+{
+	static const char *const same[] = {
+		"Sun, 06 Nov 1994 08:49:37 GMT",
+		"Sunday, 06-Nov-94 08:49:37 GMT",
+		"Sun Nov  6 08:49:37 1994",
+	};
+	static const char *const bad[] = {
+		"Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 6 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Nov 1994 24:49:37 GMT", "Sun, 32 Nov 1994 08:49:37 GMT",
+		"Sun, 06 Foo 1994 08:49:37 GMT", "Funday, 06-Nov-94 08:49:37 GMT",
+		"Sun Nov 6 08:49:37 1994",	 "1994-11-06T08:49:37Z",
+		"Sun, 06 Nov 1994 08:49:37 GMT x", "",
+	};
+	struct up_url u;
+	int64_t t = 0;
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		t = 0;
+		assert_true(up_http_parse_date(same[i], strlen(same[i]), &t));
+		assert_int_equal(t, 784111777);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (up_http_parse_date(bad[i], strlen(bad[i]), &t))
+			fail_msg("date accepted: \"%s\"", bad[i]);
+
+	assert_int_equal(up_url_parse("https://Example.com/a/b?c=d#frag", 80, 443, &u), UP_OK);
+	assert_true(u.tls);
+	assert_false(u.literal);
+	assert_false(u.port_given);
+	assert_int_equal(u.port, 443);
+	assert_string_equal(u.host, "Example.com");
+	assert_int_equal(u.path_len, 8);
+	assert_memory_equal(u.path, "/a/b?c=d", 8);
+	assert_int_equal(up_url_parse("http://[::1]:8080?q", 80, 443, &u), UP_OK);
+	assert_true(u.ipv6 && u.literal && u.port_given);
+	assert_int_equal(u.port, 8080);
+	assert_string_equal(u.host, "::1");
+	assert_int_equal(up_url_parse("http://127.0.0.1:80", 80, 443, &u), UP_OK);
+	assert_true(u.literal);
+	assert_false(u.port_given);
+	assert_int_equal(up_url_parse("http://proxy.example", 1080, 443, &u), UP_OK);
+	assert_int_equal(u.port, 1080);
+	static const char *const badu[] = {
+		"ftp://x/", "https://", "https://:443/", "https://x:0/", "https://x:65536/",
+		"https://x:44a/", "https://[::1/", "https://[zz]/", "https://u@x/",
+		"https://x y/", "https://ex%41mple.com/", "https://[::1]x/",
+	};
+	for (size_t i = 0; i < sizeof(badu) / sizeof(badu[0]); i++)
+		if (up_url_parse(badu[i], 80, 443, &u) != UP_ECONFIG)
+			fail_msg("URL accepted: \"%s\"", badu[i]);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1047,6 +1420,13 @@ int main(int argc, char **argv)
 	    T(test_env_keylog_setuid),
 	    T(test_proxy_config_dead),
 	    T(test_refused_urls),
+	    T(test_chunked_close_both),
+	    T(test_date_header),
+	    cmocka_unit_test(test_no_sigpipe),
+	    T(test_proxy_http),
+	    T(test_proxy_https),
+	    cmocka_unit_test(test_parser),
+	    cmocka_unit_test(test_parse_date_url),
 	};
 
 	if (argc == 4 && strcmp(argv[1], "--keylog-child") == 0)
