@@ -295,8 +295,8 @@ static up_err hand_out(struct up_ctx *ctx, const char *url, struct up_http_parse
 }
 
 /* Where the request goes; the proxy only from the configuration. */
-static up_err destination(struct up_ctx *ctx, const struct up_http_req *req,
-			  struct up_url *target, struct up_url *proxy, struct up_dest *d)
+static up_err destination(struct up_ctx *ctx, const struct up_http_req *req, struct up_url *target,
+			  struct up_url *proxy, struct up_dest *d)
 {
 	const struct up_config *cfg = ctx->cfg;
 

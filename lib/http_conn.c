@@ -100,7 +100,8 @@ static BIO *sock_bio(struct up_tls *t, int fd)
 	BIO *b;
 
 	if (!t->meth) {
-		t->meth = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "userpool socket");
+		t->meth =
+		    BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "userpool socket");
 		if (!t->meth || !BIO_meth_set_write(t->meth, sock_write) ||
 		    !BIO_meth_set_read(t->meth, sock_read) ||
 		    !BIO_meth_set_ctrl(t->meth, sock_ctrl)) {
@@ -173,8 +174,8 @@ static up_err tls_setup(struct up_ctx *ctx, struct up_tls *t, const struct up_de
 	if (SSL_CTX_load_verify_locations(c, ca, NULL) != 1) {
 		snprintf(why, sizeof(why), "cannot read the CA file %s: %s", ca,
 			 ERR_reason_error_string(ERR_peek_last_error())
-				 ? ERR_reason_error_string(ERR_peek_last_error())
-				 : "error");
+			     ? ERR_reason_error_string(ERR_peek_last_error())
+			     : "error");
 		SSL_CTX_free(c);
 		return tls_verify_failed(ctx, d, why);
 	}
@@ -349,7 +350,8 @@ static up_err resolve_name(struct up_ctx *ctx, const struct up_url *h, const str
 static up_err resolve(struct up_ctx *ctx, const struct up_url *h, const struct up_dest *d,
 		      struct addrinfo **ret)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = {.ai_family = AF_UNSPEC,
+				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
 	char port[8];
 	int rc;
@@ -402,8 +404,8 @@ fail:
 }
 
 /* Each address in turn; all but the last get at most half the time left. */
-static up_err connect_any(struct up_ctx *ctx, const struct addrinfo *list,
-			  const struct up_url *h, const struct up_dest *d, int *ret)
+static up_err connect_any(struct up_ctx *ctx, const struct addrinfo *list, const struct up_url *h,
+			  const struct up_dest *d, int *ret)
 {
 	int err = 0;
 
@@ -552,7 +554,7 @@ up_err up_conn_write(struct up_ctx *ctx, struct up_conn *c, const struct up_dest
 			if (rc <= 0 && !(ev = ssl_want(s, rc, &e)))
 				return up_fail(ctx, UP_ENET, "%s: send failed: %s", d->url,
 					       e == SSL_ERROR_SYSCALL && errno ? strerror(errno)
-									: "TLS error");
+									       : "TLS error");
 		} else {
 			w = send(c->fd, buf + off, n, MSG_NOSIGNAL);
 			if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -590,7 +592,8 @@ up_err up_conn_read(struct up_ctx *ctx, struct up_conn *c, const struct up_dest 
 			int rc = SSL_read(s, buf, cap > 65536 ? 65536 : (int)cap);
 			n = rc;
 			if (rc <= 0 && !(ev = ssl_want(s, rc, &e))) {
-				if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !errno))
+				if (e == SSL_ERROR_ZERO_RETURN ||
+				    (e == SSL_ERROR_SYSCALL && !errno))
 					return UP_OK;
 				return up_fail(ctx, UP_ENET, "%s: receive failed: %s", d->url,
 					       errno ? strerror(errno) : "TLS error");

@@ -41,7 +41,10 @@ struct up_conn {
 	SSL *ssl;	/* TLS to the target (inside proxy_ssl, if any) */
 	char *key;	/* scheme, host, port, proxy and CA: reused for the same only */
 };
-#define UP_CONN_INIT {.fd = -1}
+#define UP_CONN_INIT                                                                               \
+	{                                                                                          \
+		.fd = -1                                                                           \
+	}
 
 /* Where a request goes: the target URL's parts and the proxy (NULL: none). */
 struct up_dest {

@@ -313,8 +313,8 @@ static enum up_hp_result on_chunk_size(struct up_http_parser *p)
 			return bad(p, "chunk size overflow");
 		n = n << 4 | d;
 	}
-	if (i == 0 || (i < p->line_len && p->line[i] != ';' && p->line[i] != ' ' &&
-		       p->line[i] != '\t'))
+	if (i == 0 ||
+	    (i < p->line_len && p->line[i] != ';' && p->line[i] != ' ' && p->line[i] != '\t'))
 		return bad(p, "bad chunk size");
 	if (n == 0) {
 		p->st = UP_HP_TRAILERS;
@@ -413,8 +413,7 @@ static enum up_hp_result take_body(struct up_http_parser *p, const char *data, s
 	return UP_HP_MORE;
 }
 
-enum up_hp_result up_hp_feed(struct up_http_parser *p, const char *data, size_t len,
-			     size_t *used)
+enum up_hp_result up_hp_feed(struct up_http_parser *p, const char *data, size_t len, size_t *used)
 {
 	enum up_hp_result res = UP_HP_MORE;
 	size_t i = 0;
@@ -450,8 +449,8 @@ enum up_hp_result up_hp_eof(struct up_http_parser *p)
 		return up_buf_ensure(&p->body) ? UP_HP_COMPLETE : UP_HP_NOMEM;
 	}
 	p->why = p->st == UP_HP_STATUS && p->line_len == 0 && p->lines == 0
-			 ? "connection closed without a response"
-			 : "connection closed inside the response";
+		     ? "connection closed without a response"
+		     : "connection closed inside the response";
 	return UP_HP_TRUNCATED;
 }
 
@@ -490,8 +489,7 @@ static bool clock_of(const char *s, struct tm *tm)
 /* The day name up to `stop` (',' or ' '): one of the seven, short or long. */
 static size_t day_name(const char *s, size_t len, char stop)
 {
-	static const char *const days[] = {"Mon",    "Tues",   "Wednes", "Thurs",
-					   "Fri",    "Satur",  "Sun"};
+	static const char *const days[] = {"Mon", "Tues", "Wednes", "Thurs", "Fri", "Satur", "Sun"};
 	size_t n = 0;
 
 	while (n < len && s[n] != stop)

@@ -16,17 +16,17 @@
 
 #include "buf.h"
 
-#define UP_HTTP_HOST_MAX 256	 /* a host name, or an IP literal without brackets */
+#define UP_HTTP_HOST_MAX 256	  /* a host name, or an IP literal without brackets */
 #define UP_HTTP_HEADERS_MAX 32768 /* status line, header and trailer lines, all told */
-#define UP_HTTP_LINE_MAX 8192	 /* one line */
-#define UP_HTTP_LINES_MAX 128	 /* header and trailer lines of one response */
+#define UP_HTTP_LINE_MAX 8192	  /* one line */
+#define UP_HTTP_LINES_MAX 128	  /* header and trailer lines of one response */
 
 /* scheme://host[:port]/path?query (the fragment dropped); no credentials. */
 struct up_url {
-	bool tls;		     /* https:// */
-	bool literal;		     /* an IPv4 or IPv6 address, not a name */
-	bool ipv6;		     /* written in brackets */
-	bool port_given;	     /* not the scheme's default */
+	bool tls;	 /* https:// */
+	bool literal;	 /* an IPv4 or IPv6 address, not a name */
+	bool ipv6;	 /* written in brackets */
+	bool port_given; /* not the scheme's default */
 	unsigned port;
 	char host[UP_HTTP_HOST_MAX]; /* without the brackets */
 	const char *path;	     /* into the URL: "/...", "?..." or "" */
@@ -63,10 +63,10 @@ struct up_http_parser {
 	/* the response */
 	int status;
 	bool http10;
-	bool framed;	 /* Content-Length or chunked, not read-to-close */
-	bool conn_close; /* Connection: close */
-	bool keep_alive; /* framed, HTTP/1.1 and no close: the connection can serve again */
-	int64_t date;	 /* Date header (seconds since the epoch); 0 when absent */
+	bool framed;	  /* Content-Length or chunked, not read-to-close */
+	bool conn_close;  /* Connection: close */
+	bool keep_alive;  /* framed, HTTP/1.1 and no close: the connection can serve again */
+	int64_t date;	  /* Date header (seconds since the epoch); 0 when absent */
 	char *error_type; /* x-amzn-ErrorType, first 256 bytes, trimmed */
 	struct up_buf body;
 	const char *why; /* what was wrong, for the detail */
@@ -83,8 +83,7 @@ struct up_http_parser {
 /* Start a response with a body of at most `cap` bytes. */
 void up_hp_init(struct up_http_parser *p, size_t cap, bool headers_only);
 /* Take `len` bytes; *used says how many belong to this response. */
-enum up_hp_result up_hp_feed(struct up_http_parser *p, const char *data, size_t len,
-			     size_t *used);
+enum up_hp_result up_hp_feed(struct up_http_parser *p, const char *data, size_t len, size_t *used);
 /* The stream ended: a read-to-close body is complete, anything else is cut. */
 enum up_hp_result up_hp_eof(struct up_http_parser *p);
 /* Wipe and free the body and the error type. */
