@@ -398,6 +398,8 @@ static enum up_hp_result take_body(struct up_http_parser *p, const char *data, s
 
 	if (p->st != UP_HP_BODY_CLOSE && p->left < n)
 		n = (size_t)p->left;
+	if (n > p->body.cap - p->body.len)
+		return UP_HP_OVER; /* (a cap of 0 is no body at all, not up_buf's "unbounded") */
 	if (!up_buf_add(&p->body, data + *i, n))
 		return p->body.over ? UP_HP_OVER : UP_HP_NOMEM;
 	*i += n;

@@ -2,10 +2,11 @@
 /*
  * The verifier helper talks to no one. These stand in for lib/http.c's
  * entry points, which the library objects linked into the helper refer to
- * (the context, the providers), so that the helper does not load libcurl
- * and its ~30 libraries: 4.7 MB of its peak RSS (issue 21 item 2: a helper
- * within 24 MiB with a tpm1 record's 16 MiB scrypt too) and their start-up
- * CPU. Anything that would need the network fails.
+ * (the context, the providers), so that the helper does not load libssl
+ * (lib/http_conn.c; libcurl until the client replaced it, ~30 libraries and
+ * 4.7 MB of the helper's peak RSS: issue 21 item 2, a helper within 24 MiB
+ * with a tpm1 record's 16 MiB scrypt too) nor pay its start-up CPU.
+ * Anything that would need the network fails.
  */
 #include <stdlib.h>
 #include <string.h>

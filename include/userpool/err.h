@@ -8,7 +8,7 @@ UP_BEGIN_DECLS
 
 /*
  * One error enum for the whole library. The cause is the enum; the detail
- * (HTTP status, the pool's __type and message, curl's error text) stays on
+ * (HTTP status, the pool's __type and message, the transport's error text) stays on
  * the context: up_ctx_detail().
  */
 typedef enum up_err {
@@ -47,7 +47,7 @@ typedef enum up_err {
 	UP_ERANGE,	  /* UID range exhausted, or a value out of range */
 	UP_ETIMEOUT,	  /* device authorization expired or polling gave up */
 	UP_EACCESSDENIED, /* device authorization denied by the user */
-	UP_EINTERNAL,	  /* an internal error (OpenSSL, libcurl setup) */
+	UP_EINTERNAL,	  /* an internal error (OpenSSL setup) */
 	UP_ENOTFOUND, /* ResourceNotFound or HTTP 404: wrong client_id, user_pool_id or endpoint */
 	UP_ELAMBDA,   /* a Lambda trigger of the pool refused the sign-in (UserLambdaValidation) */
 	UP_EPOOLCONFIG, /* InvalidUserPoolConfiguration: the pool or app client is misconfigured */

@@ -10,7 +10,8 @@
 # (the state-record reader), nss (the NSS module's file reader), cognito and
 # oidc (response parsing through the public sign-in calls and a fake
 # transport, tests/fuzz/fake_http.c), srp (the server's SRP values), otpauth
-# (otpauth URI, base32 secret, QR text).
+# (otpauth URI, base32 secret, QR text), http (lib/http_parse.c: the HTTP/1.1
+# response parser, fed whole and in pieces; the Date header, the URL split).
 #
 # Usage: tests/fuzz/run-fuzz.sh [SECONDS] [TARGET...]  (default 60 s, all targets)
 # Environment: CLANG (default clang), SRCDIR (source tree), BUILDDIR (where
@@ -19,7 +20,7 @@ set -eu
 
 secs=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-jws jwks config store nss cognito oidc srp otpauth}
+targets=${*:-jws jwks config store nss cognito oidc srp otpauth http}
 srcdir=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 builddir=${BUILDDIR:-.}
 out=$builddir/fuzz-build
@@ -52,8 +53,8 @@ done
 ar rcs "$out/libfuzzup.a" "$out"/obj/*.o
 # The same without lib/http.c, for the targets that bring the fake transport.
 ar rcs "$out/libfuzzup-nohttp.a" $(ls "$out"/obj/*.o | grep -v '/http\.o$')
-libs=$(pkg-config --libs jansson libcrypto libcurl libqrencode 2>/dev/null ||
-	echo "-ljansson -lcrypto -lcurl -lqrencode")
+libs=$(pkg-config --libs jansson libssl libcrypto libqrencode 2>/dev/null ||
+	echo "-ljansson -lssl -lcrypto -lqrencode")
 # A build configured with tpm2-tss compiles lib/tpm.c and lib/tss.c against
 # its headers; the offline verifier (lib/store.c) reaches them. tpm2-tss
 # itself is dlopen'ed at first use (lib/tss.c): no libtss2 to link, only

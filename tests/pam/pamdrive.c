@@ -40,7 +40,7 @@
  *   -l FILE      append syslog lines ("PRIO message") to FILE
  *   -q           do not print the transcript
  *   -k LIB       dlopen LIB first and keep it loaded (repeatable): the
- *                module and libcurl stay resident across pam_end, as in a
+ *                module and libssl stay resident across pam_end, as in a
  *                daemon, so valgrind runs of many rounds stay fast
  *   -D           no-op fail delay (the module's pam_fail_delay is recorded,
  *                not slept)

@@ -5,7 +5,7 @@
 # UP_PAM_LEAK_ROUNDS sets the number of sign-ins (default 1000, the issue's
 # figure). auth_flow = password, mfa = optional and offline = no keep each
 # round to one HTTPS request and no scrypt, so the loop measures the module,
-# the library, libcurl/OpenSSL and libpam rather than key stretching.
+# the library, OpenSSL and libpam rather than key stretching.
 # Prints TAP.
 
 set -u
@@ -53,8 +53,8 @@ st=$?
 ok $st "3 sign-ins without valgrind succeed"
 [ $st -eq 0 ] || diag "$(head -n 20 "$T/plain.out")"
 
-# Load and unload: libpam dlopens the module (and with it libcurl and
-# OpenSSL) on every pam_start and dlcloses it at pam_end.
+# Load and unload: libpam dlopens the module (and with it libssl and libcrypto)
+# on every pam_start and dlcloses it at pam_end.
 valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
 	--error-exitcode=99 --log-file="$T/vg0.log" \
 	"$PAMDRIVE" -d "$T/svc" -s leak -D -q -n 10 -u leaky -a "Passw0rd-leak1" auth acct \

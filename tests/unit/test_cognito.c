@@ -1085,8 +1085,9 @@ static void test_network_faults(void **state)
 	assert_null(auth);
 	t_pool_fault(P, "{s:s,s:s,s:i}", "action", "nonjson", "match", "InitiateAuth", "count", 1);
 	expect_signin(f, user, PW, NULL, UP_EPROTO);
-	/* A dropped connection: libcurl retries once on a fresh connection when
-	 * a reused one dies before any answer, so drop every attempt. */
+	/* A dropped connection: lib/http.c retries once on a fresh connection
+	 * when a reused one dies before any answer (as libcurl did), so drop
+	 * every attempt. */
 	t_pool_fault(P, "{s:s,s:s}", "action", "drop", "match", "InitiateAuth");
 	expect_signin(f, user, PW, NULL, UP_ENET);
 	t_pool_clear_faults(P);
