@@ -150,6 +150,7 @@ static up_err tls_setup(struct up_ctx *ctx, struct up_tls *t, const struct up_de
 	SSL_CTX_free(t->ctx);
 	t->ctx = NULL;
 	free(t->ca_file);
+	t->ca_file = NULL;
 	/* The default configuration loading: openssl.cnf carries the admin's
 	 * crypto policy. */
 	if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL))

@@ -6,6 +6,7 @@
  * in pieces of any size.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -113,7 +114,7 @@ up_err up_url_parse(const char *url, unsigned http_port, unsigned https_port, st
 
 void up_hp_init(struct up_http_parser *p, size_t cap, bool headers_only)
 {
-	memset(p, 0, sizeof(*p) - sizeof(p->line));
+	memset(p, 0, offsetof(struct up_http_parser, line));
 	p->line[0] = '\0';
 	p->headers_only = headers_only;
 	p->body.cap = cap;
