@@ -792,6 +792,12 @@ static void test_tls_wrong_ca(void **state)
 	/* The system store does not know the test CA either. */
 	set_ca(f->ctx, NULL);
 	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_ETLS, &resp);
+	/* An unreadable CA file: a TLS failure with the warning, not "unreachable". */
+	t_log_reset(&f->log);
+	set_ca(f->ctx, "/nonexistent/ca.pem");
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_ETLS, &resp);
+	assert_true(t_log_contains(&f->log, "possible interception"));
+	assert_non_null(strstr(up_ctx_detail(f->ctx), "/nonexistent/ca.pem"));
 	/* Back to the right CA on the same context: fine again. */
 	set_ca(f->ctx, S.ca);
 	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_OK, &resp);
