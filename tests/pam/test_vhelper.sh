@@ -43,7 +43,12 @@ pool_port=$(printf '%s' "$POOL_URL" | sed -n 's|^https://[^/]*:\([0-9]*\)/.*|\1|
 conf main "kdf_slots = 1" "offline_mfa = skip"
 service "$SVC" main main
 # The helper itself, not the logging wrapper: its argv and environment.
-VERIFIER_HELPER=$UP_VERIFIER conf direct "kdf_slots = 1" "offline_mfa = skip"
+# "direct": the helper itself (no logging wrapper), a copy of its own, so that
+# helper_pid finds this test's helper and not one of a test running beside it
+mkdir -p "$T/direct" && cp "$UP_VERIFIER" "$T/direct/userpool-verifier" ||
+	echo "Bail out! cannot copy $UP_VERIFIER"
+DIRECT_HELPER=$T/direct/userpool-verifier
+VERIFIER_HELPER=$DIRECT_HELPER conf direct "kdf_slots = 1" "offline_mfa = skip"
 service "$SVC" direct direct
 VERIFIER_HELPER=$T/no-such-helper conf missing "offline_mfa = skip"
 service "$SVC" missing missing
@@ -75,7 +80,7 @@ verifier_of() { rec_get "$1" verifier; }
 # The helper process (its executable is the build's), by /proc.
 helper_pid() {
 	local p exe want
-	want=$(readlink -f "$UP_VERIFIER")
+	want=$(readlink -f "$DIRECT_HELPER")
 	for _ in $(seq 1 200); do
 		for p in /proc/[0-9]*; do
 			exe=$(readlink "$p/exe" 2>/dev/null) || continue
