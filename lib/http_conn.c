@@ -24,6 +24,7 @@
 #include <openssl/x509v3.h>
 
 #include "ctx.h"
+#include "http_ca.h"
 #include "http_conn.h"
 #include "log.h"
 #include "secret.h"
@@ -123,6 +124,7 @@ static BIO *sock_bio(struct up_tls *t, int fd)
 void up_tls_free(struct up_tls *t)
 {
 	SSL_CTX_free(t->ctx);
+	up_ca_free(t->ca);
 	BIO_meth_free(t->meth);
 	free(t->ca_file);
 	memset(t, 0, sizeof(*t));
@@ -149,6 +151,8 @@ static up_err tls_setup(struct up_ctx *ctx, struct up_tls *t, const struct up_de
 		return UP_OK;
 	SSL_CTX_free(t->ctx);
 	t->ctx = NULL;
+	up_ca_free(t->ca);
+	t->ca = NULL;
 	free(t->ca_file);
 	t->ca_file = NULL;
 	/* The default configuration loading: openssl.cnf carries the admin's
@@ -171,8 +175,11 @@ static up_err tls_setup(struct up_ctx *ctx, struct up_tls *t, const struct up_de
 		return up_fail(ctx, UP_EINTERNAL, "%s: cannot require TLS 1.2", d->url);
 	}
 	/* Never SSL_CTX_set_default_verify_paths: that reads SSL_CERT_FILE and
-	 * SSL_CERT_DIR from the caller's environment. */
-	if (SSL_CTX_load_verify_locations(c, ca, NULL) != 1) {
+	 * SSL_CERT_DIR from the caller's environment. The anchors a peer needs
+	 * are decoded when it needs them (lib/http_ca.c), else all at once. */
+	if ((t->ca = up_ca_load(ca))) {
+		up_ca_attach(c, t->ca);
+	} else if (SSL_CTX_load_verify_locations(c, ca, NULL) != 1) {
 		snprintf(why, sizeof(why), "cannot read the CA file %s: %s", ca,
 			 ERR_reason_error_string(ERR_peek_last_error())
 			     ? ERR_reason_error_string(ERR_peek_last_error())

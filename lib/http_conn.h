@@ -22,6 +22,7 @@
 #include "http_parse.h"
 
 struct up_ctx;
+struct up_ca;
 
 /* The trust anchors when ca_file is not set: the system store on Debian,
  * never SSL_CERT_FILE/SSL_CERT_DIR from the caller's environment. */
@@ -30,6 +31,7 @@ struct up_ctx;
 /* The TLS setup of one context (struct up_http), made on first use. */
 struct up_tls {
 	SSL_CTX *ctx;
+	struct up_ca *ca; /* its trust anchors, on demand (lib/http_ca.c); NULL: loaded whole */
 	char *ca_file;	  /* what ctx trusts */
 	BIO_METHOD *meth; /* the socket BIO: send(MSG_NOSIGNAL) and recv */
 };

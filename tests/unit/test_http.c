@@ -1402,6 +1402,100 @@ static void test_parse_date_url(void **state)
 			fail_msg("URL accepted: \"%s\"", badu[i]);
 }
 
+/* The CA file decoded on demand (lib/http_ca.c): the anchor found among
+ * many, in a file with CRLF lines, and a file the splitter does not take
+ * (a TRUSTED CERTIFICATE block) loaded whole as before. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *s = NULL;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	s = malloc((size_t)n + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	s[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return s;
+}
+
+/* A new CA file of these parts for ctx (a new name each time: the kept
+ * connection and the TLS setup are per ca_file path). */
+static void bundle(struct up_ctx *ctx, const char *const *parts)
+{
+	static int seq;
+	char *path = NULL;
+	FILE *f;
+
+	assert_true(asprintf(&path, "%s/bundle%d.pem", S.dir, seq++) > 0);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	for (const char *const *p = parts; *p; p++)
+		assert_true(fputs(*p, f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	set_ca(ctx, path);
+	free(path);
+}
+
+static void test_ca_bundle(void **state)
+{
+	struct fx *f = *state;
+	struct up_http_resp resp = { 0 };
+	size_t n, m;
+	char *ca = slurp(S.ca, &n), *other = slurp(S.other_ca, &m), *sys = NULL;
+	char *crlf = malloc(2 * n + 1), *trusted = NULL, *b, *e;
+	size_t k = 0, sl = 0;
+
+	assert_non_null(crlf);
+	if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0)
+		sys = slurp("/etc/ssl/certs/ca-certificates.crt", &sl);
+	/* Among the system's roots and an unrelated CA, after them. */
+	bundle(f->ctx, (const char *const[]){ sys ? sys : "", other, ca, NULL });
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "hello");
+	up_http_resp_clear(&resp);
+	/* The wrong host name still fails; without the test CA, nothing verifies. */
+	do_req(f->ctx, "https", S.badhost, "/ok", "GET", 0, UP_ETLS, &resp);
+	bundle(f->ctx, (const char *const[]){ other, sys ? sys : "", NULL });
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_ETLS, &resp);
+	/* CRLF line ends. */
+	for (size_t i = 0; i < n; i++) {
+		if (ca[i] == '\n')
+			crlf[k++] = '\r';
+		crlf[k++] = ca[i];
+	}
+	crlf[k] = '\0';
+	bundle(f->ctx, (const char *const[]){ other, crlf, NULL });
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_OK, &resp);
+	up_http_resp_clear(&resp);
+	/* A TRUSTED CERTIFICATE block: the whole file through OpenSSL. */
+	b = strstr(ca, "-----BEGIN CERTIFICATE-----");
+	e = strstr(ca, "-----END CERTIFICATE-----");
+	assert_true(b && e && e > b);
+	assert_true(asprintf(&trusted, "-----BEGIN TRUSTED CERTIFICATE-----%.*s"
+				       "-----END TRUSTED CERTIFICATE-----\n",
+			     (int)(e - b - 27), b + 27) > 0);
+	bundle(f->ctx, (const char *const[]){ other, trusted, NULL });
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_OK, &resp);
+	up_http_resp_clear(&resp);
+	/* Garbage inside a CERTIFICATE block: loaded whole, which refuses it. */
+	bundle(f->ctx, (const char *const[]){ "-----BEGIN CERTIFICATE-----\n!!!!\n"
+						  "-----END CERTIFICATE-----\n", ca, NULL });
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_ETLS, &resp);
+	set_ca(f->ctx, S.ca);
+	free(trusted);
+	free(crlf);
+	free(sys);
+	free(other);
+	free(ca);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1434,6 +1528,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_no_sigpipe),
 	    T(test_proxy_http),
 	    T(test_proxy_https),
+	    T(test_ca_bundle),
 	    cmocka_unit_test(test_parser),
 	    cmocka_unit_test(test_parse_date_url),
 	};
