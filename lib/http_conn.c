@@ -583,6 +583,7 @@ up_err up_conn_read(struct up_ctx *ctx, struct up_conn *c, const struct up_dest 
 		    size_t cap, size_t *got)
 {
 	SSL *s = io_ssl(c);
+	int one = 1;
 	up_err r;
 
 	*got = 0;
@@ -618,6 +619,10 @@ up_err up_conn_read(struct up_ctx *ctx, struct up_conn *c, const struct up_dest 
 			*got = (size_t)n;
 			return UP_OK;
 		}
+		/* Acknowledge what comes next at once: a server that writes its
+		 * headers and its body apart, with Nagle on, holds the body until
+		 * our ACK, which Linux delays by up to 40 ms otherwise. */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 		if ((r = wait_fd(ctx, c->fd, ev, d, "receiving")))
 			return r;
 	}
