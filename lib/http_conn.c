@@ -467,7 +467,8 @@ static up_err tunnel_answer(struct up_ctx *ctx, struct up_conn *c, const struct 
 static up_err tunnel(struct up_ctx *ctx, struct up_conn *c, const struct up_dest *d)
 {
 	const struct up_url *h = d->target;
-	struct up_http_parser *p = malloc(sizeof(*p));
+	/* Zeroed: up_hp_clear below runs even when the CONNECT was never sent. */
+	struct up_http_parser *p = calloc(1, sizeof(*p));
 	char hp[UP_HTTP_HOST_MAX + 16];
 	struct up_buf req = {0};
 	up_err r;
