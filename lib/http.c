@@ -193,12 +193,18 @@ static up_err build_request(struct up_ctx *ctx, const struct up_http_req *req,
 
 /* Send the request, read one response into p. *got_any: a byte of it came. */
 static up_err round_trip(struct up_ctx *ctx, struct up_conn *c, const struct up_dest *d,
-			 const struct up_buf *msg, struct up_http_parser *p, bool *got_any)
+			 const struct up_buf *msg, struct up_http_parser *p, bool *got_any,
+			 bool *sent_any)
 {
 	enum up_hp_result res = UP_HP_MORE;
 	size_t got = 0, used = 0;
 	char buf[16384];
-	up_err r = up_conn_write(ctx, c, d, msg->s, msg->len);
+	up_err r;
+
+	c->unclean_eof = false;
+	c->sent = 0;
+	r = up_conn_write(ctx, c, d, msg->s, msg->len);
+	*sent_any = c->sent > 0;
 
 	while (!r && res == UP_HP_MORE) {
 		if ((r = up_conn_read(ctx, c, d, buf, sizeof(buf), &got)))
@@ -209,6 +215,10 @@ static up_err round_trip(struct up_ctx *ctx, struct up_conn *c, const struct up_
 			/* More than was asked for: never reuse that connection. */
 			if (res == UP_HP_COMPLETE && used < got)
 				p->keep_alive = false;
+		} else if (c->unclean_eof && p->st == UP_HP_BODY_CLOSE) {
+			/* A read-to-close body needs close_notify: a bare FIN may be forged. */
+			p->why = "connection closed without close_notify inside the body";
+			res = UP_HP_TRUNCATED;
 		} else {
 			res = up_hp_eof(p);
 		}
@@ -240,14 +250,15 @@ static up_err round_trip(struct up_ctx *ctx, struct up_conn *c, const struct up_
  * after an answer began.
  */
 static up_err exchange(struct up_ctx *ctx, const struct up_dest *d, const char *key,
-		       const struct up_buf *msg, struct up_http_parser *p, size_t cap)
+		       const struct up_buf *msg, struct up_http_parser *p, size_t cap,
+		       bool replayable)
 {
 	struct up_http *h = ctx->http;
 
 	for (int attempt = 0;; attempt++) {
 		bool reused = h->conn.fd >= 0 && h->conn.key && strcmp(h->conn.key, key) == 0 &&
 			      up_conn_alive(&h->conn);
-		bool got_any = false;
+		bool got_any = false, sent_any = false;
 		up_err r;
 
 		if (!reused) {
@@ -261,11 +272,11 @@ static up_err exchange(struct up_ctx *ctx, const struct up_dest *d, const char *
 		}
 		up_hp_clear(p);
 		up_hp_init(p, cap, false);
-		r = round_trip(ctx, &h->conn, d, msg, p, &got_any);
+		r = round_trip(ctx, &h->conn, d, msg, p, &got_any, &sent_any);
 		if (r || !p->keep_alive)
 			up_conn_close(&h->conn);
-		if (!r || !reused || got_any || attempt || r != UP_ENET ||
-		    up_http_now_ms() >= d->deadline)
+		if (!r || !reused || got_any || (sent_any && !replayable) || attempt ||
+		    r != UP_ENET || up_http_now_ms() >= d->deadline)
 			return r;
 	}
 }
@@ -357,7 +368,8 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 		r = up_fail(ctx, UP_ENOMEM, "out of memory");
 		goto out;
 	}
-	r = exchange(ctx, &d, key, &msg, p, req->cap ? req->cap : UP_MAX_RESPONSE);
+	r = exchange(ctx, &d, key, &msg, p, req->cap ? req->cap : UP_MAX_RESPONSE,
+		     !(req->method && strcmp(req->method, "POST") == 0));
 	if (!r)
 		r = hand_out(ctx, req->url, p, resp);
 out:

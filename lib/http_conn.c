@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -168,7 +169,7 @@ static up_err tls_setup(struct up_ctx *ctx, struct up_tls *t, const struct up_de
 	SSL_CTX_set_verify(c, SSL_VERIFY_PEER, NULL);
 	/* A peer that closes without close_notify: the framing (Content-Length,
 	 * chunked) tells a cut response. */
-	SSL_CTX_set_options(c, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_CLEANSE_PLAINTEXT);
 	ERR_clear_error();
 	if (!SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION)) {
 		SSL_CTX_free(c);
@@ -361,13 +362,20 @@ static up_err resolve(struct up_ctx *ctx, const struct up_url *h, const struct u
 	struct addrinfo hints = {.ai_family = AF_UNSPEC,
 				 .ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	const char *host = h->host;
 	char port[8];
 	int rc;
 
-	if (!h->literal)
+	/* "localhost" is the loopback address, never a question for the
+	 * resolver: http:// is allowed to it as to a loopback host, and
+	 * "localhost." would otherwise go to DNS (nss_files matches names
+	 * exactly), taking a plain-text request off the machine. */
+	if (strcasecmp(host, "localhost") == 0 || strcasecmp(host, "localhost.") == 0)
+		host = "127.0.0.1";
+	else if (!h->literal)
 		return resolve_name(ctx, h, d, ret);
 	snprintf(port, sizeof(port), "%u", h->port);
-	rc = getaddrinfo(h->host, port, &hints, ret);
+	rc = getaddrinfo(host, port, &hints, ret);
 	return rc ? gai_failed(ctx, d, h, rc) : UP_OK;
 }
 
@@ -538,7 +546,8 @@ bool up_conn_alive(const struct up_conn *c)
 {
 	struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 
-	if (c->fd < 0 || (io_ssl(c) && SSL_has_pending(io_ssl(c))))
+	if (c->fd < 0 || (c->ssl && (SSL_has_pending(c->ssl) || SSL_pending(c->ssl))) ||
+	    (c->proxy_ssl && (SSL_has_pending(c->proxy_ssl) || SSL_pending(c->proxy_ssl))))
 		return false;
 	return poll(&pfd, 1, 0) == 0;
 }
@@ -572,6 +581,7 @@ up_err up_conn_write(struct up_ctx *ctx, struct up_conn *c, const struct up_dest
 		}
 		if (w > 0) {
 			off += (size_t)w;
+			c->sent += (size_t)w;
 			continue;
 		}
 		if ((r = wait_fd(ctx, c->fd, ev, d, "sending")))
@@ -602,9 +612,15 @@ up_err up_conn_read(struct up_ctx *ctx, struct up_conn *c, const struct up_dest 
 			int rc = SSL_read(s, buf, cap > 65536 ? 65536 : (int)cap);
 			n = rc;
 			if (rc <= 0 && !(ev = ssl_want(s, rc, &e))) {
-				if (e == SSL_ERROR_ZERO_RETURN ||
-				    (e == SSL_ERROR_SYSCALL && !errno))
+				if (e == SSL_ERROR_ZERO_RETURN)
 					return UP_OK;
+				if ((e == SSL_ERROR_SYSCALL && !errno) ||
+				    (e == SSL_ERROR_SSL &&
+				     ERR_GET_REASON(ERR_peek_error()) ==
+					 SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+					c->unclean_eof = true; /* no close_notify */
+					return UP_OK;
+				}
 				return up_fail(ctx, UP_ENET, "%s: receive failed: %s", d->url,
 					       errno ? strerror(errno) : "TLS error");
 			}

@@ -38,10 +38,12 @@ struct up_tls {
 void up_tls_free(struct up_tls *t);
 
 struct up_conn {
-	int fd;		/* -1: none */
-	SSL *proxy_ssl; /* TLS to an https:// proxy */
-	SSL *ssl;	/* TLS to the target (inside proxy_ssl, if any) */
-	char *key;	/* scheme, host, port, proxy and CA: reused for the same only */
+	int fd;		  /* -1: none */
+	SSL *proxy_ssl;	  /* TLS to an https:// proxy */
+	SSL *ssl;	  /* TLS to the target (inside proxy_ssl, if any) */
+	char *key;	  /* scheme, host, port, proxy and CA: reused for the same only */
+	bool unclean_eof; /* TLS ended without close_notify */
+	size_t sent;	  /* bytes of the current request handed to the kernel */
 };
 #define UP_CONN_INIT                                                                               \
 	{                                                                                          \

@@ -203,6 +203,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"5;ext=1\r\nhello\r\n1\r\n \r\nA\r\n0123456789\r\n"
                              b"0\r\nX-Check: yes\r\n\r\n")
+        elif p == "/extra":
+            # A response that fills exactly one TLS record (16384
+            # bytes), then a second, unasked response in the next record,
+            # both in one write.
+            stale = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nSTALE"
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: %05d\r\n\r\n" % 0
+            n = 16384 - len(head)
+            head = b"HTTP/1.1 200 OK\r\nContent-Length: %05d\r\n\r\n" % n
+            self.wfile.write(head + b"x" * n + stale)
+            self.wfile.flush()
         elif p == "/close":
             self.send_response(200)
             self.send_header("Connection", "close")

@@ -1531,12 +1531,80 @@ static void test_ca_bundle(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* A read-to-close body over TLS that ends without close_notify (a
+ * bare TCP FIN, which anyone on the path can forge at a record boundary) is
+ * taken as complete. http_server.py never sends close_notify (CPython's
+ * SSLSocket.shutdown/close do not). libcurl reported this as an error. */
+static void test_tls_eof_without_close_notify(void **state)
+{
+	struct fx *f = *state;
+	struct up_http_resp resp = { 0 };
+
+	do_req(f->ctx, "https", S.https, "/close", "GET", 0, UP_ENET, &resp);
+	up_http_resp_clear(&resp);
+}
+
+/* After a response that ends at a TLS record boundary, the server
+ * sends a second, unasked response in the next record. Direct, the kept
+ * connection is refused (poll sees the bytes); through the https:// proxy the
+ * bytes sit decrypted in the proxy's SSL, up_conn_alive misses them and the
+ * next request gets the stale response. */
+static void stale_bytes(struct fx *f, bool via)
+{
+	struct up_http_resp resp = { 0 };
+
+	if (via)
+		set_proxy(f->ctx, "https", S.tlsproxy);
+	do_req(f->ctx, "https", S.https, "/extra", "GET", 0, UP_OK, &resp);
+	assert_int_equal(resp.len, 16384 - 42);
+	up_http_resp_clear(&resp);
+	usleep(300 * 1000);
+	do_req(f->ctx, "https", S.https, "/ok", "GET", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "hello");
+	up_http_resp_clear(&resp);
+	set_proxy(f->ctx, NULL, 0);
+}
+
+/* "localhost" (any case, with the root's dot too) is 127.0.0.1 without the
+ * resolver: "localhost." is no /etc/hosts name and would go to DNS. */
+static void test_localhost_not_resolved(void **state)
+{
+	struct fx *f = *state;
+	static const char *const names[] = {"localhost", "localhost.", "LocalHost."};
+	struct up_http_resp resp = { 0 };
+	struct up_http_req req = { .method = "GET" };
+	char *u = NULL;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		assert_true(asprintf(&u, "http://%s:%d/ok", names[i], S.http) > 0);
+		req.url = u;
+		assert_int_equal(up_http_do(f->ctx, &req, &resp), UP_OK);
+		assert_string_equal(resp.body, "hello");
+		up_http_resp_clear(&resp);
+		free(u);
+	}
+}
+
+static void test_stale_bytes_direct(void **state)
+{
+	stale_bytes(*state, false);
+}
+
+static void test_stale_bytes_via_tlsproxy(void **state)
+{
+	stale_bytes(*state, true);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_url_allowed),
 	    cmocka_unit_test(test_host_is_loopback),
 	    cmocka_unit_test(test_buf),
+	    T(test_tls_eof_without_close_notify),
+	    T(test_stale_bytes_direct),
+	    T(test_stale_bytes_via_tlsproxy),
+	    T(test_localhost_not_resolved),
 	    T(test_get),
 	    T(test_post),
 	    T(test_status_returned),
