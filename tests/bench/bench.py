@@ -10,6 +10,8 @@ measures, each several times with the median reported:
      pam_userpool.so, auth_flow = password and srp, against the same HTTP
      exchanges made by a bare libcurl program (bench_floor);
   3. the same sign-in with AWS's JavaScript SDK run by pam_exec;
+  2c. (issue 21) figure 2's CPU and wall, ours against the floor, with a
+     production-like ca_file: the system CA bundle followed by the test CA;
   4. cold JWKS (first sign-in) against warm;
   5. offline sign-in and the share of its KDF (scrypt);
   5t. (issue 22) offline sign-in through the TPM (swtpm on 127.0.0.1) against
@@ -66,6 +68,8 @@ class BenchError(Exception):
 # small helpers
 
 CG_ROOT = "/sys/fs/cgroup/memory"
+# The shipped default ca_file (lib/http_conn.h UP_SYSTEM_CA_FILE).
+SYSTEM_CA_FILE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 def median(xs):
@@ -272,7 +276,7 @@ class Bench:
     # --- configuration and PAM services ---------------------------------------
 
     def conf(self, name, state, flow="password", offline=False, endpoint=None, extra=(),
-             helper=None):
+             helper=None, ca=None):
         os.makedirs(state, mode=0o700, exist_ok=True)
         path = os.path.join(self.T, name + ".conf")
         lines = ["# make bench: %s" % name,
@@ -281,7 +285,7 @@ class Bench:
                  "client_id = " + CLIENT_ID,
                  "endpoint = " + (endpoint or self.url),
                  "issuer = " + self.issuer,
-                 "ca_file = " + self.ca,
+                 "ca_file = " + (ca or self.ca),
                  "state_dir = " + state,
                  "auth_flow = " + flow,
                  "offline = " + ("yes" if offline else "no"),
@@ -390,12 +394,15 @@ class Bench:
             f.write(totp(u[2]) + "\n")
         return self.pam_ok(service, u[0], [u[1]], service)
 
-    def floor(self, flow, us):
+    def floor(self, flow, us, ca=None):
+        """bench_floor's sign-ins of `us`; `ca`: its CA_FILE (default the
+        one-certificate test CA). The whole-process CPU of a one-user run is
+        kept per flow (and per CA file: "+bundle" for another)."""
         path = os.path.join(self.T, "floor-users")
         with open(path, "w") as f:
             for u in us:
                 f.write("%s %s %s\n" % u)
-        r = subprocess.run([os.path.join(self.bindir, "bench_floor"), self.url, self.ca,
+        r = subprocess.run([os.path.join(self.bindir, "bench_floor"), self.url, ca or self.ca,
                             CLIENT_ID, POOL_ID, flow, path], capture_output=True, text=True,
                            timeout=120)
         os.unlink(path)
@@ -406,7 +413,7 @@ class Bench:
         cpu = [float(f[2]) for f in lines if f[0] == "floor_ms"]
         reqs = [int(f[1]) for f in lines if f[0] == "requests"]
         if len(us) == 1:
-            self.floor_proc.setdefault(flow, []).extend(
+            self.floor_proc.setdefault(flow if not ca else flow + "+bundle", []).extend(
                 float(f[1]) for f in lines if f[0] == "process_cpu_ms")
         return ms, cpu, (reqs[0] // max(1, len(ms)) if reqs else 0)
 
@@ -553,6 +560,79 @@ class Bench:
         self.row("srp, offline = yes (defaults: + scrypt verifier) median",
                  fmt_ms(median(d_ms)), "(%d sign-ins)" % nd)
 
+    def ca_bundle(self):
+        """A production-like ca_file in the temp dir: the system bundle (the
+        shipped default, ~150 roots) followed by the test CA, root-owned
+        0644. None when the system bundle is missing."""
+        if not os.path.isfile(SYSTEM_CA_FILE):
+            return None
+        path = os.path.join(self.T, "ca-bundle.pem")
+        with open(SYSTEM_CA_FILE, "rb") as f:
+            pem = f.read()
+        with open(self.ca, "rb") as f:
+            pem += (b"" if pem.endswith(b"\n") else b"\n") + f.read()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        os.chown(path, 0, 0)
+        os.chmod(path, 0o644)
+        return path
+
+    def fig23_bundle(self):
+        """Issue 21 targets 4 and 6 with the default ca_file: figure 2/3's
+        CPU and wall comparison (same flows, ours then the floor in each
+        round, offline = no) with the system bundle + the test CA as the
+        ca_file of both our PAM service and bench_floor."""
+        n = self.n(25, 6)
+        self.section("2c. Online sign-in as in 2./3. with a production-like ca_file: the "
+                     "system CA bundle (%s, the default ca_file) followed by the test CA, for "
+                     "ours and the floor alike (JWKS cached; offline = no; %d sign-ins each, "
+                     "interleaved)" % (SYSTEM_CA_FILE, n))
+        bundle = self.ca_bundle()
+        if not bundle:
+            for flow in ("password", "srp"):
+                self.row("%s, ca_file = system bundle + test CA" % flow,
+                         "not measured (no system bundle)")
+            self.notes.append("2c: %s missing: no figure with the system CA bundle"
+                              % SYSTEM_CA_FILE)
+            return
+        with open(bundle, "rb") as f:
+            ncerts = f.read().count(b"-----BEGIN CERTIFICATE-----")
+        self.notes.append("2c: the floor sets CURLOPT_CAINFO on a new easy handle per sign-in "
+                          "(as each pamtester process starts afresh), so OpenSSL loads and "
+                          "decodes all %d certificates of the bundle inside each timed sign-in; "
+                          "ours reads the bundle's subjects and decodes the certificates a "
+                          "chain needs (lib/http_ca.c)" % ncerts)
+        for flow in ("password", "srp"):
+            svc = self.ours_service("bundle-" + flow, flow=flow, ca=bundle)
+            # Warm-up (not timed): fills the JWKS cache, loads the files.
+            warm = self.users(2, "w")
+            self.ours(svc, warm[0])
+            self.floor(flow, [warm[1]], ca=bundle)
+            ours_ms, ours_cpu, floor_ms, floor_cpu = [], [], [], []
+            for _ in range(n):
+                us = self.users(2, flow[0])
+                ms, _, cpu = self.ours(svc, us[0])
+                ours_ms.append(ms)
+                ours_cpu.append(cpu)
+                fm, fc, _ = self.floor(flow, [us[1]], ca=bundle)
+                floor_ms.extend(fm)
+                floor_cpu.extend(fc)
+            oc, fcm = median(ours_cpu), median(floor_cpu)
+            om, fmed = median(ours_ms), median(floor_ms)
+            label = "%s, ca_file = system bundle + test CA" % flow
+            self.fig["cpu_bundle_" + flow] = oc / max(fcm, 1e-9)
+            self.fig["wall_bundle_" + flow] = om / max(fmed, 1e-9)
+            self.row("%s: CPU ours / floor (medians)" % label,
+                     "%s / %s" % (fmt_ms(oc), fmt_ms(fcm)),
+                     "ratio %s (ours: the whole pamtester process; %d certificates)"
+                     % (fmt_ratio(oc, fcm), ncerts))
+            fp = median(self.floor_proc.get(flow + "+bundle", []))
+            self.row("%s: CPU ours / floor's whole process" % label,
+                     "%s / %s" % (fmt_ms(oc), fmt_ms(fp)), "ratio %s" % fmt_ratio(oc, fp))
+            self.row("%s: wall ours / floor (medians)" % label,
+                     "%s / %s" % (fmt_ms(om), fmt_ms(fmed)), "ratio %s" % fmt_ratio(om, fmed))
+
     def fig_defaults(self):
         """Issue 21 targets 1 and 6: the defaults (offline = yes: a fresh
         scrypt verifier per online sign-in) against offline = no and the
@@ -636,6 +716,13 @@ class Bench:
         for flow in ("password", "srp"):
             t("4. CPU per online sign-in / floor, %s (offline = no)" % flow, "cpu_" + flow,
               "%.2fx", "<= 2x", lambda v: v <= 2.0)
+        for flow in ("password", "srp"):
+            label = ("4. CPU per online sign-in / floor, %s (offline = no), with the system CA "
+                     "bundle (the default ca_file)" % flow)
+            if not os.path.isfile(SYSTEM_CA_FILE):
+                self.row(label, "not measured (no system bundle)", "target <= 2x")
+            else:
+                t(label, "cpu_bundle_" + flow, "%.2fx", "<= 2x", lambda v: v <= 2.0)
         t("5. token verification / bare EVP_DigestVerify", "verify", "%.2fx", "<= 1.5x",
           lambda v: v <= 1.5)
         for d in (0, 40):
@@ -1123,10 +1210,14 @@ class Bench:
         load0 = loadavg()
         self.check_env()
         self.pool_start()
-        steps = [self.fig1_verify, self.fig23_online, self.fig_defaults, self.fig4_cold,
-                 self.fig5_offline, self.fig5t_tpm, self.fig6_concurrent, self.fig7_memory, self.fig_targets]
+        steps = [self.fig1_verify, self.fig23_online, self.fig23_bundle, self.fig_defaults,
+                 self.fig4_cold, self.fig5_offline, self.fig5t_tpm, self.fig6_concurrent,
+                 self.fig7_memory, self.fig_targets]
         if self.a.only:
             keep = set(self.a.only.split(","))
+            # 2c is figure 2/3 with another ca_file: it comes with fig23_online.
+            if "fig23_online" in keep:
+                keep.add("fig23_bundle")
             steps = [x for x in steps if x.__name__ in keep or x.__name__ == "fig_targets"]
         for step in steps:
             step()
@@ -1168,7 +1259,8 @@ def main():
                     help="time budget of the larger valgrind run (default 60)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
     ap.add_argument("--only", help="comma-separated figure methods to run (e.g. "
-                    "fig_defaults,fig7_memory; fig7_memory needs fig23_online)")
+                    "fig_defaults,fig7_memory; fig7_memory needs fig23_online; "
+                    "fig23_online brings fig23_bundle)")
     args = ap.parse_args()
     b = Bench(args)
     for sig in (signal.SIGINT, signal.SIGTERM):
