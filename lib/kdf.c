@@ -133,7 +133,7 @@ int64_t up_kdf_debounce(int dirfd, const char *name, unsigned burst_ms, unsigned
 	struct timespec step = {(time_t)(step_ms / 1000), (long)(step_ms % 1000) * 1000000L};
 	int64_t prev, now;
 	unsigned rounds = step_ms ? max_ms / step_ms : 0, steps = 0;
-	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
 	bool first = false;
 	int fd = openat(dirfd, name, flags);
 

@@ -577,6 +577,10 @@ static void test_debounce(void **state)
 	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
 	assert_int_equal(lstat("/etc/passwd", &st), 0);
 	assert_int_equal(unlink(path), 0);
+	/* a FIFO in its place: refused at once, never waited on */
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	assert_int_equal(unlink(path), 0);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	close(fd);
