@@ -71,6 +71,11 @@ static int b64_value(const char *alpha, char c)
 	return -1;
 }
 
+int up_b64_digit(char c)
+{
+	return b64_value(b64std, c);
+}
+
 /* Strict decoder: only the alphabet, padding only where `pad` says,
  * no whitespace, and the unused low bits of the last symbol must be zero
  * (so every input has exactly one encoding). */

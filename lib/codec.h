@@ -19,6 +19,9 @@ up_err up_b64url_decode(const char *s, size_t slen, uint8_t **ret, size_t *ret_l
 /* standard base64 with padding (Cognito SRP fields) */
 up_err up_b64_encode(const uint8_t *data, size_t len, char **ret);
 up_err up_b64_decode(const char *s, uint8_t **ret, size_t *ret_len);
+/* The value of one standard base64 digit (A-Z a-z 0-9 + /), -1 for any
+ * other byte (http_ca.c's PEM reader). */
+int up_b64_digit(char c);
 /* lower-case hex */
 up_err up_hex_encode(const uint8_t *data, size_t len, char **ret);
 /* SHA-256 hex of data (state file names) into out[65] */

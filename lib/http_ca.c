@@ -19,6 +19,7 @@
 
 #include <openssl/x509.h>
 
+#include "codec.h"
 #include "http_ca.h"
 #include "secret.h"
 
@@ -52,21 +53,6 @@ void up_ca_free(struct up_ca *ca)
 	free(ca);
 }
 
-static int b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Base64 between s and e (line breaks and blanks skipped, '=' ends it)
  * into out; the number of bytes, or -1. */
 static long b64_decode(const char *s, const char *e, unsigned char *out)
@@ -75,7 +61,7 @@ static long b64_decode(const char *s, const char *e, unsigned char *out)
 	long n = 0;
 
 	for (; s < e && *s != '='; s++) {
-		int v = b64_value((unsigned char)*s);
+		int v = up_b64_digit(*s);
 		if (v < 0) {
 			if (*s == '\n' || *s == '\r' || *s == ' ' || *s == '\t')
 				continue;
