@@ -19,6 +19,8 @@ behaviour is to break the framing. Behaviours by path:
   /redirect  302 to /target (which counts its hits)
   /target    200, counted
   /drop      closes the connection without an answer
+  /second-drop  answers the first request of a connection, reads a later one
+             and closes without an answer (counted as /target)
   /truncate  Content-Length 1000, 10 bytes, close
   /echo      JSON: method, headers, length of the body (never the body)
   /count     JSON: connections accepted so far, hits on /target, proxy tunnels
@@ -185,6 +187,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with LOCK:
                 STATS["target"] += 1
             self.reply(200, "target")
+        elif p == "/second-drop":
+            # counted as /target; the first request of a connection is
+            # answered (kept alive), a later one read and then dropped
+            with LOCK:
+                STATS["target"] += 1
+            self.nreq = getattr(self, "nreq", 0) + 1
+            if self.nreq == 1:
+                self.reply(200, "first")
+            else:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
         elif p == "/drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

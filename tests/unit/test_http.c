@@ -1565,6 +1565,33 @@ static void stale_bytes(struct fx *f, bool via)
 	set_proxy(f->ctx, NULL, 0);
 }
 
+/* A request on a kept connection that the server read and then dropped
+ * without an answer: a GET is sent again on a new connection (what libcurl
+ * did), a POST never (it may have been processed: a sign-in step, a code, a
+ * password change), which fails as unreachable instead. */
+static void test_post_not_replayed(void **state)
+{
+	struct fx *f = *state;
+	struct up_http_resp resp = { 0 };
+	long c0, t0, c1, t1;
+
+	server_count(&c0, &t0);
+	do_req(f->ctx, "http", S.http, "/second-drop", "POST", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "first");
+	up_http_resp_clear(&resp);
+	do_req(f->ctx, "http", S.http, "/second-drop", "POST", 0, UP_ENET, &resp);
+	server_count(&c1, &t1);
+	assert_int_equal(t1 - t0, 2); /* not 3: the second POST went out once */
+	/* The same for GET: retried once on a new connection, answered there. */
+	do_req(f->ctx, "http", S.http, "/second-drop", "GET", 0, UP_OK, &resp);
+	up_http_resp_clear(&resp);
+	do_req(f->ctx, "http", S.http, "/second-drop", "GET", 0, UP_OK, &resp);
+	assert_string_equal(resp.body, "first");
+	up_http_resp_clear(&resp);
+	server_count(&c0, &t0);
+	assert_int_equal(t0 - t1, 3);
+}
+
 /* "localhost" (any case, with the root's dot too) is 127.0.0.1 without the
  * resolver: "localhost." is no /etc/hosts name and would go to DNS. */
 static void test_localhost_not_resolved(void **state)
@@ -1605,6 +1632,7 @@ int main(int argc, char **argv)
 	    T(test_stale_bytes_direct),
 	    T(test_stale_bytes_via_tlsproxy),
 	    T(test_localhost_not_resolved),
+	    T(test_post_not_replayed),
 	    T(test_get),
 	    T(test_post),
 	    T(test_status_returned),
