@@ -76,16 +76,6 @@ static up_err check_status(struct up_ctx *ctx, const char *url, long status)
 	return UP_OK;
 }
 
-void up_http_resp_clear(struct up_http_resp *resp)
-{
-	if (!resp)
-		return;
-	if (resp->body)
-		up_free_secret_len(resp->body, resp->len + 1);
-	free(resp->error_type);
-	memset(resp, 0, sizeof(*resp));
-}
-
 void up_http_free(struct up_http *http)
 {
 	if (!http)

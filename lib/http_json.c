@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Transport helpers above up_http_do (lib/http.c): the loopback test of
- * URLs and the capped JSON GET of key sets and discovery documents. Kept
- * apart from http.c so builds with another transport (the fuzz targets'
- * fake) use the same code.
+ * URLs, the capped JSON GET of key sets and discovery documents, and the
+ * release of a response. Kept apart from http.c so builds with another
+ * transport (the fuzz targets' fake, the verifier helper's stand-ins) use
+ * the same code.
  */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +16,18 @@
 #include "codec.h"
 #include "http.h"
 #include "log.h"
+#include "secret.h"
+
+/* The body is wiped: it may hold tokens. */
+void up_http_resp_clear(struct up_http_resp *resp)
+{
+	if (!resp)
+		return;
+	if (resp->body)
+		up_free_secret_len(resp->body, resp->len + 1);
+	free(resp->error_type);
+	memset(resp, 0, sizeof(*resp));
+}
 
 /* The one loopback test (http:// is allowed only to these): "localhost",
  * "localhost.", a strict dotted quad in 127.0.0.0/8, or "[v6]" that is ::1.

@@ -39,13 +39,3 @@ bool up_url_allowed(const char *url)
 	(void)url;
 	return false;
 }
-
-void up_http_resp_clear(struct up_http_resp *resp)
-{
-	if (!resp)
-		return;
-	if (resp->body)
-		up_free_secret_len(resp->body, resp->len + 1);
-	free(resp->error_type);
-	memset(resp, 0, sizeof(*resp));
-}

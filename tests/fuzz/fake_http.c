@@ -94,15 +94,6 @@ up_err up_http_do(struct up_ctx *ctx, const struct up_http_req *req, struct up_h
 	return UP_OK;
 }
 
-void up_http_resp_clear(struct up_http_resp *resp)
-{
-	if (!resp)
-		return;
-	up_free_secret_len(resp->body, resp->len + (resp->body ? 1 : 0));
-	free(resp->error_type);
-	memset(resp, 0, sizeof(*resp));
-}
-
 void up_http_free(struct up_http *http)
 {
 	(void)http;
