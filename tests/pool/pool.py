@@ -519,7 +519,9 @@ class Pool:
                   "mfa": self.mfa, "oidc": self.oidc, "session_ttl": self.session_ttl,
                   "token_ttl": self.token_ttl}
             os.makedirs(self.state_dir, exist_ok=True)
-            _write_private(self.state_file, json.dumps(st, indent=1).encode())
+            # compact: the whole state is written on every change, under the
+            # lock, so its cost is paid by every concurrent request
+            _write_private(self.state_file, json.dumps(st, separators=(",", ":")).encode())
 
     # identities ----------------------------------------------------------
     @property
@@ -1945,7 +1947,12 @@ class Admin:
 
     def op_delete_user(self, req):
         self.user(req)
-        del self.pool.users[req["username"]]
+        with self.pool.lock:
+            del self.pool.users[req["username"]]
+            # as AdminDeleteUser: the user's refresh tokens go with them
+            for k in [k for k, r in self.pool.refresh.items()
+                      if r.get("username") == req["username"]]:
+                del self.pool.refresh[k]
         self.pool.save()
         return {}
 

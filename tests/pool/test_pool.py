@@ -633,6 +633,22 @@ def tests(pool, url, state, cadir, procs):
     t3 = P.pw_login("u1", "Passw0rd-new1").json["AuthenticationResult"]
     ok(P.cognito("GetUser", {"AccessToken": t3["AccessToken"]}).status == 200,
        "sign-in after GlobalSignOut works")
+    # AdminDeleteUser: the user's refresh tokens go with the user, from
+    # the state file too (the pool rewrites that file on every change)
+    P.admin("create_user", {"username": "gone", "password": PW})
+    rt = P.pw_login("gone", PW).json["AuthenticationResult"]["RefreshToken"]
+    rt_key = hashlib.sha256(rt.encode()).hexdigest()
+    with open(os.path.join(state, "pool.json")) as f:
+        before = rt_key in json.load(f)["refresh"]
+    P.admin("delete_user", {"username": "gone"})
+    with open(os.path.join(state, "pool.json")) as f:
+        st = json.load(f)
+    ok(before and rt_key not in st["refresh"] and "gone" not in st["users"] and
+       all(r.get("username") != "gone" for r in st["refresh"].values()) and
+       is_err(P.cognito("InitiateAuth", {"AuthFlow": "REFRESH_TOKEN_AUTH", "ClientId": CLIENT,
+                                         "AuthParameters": {"REFRESH_TOKEN": rt}}),
+              "NotAuthorizedException"),
+       "delete_user drops the user's refresh tokens (state file and REFRESH_TOKEN_AUTH)")
     P.admin("set_clock_offset", {"seconds": 3700})
     ok(is_err(P.cognito("GetUser", {"AccessToken": t3["AccessToken"]}), "NotAuthorizedException",
               "Access Token has expired"), "expired access token: 'Access Token has expired'")
