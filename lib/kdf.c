@@ -98,7 +98,6 @@ static int try_slot(struct up_ctx *ctx, int dirfd, long i, int *ret_fd, up_err *
 }
 
 #define BURST_FILE "started"
-#define BURST_MS 2000u
 #define QUIET_MS 300u
 #define STEP_MS 50u
 #define DEBOUNCE_MAX_MS 10000u
@@ -127,43 +126,35 @@ static int64_t last_start(int fd)
 	return ts_ms(&st.st_mtim);
 }
 
-int64_t up_kdf_debounce(int dirfd, const char *name, unsigned burst_ms, unsigned quiet_ms,
-			unsigned step_ms, unsigned max_ms)
+int64_t up_kdf_debounce(int dirfd, const char *name, unsigned quiet_ms, unsigned step_ms,
+			unsigned max_ms)
 {
 	struct timespec step = {(time_t)(step_ms / 1000), (long)(step_ms % 1000) * 1000000L};
-	int64_t prev, now;
 	unsigned rounds = step_ms ? max_ms / step_ms : 0, steps = 0;
 	const int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	bool first = false;
 	int fd = openat(dirfd, name, flags);
 
 	if (fd < 0 && errno == ENOENT) {
-		/* The first helper on this machine; lost a race: not the first. */
+		/* The first helper on this machine, or one that lost that race. */
 		fd = openat(dirfd, name, flags | O_CREAT | O_EXCL, 0600);
-		first = fd >= 0;
 		if (fd < 0 && errno == EEXIST)
 			fd = openat(dirfd, name, flags);
 	}
 	if (fd < 0)
 		return -1;
-	prev = last_start(fd);
-	now = real_ms();
-	if (prev < 0 || futimens(fd, NULL) != 0) {
+	if (last_start(fd) < 0 || futimens(fd, NULL) != 0) {
 		close(fd);
 		return -1;
 	}
-	/* Another helper started just before: a burst. A clock stepped back
-	 * (prev in the future) is no burst. */
-	if (!first && prev <= now && now - prev < (int64_t)burst_ms) {
-		/* Bounded: at most max_ms / step_ms steps. */
-		for (; steps < rounds; steps++) {
-			int64_t last = last_start(fd);
+	/* Every helper, the first of a burst too: until no helper has started
+	 * for quiet_ms. A start in the future (the clock stepped back) ends the
+	 * wait. Bounded: at most max_ms / step_ms steps. */
+	for (; steps < rounds; steps++) {
+		int64_t last = last_start(fd), now = real_ms();
 
-			now = real_ms();
-			if (last < 0 || last > now || now - last >= (int64_t)quiet_ms)
-				break;
-			nanosleep(&step, NULL);
-		}
+		if (last < 0 || last > now || now - last >= (int64_t)quiet_ms)
+			break;
+		nanosleep(&step, NULL);
 	}
 	close(fd);
 	return (int64_t)steps * step_ms;
@@ -175,13 +166,13 @@ static void yield_to_burst(struct up_ctx *ctx, int dirfd)
 	int64_t waited;
 
 	ctx->kdf_yield = false;
-	waited = up_kdf_debounce(dirfd, BURST_FILE, BURST_MS, QUIET_MS, STEP_MS, DEBOUNCE_MAX_MS);
+	waited = up_kdf_debounce(dirfd, BURST_FILE, QUIET_MS, STEP_MS, DEBOUNCE_MAX_MS);
 	if (waited < 0)
 		up_log(ctx, LOG_DEBUG, "state_dir/kdf/" BURST_FILE " refused: no debounce");
 	else if (waited >= (int64_t)STEP_MS)
 		up_log(ctx, LOG_DEBUG,
-		       "helpers starting in a burst: waited %lld ms for it to end before deriving",
-		       (long long)waited);
+		       "waited %lld ms, until no helper had started for %u ms, before deriving",
+		       (long long)waited, QUIET_MS);
 }
 
 /* Take a free slot, waiting at most the configured timeout. */

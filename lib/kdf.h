@@ -41,14 +41,15 @@ uint64_t up_kdf_scrypt_mem(const struct up_scrypt_params *params);
  * The verifier helper's debounce (ctx->kdf_yield): a burst of sign-ins
  * starts a burst of helpers, and their derivations would take the CPU the
  * burst's sign-ins need. Each helper notes its start in the file `name`
- * under `dirfd` (its mtime); one that finds another start less than
- * `burst_ms` before its own waits, in steps of `step_ms` and for at most
- * `max_ms`, until no helper has started for `quiet_ms`. A lone sign-in's
- * helper derives at once. Returns the steps slept times step_ms (0: no
- * wait), or -1 when the file cannot be used (no wait).
+ * under `dirfd` (its mtime) and waits, in steps of `step_ms` and for at most
+ * `max_ms`, until no helper has started for `quiet_ms`. The first helper of
+ * a burst waits too: it cannot know that others follow, and a derivation
+ * running beside the burst slows it (memory bandwidth, caches) even at
+ * nice 19. A lone sign-in's record is written quiet_ms later. Returns the
+ * steps slept times step_ms, or -1 when the file cannot be used (no wait).
  */
-int64_t up_kdf_debounce(int dirfd, const char *name, unsigned burst_ms, unsigned quiet_ms,
-			unsigned step_ms, unsigned max_ms);
+int64_t up_kdf_debounce(int dirfd, const char *name, unsigned quiet_ms, unsigned step_ms,
+			unsigned max_ms);
 
 up_err up_kdf_scrypt(struct up_ctx *ctx, const char *password, const uint8_t *salt, size_t salt_len,
 		     const struct up_scrypt_params *params, uint8_t *out, size_t out_len);

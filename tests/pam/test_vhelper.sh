@@ -172,7 +172,7 @@ expect auth PAM_AUTHINFO_UNAVAIL "and the new one waits for the helper (fail clo
 release
 settle
 ok $? "the helper writes the new password's verifier"
-grep -q 'helpers starting in a burst: waited [0-9]* ms' "$T/logs/verifier"
+grep -q 'waited [0-9]* ms, until no helper had started for 300 ms' "$T/logs/verifier"
 st=$?
 ok $st "another helper had just started (a burst): this one waited for the burst to end"
 [ "$st" -eq 0 ] || diag "$(tail -n 8 "$T/logs/verifier")"

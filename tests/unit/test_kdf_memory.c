@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,15 +536,26 @@ static void test_kdf_time_counted(void **state)
 	up_free_secret(v);
 }
 
-/* The verifier helper's debounce: a lone helper derives at once; one that
- * starts right after another waits until no helper has started for
- * quiet_ms, bounded; the start file is never followed or taken from
- * someone else. */
+/* Another helper's start an hour ahead, 50 ms from now. */
+static void *future_start(void *arg)
+{
+	struct timespec t[2] = {{0, UTIME_OMIT}, {time(NULL) + 3600, 0}};
+	struct timespec d = {0, 50 * 1000000L};
+
+	nanosleep(&d, NULL);
+	utimensat(*(int *)arg, "started", t, 0);
+	return NULL;
+}
+
+/* The verifier helper's debounce: every helper, a lone one too, waits
+ * until no helper has started for quiet_ms, bounded; the start file is never
+ * followed or taken from someone else. */
 static void test_debounce(void **state)
 {
 	char dir[] = "/tmp/up-debounce-XXXXXX", path[64];
-	struct timespec old[2] = {{0, UTIME_OMIT}, {0, 0}};
+	struct timespec old[2] = {{0, UTIME_OMIT}, {0, 0}}, t0, t1;
 	struct stat st;
+	pthread_t th;
 	int dfd, fd;
 	int64_t w;
 
@@ -552,41 +564,48 @@ static void test_debounce(void **state)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dfd >= 0);
 	snprintf(path, sizeof(path), "%s/started", dir);
-	/* the first helper ever: no wait, the file made 0600 */
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), 0);
+	/* the first helper ever waits quiet_ms after its own start (it cannot
+	 * know whether a burst follows); the file is made 0600 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	w = up_kdf_debounce(dfd, "started", 200, 10, 5000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(w >= 10 && w <= 5000);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 >= 150);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
-	/* right after it: a burst, waits (in 10 ms steps) for 200 ms without a start */
-	w = up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000);
-	assert_true(w >= 10 && w <= 5000);
-	/* the last start 10 s ago: alone, no wait */
+	/* the last start 10 s ago: this helper's own start still counts */
 	old[1].tv_sec = time(NULL) - 10;
 	assert_int_equal(utimensat(dfd, "started", old, 0), 0);
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), 0);
+	w = up_kdf_debounce(dfd, "started", 200, 10, 5000);
+	assert_true(w >= 10 && w <= 5000);
 	/* bounded: quiet_ms over max_ms waits max_ms at most (steps counted) */
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 60000, 10, 100), 100);
-	/* a start in the future (the clock stepped back): no burst */
-	old[1].tv_sec = time(NULL) + 3600;
-	assert_int_equal(utimensat(dfd, "started", old, 0), 0);
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), 0);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 60000, 10, 100), 100);
+	/* a quiet window of 0: no wait */
+	assert_int_equal(up_kdf_debounce(dfd, "started", 0, 10, 5000), 0);
+	/* a start in the future (another helper noted it, then the clock
+	 * stepped back): the wait ends there, not at max_ms */
+	assert_int_equal(pthread_create(&th, NULL, future_start, &dfd), 0);
+	w = up_kdf_debounce(dfd, "started", 60000, 10, 5000);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(w >= 10 && w < 5000);
 	/* someone else's file, a writable one, a symlink: refused, no wait */
 	assert_int_equal(chmod(path, 0622), 0);
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 200, 10, 5000), -1);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(symlink("/etc/passwd", path), 0);
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 200, 10, 5000), -1);
 	assert_int_equal(lstat("/etc/passwd", &st), 0);
 	assert_int_equal(unlink(path), 0);
 	/* a FIFO in its place: refused at once, never waited on */
 	assert_int_equal(mkfifo(path, 0600), 0);
-	assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+	assert_int_equal(up_kdf_debounce(dfd, "started", 200, 10, 5000), -1);
 	assert_int_equal(unlink(path), 0);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	assert_true(fd >= 0);
 	close(fd);
 	if (geteuid() == 0) {
 		assert_int_equal(chown(path, 65534, 65534), 0);
-		assert_int_equal(up_kdf_debounce(dfd, "started", 2000, 200, 10, 5000), -1);
+		assert_int_equal(up_kdf_debounce(dfd, "started", 200, 10, 5000), -1);
 	}
 	unlink(path);
 	close(dfd);
